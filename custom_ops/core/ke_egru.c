@@ -1,0 +1,321 @@
+/* KE_EGRU step: float32 reference and int8/int16 integer path.
+ * Math and formats: ke_egru.h and custom_ops/README.md. */
+#include "ke_egru.h"
+
+#include "ke_egru_tables.h"
+
+const char* ke_egru_status_string(int status) {
+  switch (status) {
+    case KE_EGRU_OK: return "ok";
+    case KE_EGRU_ERR_SIZE: return "units must be in 1..10922 and input size in 1..32767";
+    case KE_EGRU_ERR_OFFSETS:
+      return "offsets must start at 0, be non-decreasing and end at the number of values";
+    case KE_EGRU_ERR_INDEX: return "an index is outside 0..3*units-1";
+    case KE_EGRU_ERR_BIAS: return "an int32 bias is outside +-2^30";
+    case KE_EGRU_ERR_SCALE:
+      return "a quantization scale is not positive/finite or its multiplier is out of range";
+    case KE_EGRU_ERR_THRESHOLD: return "a threshold is outside (0, 1) (int16: 1..32767)";
+    default: return "unknown KE_EGRU status";
+  }
+}
+
+int ke_egru_check_sparse(int32_t rows, int32_t cols, int32_t nnz,
+                         const int16_t* index, const int32_t* offsets) {
+  int32_t r, n;
+  if (rows < 1 || cols < 1 || nnz < 0) return KE_EGRU_ERR_SIZE;
+  if (offsets[0] != 0 || offsets[rows] != nnz) return KE_EGRU_ERR_OFFSETS;
+  for (r = 0; r < rows; ++r) {
+    if (offsets[r + 1] < offsets[r]) return KE_EGRU_ERR_OFFSETS;
+  }
+  for (n = 0; n < nnz; ++n) {
+    if (index[n] < 0 || index[n] >= cols) return KE_EGRU_ERR_INDEX;
+  }
+  return KE_EGRU_OK;
+}
+
+/* ----------------------------------------------------------------------- */
+/* float32 reference                                                       */
+/* ----------------------------------------------------------------------- */
+
+/* Local exp so the core needs no libm (and host/MCU builds agree); accurate to
+ * ~1 ulp of float over the range the gates use (range reduction by ln 2 and a
+ * degree-7 Taylor polynomial evaluated in double). */
+static double ke_exp(double x) {
+  const double ln2 = 0.69314718055994530942;
+  double k, r, p;
+  int32_t ki, i;
+  if (x > 80.0) x = 80.0;
+  if (x < -80.0) x = -80.0;
+  k = x / ln2;
+  ki = (int32_t)(k < 0 ? k - 0.5 : k + 0.5);
+  r = x - (double)ki * ln2; /* |r| <= ln2 / 2 */
+  p = 1.0 + r * (1.0 + r / 2.0 * (1.0 + r / 3.0 * (1.0 + r / 4.0 * (1.0 + r / 5.0 *
+      (1.0 + r / 6.0 * (1.0 + r / 7.0 * (1.0 + r / 8.0 * (1.0 + r / 9.0))))))));
+  if (ki > 0) {
+    for (i = 0; i < ki; ++i) p *= 2.0;
+  } else {
+    for (i = 0; i < -ki; ++i) p *= 0.5;
+  }
+  return p;
+}
+
+static float ke_sigmoid(float x) { return (float)(1.0 / (1.0 + ke_exp(-(double)x))); }
+
+static float ke_tanh(float x) {
+  /* tanh x = 1 - 2 / (exp(2x) + 1): no cancellation problem at float precision. */
+  return (float)(1.0 - 2.0 / (ke_exp(2.0 * (double)x) + 1.0));
+}
+
+void ke_egru_f32_reset(ke_egru_f32_state* s, int32_t units) {
+  int32_t j;
+  for (j = 0; j < units; ++j) {
+    s->c_hat[j] = 0.0f;
+    s->y[j] = 0.0f;
+  }
+  s->n_active = 0;
+}
+
+void ke_egru_f32_step(const ke_egru_f32_params* p, const float* x,
+                      ke_egru_f32_state* s, float* scratch, uint64_t* macs) {
+  const int32_t U = p->units, G = 3 * p->units;
+  float* a = scratch;     /* [3U] input pre-activations     */
+  float* g = scratch + G; /* [3U] recurrent pre-activations */
+  uint64_t count = 0;
+  int32_t i, j, k, n, q;
+
+  for (k = 0; k < G; ++k) {
+    a[k] = p->bias[k];
+    g[k] = p->bias[G + k];
+  }
+  /* Input product over non-zero inputs and stored weights only. */
+  for (i = 0; i < p->input_size; ++i) {
+    const float xi = x[i];
+    const int32_t end = p->w_offsets[i + 1];
+    if (xi == 0.0f) continue;
+    for (n = p->w_offsets[i]; n < end; ++n) a[p->w_index[n]] += xi * p->w_values[n];
+    count += (uint64_t)(end - p->w_offsets[i]);
+  }
+  /* Recurrent product: only rows of units that emitted an event at t-1. */
+  for (q = 0; q < s->n_active; ++q) {
+    const int32_t src = s->active[q];
+    const float yj = s->y[src];
+    const int32_t end = p->v_offsets[src + 1];
+    for (n = p->v_offsets[src]; n < end; ++n) g[p->v_index[n]] += yj * p->v_values[n];
+    count += (uint64_t)(end - p->v_offsets[src]);
+  }
+  /* Gates, state update, events; rebuild the active list for t+1. */
+  s->n_active = 0;
+  for (j = 0; j < U; ++j) {
+    const float u = ke_sigmoid(a[j] + g[j]);
+    const float r = ke_sigmoid(a[U + j] + g[U + j]);
+    const float z = ke_tanh(a[2 * U + j] + r * g[2 * U + j]);
+    const float c = u * z + (1.0f - u) * s->c_hat[j];
+    const float theta = p->threshold[j];
+    if (c > theta) {
+      s->y[j] = c;
+      s->c_hat[j] = c - theta;
+      s->active[s->n_active++] = (int16_t)j;
+    } else {
+      s->y[j] = 0.0f;
+      s->c_hat[j] = c;
+    }
+  }
+  if (macs) *macs += count;
+}
+
+void ke_egru_f32_run(const ke_egru_f32_params* p, const float* x, int32_t batch,
+                     int32_t time, int return_sequences, float* out,
+                     ke_egru_f32_state* s, float* scratch, uint64_t* macs) {
+  const int32_t I = p->input_size, U = p->units;
+  int32_t b, t, j;
+  for (b = 0; b < batch; ++b) {
+    ke_egru_f32_reset(s, U);
+    for (t = 0; t < time; ++t) {
+      ke_egru_f32_step(p, x + ((size_t)b * time + t) * I, s, scratch, macs);
+      if (return_sequences) {
+        float* o = out + ((size_t)b * time + t) * U;
+        for (j = 0; j < U; ++j) o[j] = s->y[j];
+      }
+    }
+    if (!return_sequences) {
+      float* o = out + (size_t)b * U;
+      for (j = 0; j < U; ++j) o[j] = s->y[j];
+    }
+  }
+}
+
+/* ----------------------------------------------------------------------- */
+/* int8 integer path                                                       */
+/* ----------------------------------------------------------------------- */
+
+int ke_egru_quantize_multiplier(double real, int32_t* multiplier, int32_t* shift) {
+  int32_t e = 0;
+  int64_t q;
+  /* real != real catches NaN; the bounds reject inf and denormal-ish scales. */
+  if (!(real > 0.0) || real != real || real > 1e30 || real < 1e-30) return KE_EGRU_ERR_SCALE;
+  while (real >= 1.0) { real *= 0.5; ++e; }   /* exact: powers of two */
+  while (real < 0.5) { real *= 2.0; --e; }
+  q = (int64_t)(real * 2147483648.0 + 0.5);
+  if (q == ((int64_t)1 << 31)) { q >>= 1; ++e; }
+  if (e > 30 || e < -31) return KE_EGRU_ERR_SCALE;
+  *multiplier = (int32_t)q;
+  *shift = e;
+  return KE_EGRU_OK;
+}
+
+static int64_t ke_round_shift(int64_t x, int32_t n) {
+  /* Arithmetic right shift with rounding (add half).  Right-shifting a
+   * negative value is implementation-defined in C99 but arithmetic on every
+   * compiler we target (gcc/clang/armcc); floor division spelled out keeps it
+   * portable anyway. */
+  const int64_t half = (int64_t)1 << (n - 1);
+  const int64_t v = x + half;
+  return v >= 0 ? (v >> n) : -(((-v) + (((int64_t)1 << n) - 1)) >> n);
+}
+
+static int32_t ke_sat32(int64_t v) {
+  if (v > INT32_MAX) return INT32_MAX;
+  if (v < INT32_MIN) return INT32_MIN;
+  return (int32_t)v;
+}
+
+static int16_t ke_sat16(int64_t v) {
+  if (v > INT16_MAX) return INT16_MAX;
+  if (v < INT16_MIN) return INT16_MIN;
+  return (int16_t)v;
+}
+
+int32_t ke_egru_mul_by_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
+  return ke_sat32(ke_round_shift((int64_t)x * (int64_t)multiplier, 31 - shift));
+}
+
+static int16_t ke_lut(const int16_t* table, int16_t x_q12) {
+  /* 256 intervals of 1/16 over [-8, 8): index = top 8 bits, fraction = low 8. */
+  const int32_t u = (int32_t)x_q12 + 32768;
+  const int32_t i = u >> 8, f = u & 255;
+  const int32_t lo = table[i], hi = table[i + 1];
+  return (int16_t)(lo + (int32_t)ke_round_shift((int64_t)(hi - lo) * f, 8));
+}
+
+int16_t ke_egru_sigmoid_q15(int16_t x_q12) { return ke_lut(ke_egru_sigmoid_table, x_q12); }
+int16_t ke_egru_tanh_q15(int16_t x_q12) { return ke_lut(ke_egru_tanh_table, x_q12); }
+
+int ke_egru_i8_prepare(int32_t units, float x_scale, const float* w_scale,
+                       float y_scale, const float* v_scale,
+                       int32_t* a_multiplier, int32_t* a_shift,
+                       int32_t* g_multiplier, int32_t* g_shift,
+                       int32_t* y_multiplier, int32_t* y_shift) {
+  const double pre = (double)(1 << KE_EGRU_PRE_FRAC_BITS);
+  int32_t k, status;
+  if (units < 1 || units > KE_EGRU_MAX_UNITS) return KE_EGRU_ERR_SIZE;
+  for (k = 0; k < 3 * units; ++k) {
+    /* float*float is exact in double, so NumPy reproduces these bit for bit. */
+    status = ke_egru_quantize_multiplier((double)x_scale * (double)w_scale[k] * pre,
+                                         &a_multiplier[k], &a_shift[k]);
+    if (status) return status;
+    status = ke_egru_quantize_multiplier((double)y_scale * (double)v_scale[k] * pre,
+                                         &g_multiplier[k], &g_shift[k]);
+    if (status) return status;
+  }
+  return ke_egru_quantize_multiplier(
+      1.0 / ((double)(1 << KE_EGRU_STATE_FRAC_BITS) * (double)y_scale), y_multiplier, y_shift);
+}
+
+int ke_egru_i8_check_constants(int32_t units, const int32_t* bias, const int16_t* threshold) {
+  int32_t k;
+  for (k = 0; k < 6 * units; ++k) {
+    if (bias[k] > KE_EGRU_MAX_BIAS_I32 || bias[k] < -KE_EGRU_MAX_BIAS_I32) return KE_EGRU_ERR_BIAS;
+  }
+  for (k = 0; k < units; ++k) {
+    if (threshold[k] <= 0) return KE_EGRU_ERR_THRESHOLD;
+  }
+  return KE_EGRU_OK;
+}
+
+void ke_egru_i8_reset(ke_egru_i8_state* s, int32_t units, int32_t y_zero_point) {
+  int32_t j;
+  for (j = 0; j < units; ++j) {
+    s->c_hat[j] = 0;
+    s->y[j] = (int8_t)y_zero_point;
+  }
+  s->n_active = 0;
+}
+
+void ke_egru_i8_step(const ke_egru_i8_params* p, const int8_t* x,
+                     ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs) {
+  const int32_t U = p->units, G = 3 * p->units;
+  int32_t* a = scratch;     /* [3U] sum (x - zp_x) w + bias, scale s_x s_w[k] */
+  int32_t* g = scratch + G; /* [3U] sum (y - zp_y) v + bias, scale s_y s_v[k] */
+  uint64_t count = 0;
+  int32_t i, j, k, n, q;
+
+  for (k = 0; k < G; ++k) {
+    a[k] = p->bias[k];
+    g[k] = p->bias[G + k];
+  }
+  for (i = 0; i < p->input_size; ++i) {
+    const int32_t xi = (int32_t)x[i] - p->x_zero_point;
+    const int32_t end = p->w_offsets[i + 1];
+    if (xi == 0) continue;
+    for (n = p->w_offsets[i]; n < end; ++n) a[p->w_index[n]] += xi * (int32_t)p->w_values[n];
+    count += (uint64_t)(end - p->w_offsets[i]);
+  }
+  for (q = 0; q < s->n_active; ++q) {
+    const int32_t src = s->active[q];
+    const int32_t yj = (int32_t)s->y[src] - p->y_zero_point;
+    const int32_t end = p->v_offsets[src + 1];
+    for (n = p->v_offsets[src]; n < end; ++n) g[p->v_index[n]] += yj * (int32_t)p->v_values[n];
+    count += (uint64_t)(end - p->v_offsets[src]);
+  }
+  s->n_active = 0;
+  for (j = 0; j < U; ++j) {
+    /* Pre-activations in Q.12; u, r, z, c, chat, theta in Q0.15. */
+    const int32_t ku = j, kr = U + j, kz = 2 * U + j;
+    const int64_t au = ke_egru_mul_by_multiplier(a[ku], p->a_multiplier[ku], p->a_shift[ku]);
+    const int64_t gu = ke_egru_mul_by_multiplier(g[ku], p->g_multiplier[ku], p->g_shift[ku]);
+    const int64_t ar = ke_egru_mul_by_multiplier(a[kr], p->a_multiplier[kr], p->a_shift[kr]);
+    const int64_t gr = ke_egru_mul_by_multiplier(g[kr], p->g_multiplier[kr], p->g_shift[kr]);
+    const int64_t az = ke_egru_mul_by_multiplier(a[kz], p->a_multiplier[kz], p->a_shift[kz]);
+    const int64_t gz = ke_egru_mul_by_multiplier(g[kz], p->g_multiplier[kz], p->g_shift[kz]);
+    const int32_t u = ke_egru_sigmoid_q15(ke_sat16(au + gu));
+    const int32_t r = ke_egru_sigmoid_q15(ke_sat16(ar + gr));
+    const int32_t z = ke_egru_tanh_q15(ke_sat16(az + ke_round_shift((int64_t)r * gz, 15)));
+    /* u + (32768 - u) = 1.0 exactly, |z|, |chat| <= 32767: |c| <= 32767. */
+    const int64_t mix = (int64_t)u * z + (int64_t)(32768 - u) * s->c_hat[j];
+    const int16_t c = ke_sat16(ke_round_shift(mix, 15));
+    const int16_t theta = p->threshold[j];
+    if (c > theta) {
+      const int64_t yq =
+          (int64_t)ke_egru_mul_by_multiplier(c, p->y_multiplier, p->y_shift) + p->y_zero_point;
+      const int8_t y8 = (int8_t)(yq > 127 ? 127 : (yq < -128 ? -128 : yq));
+      s->y[j] = y8;
+      s->c_hat[j] = (int16_t)(c - theta);
+      if (y8 != p->y_zero_point) s->active[s->n_active++] = (int16_t)j;
+    } else {
+      s->y[j] = (int8_t)p->y_zero_point;
+      s->c_hat[j] = c;
+    }
+  }
+  if (macs) *macs += count;
+}
+
+void ke_egru_i8_run(const ke_egru_i8_params* p, const int8_t* x, int32_t batch,
+                    int32_t time, int return_sequences, int8_t* out,
+                    ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs) {
+  const int32_t I = p->input_size, U = p->units;
+  int32_t b, t, j;
+  for (b = 0; b < batch; ++b) {
+    ke_egru_i8_reset(s, U, p->y_zero_point);
+    for (t = 0; t < time; ++t) {
+      ke_egru_i8_step(p, x + ((size_t)b * time + t) * I, s, scratch, macs);
+      if (return_sequences) {
+        int8_t* o = out + ((size_t)b * time + t) * U;
+        for (j = 0; j < U; ++j) o[j] = s->y[j];
+      }
+    }
+    if (!return_sequences) {
+      int8_t* o = out + (size_t)b * U;
+      for (j = 0; j < U; ++j) o[j] = s->y[j];
+    }
+  }
+}

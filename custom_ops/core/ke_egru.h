@@ -1,0 +1,192 @@
+/* KE_EGRU: event-based GRU step, float32 reference and int8/int16 integer path.
+ *
+ * Portable C99, no dependencies, no allocation: every buffer is provided by the
+ * caller.  The same file is compiled into the host TFLite kernel
+ * (custom_ops/tflite/), the TFLite Micro kernel (micro/tflm/) and the firmware
+ * harness, so all three agree bit for bit.
+ *
+ * Model: Subramoney, Nazeer, Schoene, Mayr, Kappel, "Efficient recurrent
+ * architectures through activity sparsity and sparse back-propagation through
+ * time", ICLR 2023 (EGRU), with the keras GRUCell reset_after layout:
+ *
+ *   a   = x_t . W + b_in                (3U, column blocks [u | r | z])
+ *   g   = y_{t-1} . V + b_rec           (only rows j with y_{t-1,j} != 0)
+ *   u   = sigmoid(a_u + g_u),  r = sigmoid(a_r + g_r)
+ *   z   = tanh(a_z + r * g_z)
+ *   c   = u * z + (1 - u) * chat_{t-1}
+ *   e   = H(c - theta)                  (event iff c > theta)
+ *   y_t = c * e,   chat_t = c - e * theta
+ *
+ * Event-driven: the recurrent product visits only the units in the state's
+ * active list (units whose previous output is non-zero) and, for those rows,
+ * only the stored non-zero weights.  The input product likewise skips zero
+ * inputs (int8: inputs equal to the zero point) and pruned weights.
+ *
+ * Weight format (row-compressed, see custom_ops/README.md): for a matrix with
+ * `rows` source rows and 3U output columns,
+ *   values [nnz]      the stored non-zero weights, row by row
+ *   index  [nnz]      int16 output column (0 .. 3U-1) of each value
+ *   offsets[rows + 1] int32, row r owns values[offsets[r] .. offsets[r+1]-1]
+ *
+ * Validation happens once, in ke_egru_check_sparse() / ke_egru_i8_check_bias()
+ * (called from the glue's Prepare); the step functions trust their arguments.
+ */
+#ifndef KE_EGRU_H_
+#define KE_EGRU_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KE_EGRU_API_VERSION 1
+
+/* Limits that keep int16 indices and int32 accumulators exact. */
+#define KE_EGRU_MAX_UNITS 10922       /* 3U - 1 must fit an int16 index      */
+#define KE_EGRU_MAX_INPUT 32767       /* |sum x*w| < 2^30 for int8 operands  */
+#define KE_EGRU_MAX_BIAS_I32 (1 << 30) /* |bias| + |acc| < 2^31            */
+
+/* Fixed-point formats of the integer path. */
+#define KE_EGRU_PRE_FRAC_BITS 12 /* gate pre-activations: int16 Q3.12 (+-8) */
+#define KE_EGRU_STATE_FRAC_BITS 15 /* gates, c, chat, theta: int16 Q0.15  */
+
+/* Return codes of the check/prepare helpers (0 = ok). */
+typedef enum {
+  KE_EGRU_OK = 0,
+  KE_EGRU_ERR_SIZE = 1,         /* units/input size out of range           */
+  KE_EGRU_ERR_OFFSETS = 2,      /* offsets not monotone / wrong total      */
+  KE_EGRU_ERR_INDEX = 3,        /* an index outside 0..3U-1                */
+  KE_EGRU_ERR_BIAS = 4,         /* int32 bias outside +-2^30               */
+  KE_EGRU_ERR_SCALE = 5,        /* scale not positive/finite or too extreme */
+  KE_EGRU_ERR_THRESHOLD = 6     /* threshold outside (0, 1) / (0, 32767]   */
+} ke_egru_status;
+
+/* Human-readable text for a status code (static string). */
+const char* ke_egru_status_string(int status);
+
+/* ----------------------------------------------------------------------- */
+/* Shared helpers                                                          */
+/* ----------------------------------------------------------------------- */
+
+/* Checks one compressed matrix: offsets[0] == 0, non-decreasing,
+ * offsets[rows] == nnz, every index in [0, cols). */
+int ke_egru_check_sparse(int32_t rows, int32_t cols, int32_t nnz,
+                         const int16_t* index, const int32_t* offsets);
+
+/* Number of stored weights in row `r`. */
+static inline int32_t ke_egru_row_nnz(const int32_t* offsets, int32_t r) {
+  return offsets[r + 1] - offsets[r];
+}
+
+/* ----------------------------------------------------------------------- */
+/* float32 reference                                                       */
+/* ----------------------------------------------------------------------- */
+
+typedef struct {
+  int32_t input_size; /* I */
+  int32_t units;      /* U */
+  const float* w_values; const int16_t* w_index; const int32_t* w_offsets; /* rows I */
+  const float* v_values; const int16_t* v_index; const int32_t* v_offsets; /* rows U */
+  const float* bias;      /* [2][3U]: row 0 input bias, row 1 recurrent bias */
+  const float* threshold; /* [U], theta in (0, 1) */
+} ke_egru_f32_params;
+
+/* Recurrent state of one sequence; all arrays have U entries. */
+typedef struct {
+  float* c_hat;    /* chat_{t-1} (already reset)                 */
+  float* y;        /* y_{t-1}                                    */
+  int16_t* active; /* indices j with y[j] != 0, n_active entries */
+  int32_t n_active;
+} ke_egru_f32_state;
+
+/* Zeroes the state (initial state of every sequence). */
+void ke_egru_f32_reset(ke_egru_f32_state* s, int32_t units);
+
+/* Scratch floats needed by one step: 6U. */
+#define KE_EGRU_F32_SCRATCH(units) (6 * (size_t)(units))
+
+/* One step: reads x_t [I] and the state, writes the new state (s->y is y_t).
+ * `macs` (may be NULL) is incremented by the multiply-accumulates executed. */
+void ke_egru_f32_step(const ke_egru_f32_params* p, const float* x,
+                      ke_egru_f32_state* s, float* scratch, uint64_t* macs);
+
+/* Whole sequences: x [B][T][I] -> out [B][T][U] (return_sequences) or
+ * [B][U] (last step).  Each batch row starts from the zero state; `s` and
+ * `scratch` are working buffers (U-sized state arrays, 6U floats). */
+void ke_egru_f32_run(const ke_egru_f32_params* p, const float* x, int32_t batch,
+                     int32_t time, int return_sequences, float* out,
+                     ke_egru_f32_state* s, float* scratch, uint64_t* macs);
+
+/* ----------------------------------------------------------------------- */
+/* int8 integer path                                                       */
+/* ----------------------------------------------------------------------- */
+
+/* A real multiplier M > 0 as M = multiplier * 2^(shift - 31), multiplier in
+ * [2^30, 2^31).  Float is used here only: call it from Prepare. */
+int ke_egru_quantize_multiplier(double real, int32_t* multiplier, int32_t* shift);
+
+/* round(x * multiplier * 2^(shift - 31)), half away from -inf (add half, then
+ * arithmetic shift), computed exactly in 64 bits, saturated to int32. */
+int32_t ke_egru_mul_by_multiplier(int32_t x, int32_t multiplier, int32_t shift);
+
+/* Interpolated lookup tables, input int16 Q3.12 (-8 .. 8), output Q0.15.
+ * Table entry i is round(32767 * f((i - 128) / 16)) for i = 0..256 (see
+ * custom_ops/core/ke_egru_tables.c, generated by gen_tables.py). */
+int16_t ke_egru_sigmoid_q15(int16_t x_q12);
+int16_t ke_egru_tanh_q15(int16_t x_q12);
+
+typedef struct {
+  int32_t input_size; /* I */
+  int32_t units;      /* U */
+  const int8_t* w_values; const int16_t* w_index; const int32_t* w_offsets; /* rows I */
+  const int8_t* v_values; const int16_t* v_index; const int32_t* v_offsets; /* rows U */
+  const int32_t* bias;      /* [2][3U]: row 0 scale s_x*s_w[k], row 1 s_y*s_v[k] */
+  const int16_t* threshold; /* [U], Q0.15, in (0, 32767] */
+  int32_t x_zero_point;
+  int32_t y_zero_point;
+  /* Precomputed by ke_egru_i8_prepare(): */
+  const int32_t* a_multiplier; const int32_t* a_shift; /* [3U] s_x s_w[k] 2^12 */
+  const int32_t* g_multiplier; const int32_t* g_shift; /* [3U] s_y s_v[k] 2^12 */
+  int32_t y_multiplier, y_shift;                       /* 2^-15 / s_y          */
+} ke_egru_i8_params;
+
+/* Fills the multiplier arrays (each [3U], caller-owned) from the float scales.
+ * Returns KE_EGRU_ERR_SCALE if a scale is not positive/finite or the product
+ * cannot be represented (shift outside [-31, 30]). Prepare only. */
+int ke_egru_i8_prepare(int32_t units, float x_scale, const float* w_scale,
+                       float y_scale, const float* v_scale,
+                       int32_t* a_multiplier, int32_t* a_shift,
+                       int32_t* g_multiplier, int32_t* g_shift,
+                       int32_t* y_multiplier, int32_t* y_shift);
+
+/* Checks |bias| <= 2^30 (so accumulators cannot overflow) and thresholds in
+ * (0, 32767]. */
+int ke_egru_i8_check_constants(int32_t units, const int32_t* bias,
+                               const int16_t* threshold);
+
+typedef struct {
+  int16_t* c_hat;  /* Q0.15 */
+  int8_t* y;       /* quantized y_{t-1} (zero = y_zero_point) */
+  int16_t* active; /* indices j with y[j] != y_zero_point */
+  int32_t n_active;
+} ke_egru_i8_state;
+
+void ke_egru_i8_reset(ke_egru_i8_state* s, int32_t units, int32_t y_zero_point);
+
+/* Scratch int32 needed by one step: 6U. */
+#define KE_EGRU_I8_SCRATCH(units) (6 * (size_t)(units))
+
+void ke_egru_i8_step(const ke_egru_i8_params* p, const int8_t* x,
+                     ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs);
+
+void ke_egru_i8_run(const ke_egru_i8_params* p, const int8_t* x, int32_t batch,
+                    int32_t time, int return_sequences, int8_t* out,
+                    ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* KE_EGRU_H_ */

@@ -1,0 +1,238 @@
+/* Unit tests of custom_ops/core/ke_egru.c without any framework: float step
+ * against a dense textbook EGRU, executed-MAC count, input validation, the
+ * fixed-point helpers, and an int8 run that stays close to the float one.
+ * Built and run by `make test-core` (and under ASan/UBSan by test-sanitize). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/ke_egru.h"
+
+#define I_SIZE 7
+#define UNITS 5
+#define G (3 * UNITS)
+#define T_STEPS 9
+
+static int failures = 0;
+#define CHECK(cond, ...)                              \
+  do {                                                \
+    if (!(cond)) {                                    \
+      ++failures;                                     \
+      printf("FAIL %s:%d: ", __FILE__, __LINE__);     \
+      printf(__VA_ARGS__);                            \
+      printf("\n");                                   \
+    }                                                 \
+  } while (0)
+
+static unsigned rng = 12345u;
+static float frand(float lo, float hi) {
+  rng = rng * 1103515245u + 12345u;
+  return lo + (hi - lo) * (float)((rng >> 8) & 0xFFFF) / 65535.0f;
+}
+
+/* Row-compresses a dense [rows][G] matrix (zeros are not stored). */
+static int32_t pack(const float* dense, int32_t rows, float* values, int16_t* index,
+                    int32_t* offsets) {
+  int32_t r, k, n = 0;
+  offsets[0] = 0;
+  for (r = 0; r < rows; ++r) {
+    for (k = 0; k < G; ++k) {
+      if (dense[r * G + k] != 0.0f) {
+        values[n] = dense[r * G + k];
+        index[n++] = (int16_t)k;
+      }
+    }
+    offsets[r + 1] = n;
+  }
+  return n;
+}
+
+static float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+/* Dense EGRU step straight from the paper's equations (ke_egru.h). */
+static void dense_step(const float* W, const float* V, const float* bias, const float* th,
+                       const float* x, float* chat, float* y) {
+  float a[G], g[G], ynew[UNITS];
+  int k, i, j;
+  for (k = 0; k < G; ++k) {
+    a[k] = bias[k];
+    g[k] = bias[G + k];
+    for (i = 0; i < I_SIZE; ++i) a[k] += x[i] * W[i * G + k];
+    for (j = 0; j < UNITS; ++j) g[k] += y[j] * V[j * G + k];
+  }
+  for (j = 0; j < UNITS; ++j) {
+    float u = sigm(a[j] + g[j]), r = sigm(a[UNITS + j] + g[UNITS + j]);
+    float z = tanhf(a[2 * UNITS + j] + r * g[2 * UNITS + j]);
+    float c = u * z + (1 - u) * chat[j];
+    float e = c > th[j] ? 1.0f : 0.0f;
+    ynew[j] = c * e;
+    chat[j] = c - e * th[j];
+  }
+  memcpy(y, ynew, sizeof(ynew));
+}
+
+static void test_float_matches_dense_and_counts_macs(void) {
+  float W[I_SIZE * G], V[UNITS * G], bias[2 * G], th[UNITS], x[T_STEPS * I_SIZE];
+  float wv[I_SIZE * G], vv[UNITS * G];
+  int16_t wi[I_SIZE * G], vi[UNITS * G], active[UNITS];
+  int32_t wo[I_SIZE + 1], vo[UNITS + 1];
+  float chat[UNITS], y[UNITS], ref_chat[UNITS] = {0}, ref_y[UNITS] = {0};
+  float scratch[KE_EGRU_F32_SCRATCH(UNITS)];
+  int k, t, j, i, events = 0;
+  for (k = 0; k < I_SIZE * G; ++k) W[k] = frand(0, 1) < 0.5f ? 0.0f : frand(-1.5f, 1.5f);
+  for (k = 0; k < UNITS * G; ++k) V[k] = frand(0, 1) < 0.5f ? 0.0f : frand(-1.5f, 1.5f);
+  for (k = 0; k < 2 * G; ++k) bias[k] = frand(0, 1);
+  for (j = 0; j < UNITS; ++j) th[j] = frand(0.05f, 0.4f);
+  for (k = 0; k < T_STEPS * I_SIZE; ++k) x[k] = frand(0, 1) < 0.3f ? 0.0f : frand(-2, 2);
+  {
+    ke_egru_f32_params p;
+    ke_egru_f32_state s;
+    int32_t nw = pack(W, I_SIZE, wv, wi, wo), nv = pack(V, UNITS, vv, vi, vo);
+    CHECK(ke_egru_check_sparse(I_SIZE, G, nw, wi, wo) == KE_EGRU_OK, "W packing");
+    CHECK(ke_egru_check_sparse(UNITS, G, nv, vi, vo) == KE_EGRU_OK, "V packing");
+    p.input_size = I_SIZE; p.units = UNITS;
+    p.w_values = wv; p.w_index = wi; p.w_offsets = wo;
+    p.v_values = vv; p.v_index = vi; p.v_offsets = vo;
+    p.bias = bias; p.threshold = th;
+    s.c_hat = chat; s.y = y; s.active = active;
+    ke_egru_f32_reset(&s, UNITS);
+    for (t = 0; t < T_STEPS; ++t) {
+      uint64_t macs = 0, expect = 0;
+      const float* xt = x + t * I_SIZE;
+      for (i = 0; i < I_SIZE; ++i)
+        if (xt[i] != 0.0f) expect += (uint64_t)(wo[i + 1] - wo[i]);
+      for (j = 0; j < UNITS; ++j)
+        if (ref_y[j] != 0.0f) expect += (uint64_t)(vo[j + 1] - vo[j]);
+      ke_egru_f32_step(&p, xt, &s, scratch, &macs);
+      dense_step(W, V, bias, th, xt, ref_chat, ref_y);
+      CHECK(macs == expect, "t=%d macs %llu != %llu", t, (unsigned long long)macs,
+            (unsigned long long)expect);
+      for (j = 0; j < UNITS; ++j) {
+        CHECK(fabsf(y[j] - ref_y[j]) < 1e-5f, "t=%d y[%d] %g vs %g", t, j, y[j], ref_y[j]);
+        CHECK(fabsf(chat[j] - ref_chat[j]) < 1e-5f, "t=%d chat[%d]", t, j);
+        events += ref_y[j] != 0.0f;
+      }
+      CHECK(s.n_active <= UNITS, "active list overflow");
+    }
+    CHECK(events > 0 && events < T_STEPS * UNITS, "constructed input should be partly active (%d)",
+          events);
+  }
+}
+
+static void test_check_sparse_rejects_bad_input(void) {
+  int16_t idx[3] = {0, 1, 2};
+  int32_t off_ok[3] = {0, 1, 3}, off_dec[3] = {0, 2, 1}, off_end[3] = {0, 1, 2};
+  CHECK(ke_egru_check_sparse(2, 3, 3, idx, off_ok) == KE_EGRU_OK, "valid");
+  CHECK(ke_egru_check_sparse(2, 3, 3, idx, off_dec) == KE_EGRU_ERR_OFFSETS, "decreasing");
+  CHECK(ke_egru_check_sparse(2, 3, 3, idx, off_end) == KE_EGRU_ERR_OFFSETS, "end != nnz");
+  CHECK(ke_egru_check_sparse(2, 2, 3, idx, off_ok) == KE_EGRU_ERR_INDEX, "index >= cols");
+  idx[1] = -1;
+  CHECK(ke_egru_check_sparse(2, 3, 3, idx, off_ok) == KE_EGRU_ERR_INDEX, "negative index");
+  CHECK(ke_egru_check_sparse(0, 3, 0, idx, off_ok) == KE_EGRU_ERR_SIZE, "no rows");
+}
+
+static void test_fixed_point_helpers(void) {
+  int32_t m, s;
+  CHECK(ke_egru_quantize_multiplier(0.5, &m, &s) == 0 && m == 1073741824 && s == 0, "0.5");
+  CHECK(ke_egru_quantize_multiplier(3.0, &m, &s) == 0 && s == 2, "3.0");
+  CHECK(ke_egru_mul_by_multiplier(100, m, s) == 300, "100*3");
+  CHECK(ke_egru_mul_by_multiplier(-100, m, s) == -300, "-100*3");
+  ke_egru_quantize_multiplier(0.25, &m, &s);
+  CHECK(ke_egru_mul_by_multiplier(6, m, s) == 2, "6/4 rounds half up");
+  CHECK(ke_egru_mul_by_multiplier(-6, m, s) == -1, "-6/4 rounds half up");
+  CHECK(ke_egru_quantize_multiplier(0.0, &m, &s) == KE_EGRU_ERR_SCALE, "zero scale");
+  CHECK(ke_egru_quantize_multiplier(-1.0, &m, &s) == KE_EGRU_ERR_SCALE, "negative scale");
+  CHECK(ke_egru_quantize_multiplier(1e12, &m, &s) == KE_EGRU_ERR_SCALE, "huge scale");
+  CHECK(abs(ke_egru_sigmoid_q15(0) - 16384) <= 1, "sigmoid(0)");
+  CHECK(ke_egru_sigmoid_q15(-32768) < 20 && ke_egru_sigmoid_q15(32767) > 32740, "sigmoid ends");
+  CHECK(ke_egru_tanh_q15(0) == 0, "tanh(0)");
+  CHECK(abs(ke_egru_tanh_q15(4096) - (int)(32767 * tanh(1.0) + 0.5)) <= 8, "tanh(1)");
+}
+
+/* int8 path on the float test's shapes: outputs within a few quantization
+ * steps of the float reference (a coarse sanity check; bit-exactness against
+ * the NumPy model is tested in tests/export/). */
+static void test_int8_close_to_float(void) {
+  float W[I_SIZE * G], V[UNITS * G], bias[2 * G], th[UNITS], x[T_STEPS * I_SIZE];
+  float wv[I_SIZE * G], vv[UNITS * G], w_scale[G], v_scale[G];
+  int16_t wi[I_SIZE * G], vi[UNITS * G], active[UNITS], th_q[UNITS], chat_q[UNITS];
+  int32_t wo[I_SIZE + 1], vo[UNITS + 1], bias_q[2 * G];
+  int32_t am[G], as[G], gm[G], gs[G], ym, ys, scratch_i[KE_EGRU_I8_SCRATCH(UNITS)];
+  int8_t wq[I_SIZE * G], vq[UNITS * G], xq[T_STEPS * I_SIZE], out_q[T_STEPS * UNITS], yq[UNITS];
+  float out_f[T_STEPS * UNITS], scratch_f[KE_EGRU_F32_SCRATCH(UNITS)], chat[UNITS], y[UNITS];
+  const float x_scale = 2.0f / 127.0f, y_scale = 1.0f / 256.0f;
+  const int32_t y_zp = -128;
+  int k, n, j, nw, nv, worst = 0;
+  for (k = 0; k < I_SIZE * G; ++k) W[k] = frand(0, 1) < 0.3f ? 0.0f : frand(-1, 1);
+  for (k = 0; k < UNITS * G; ++k) V[k] = frand(0, 1) < 0.3f ? 0.0f : frand(-1, 1);
+  for (k = 0; k < 2 * G; ++k) bias[k] = frand(0, 1);
+  for (j = 0; j < UNITS; ++j) th[j] = frand(0.05f, 0.3f);
+  for (k = 0; k < T_STEPS * I_SIZE; ++k) {
+    xq[k] = (int8_t)(int)frand(-127, 127);
+    x[k] = xq[k] * x_scale;
+  }
+  nw = pack(W, I_SIZE, wv, wi, wo);
+  nv = pack(V, UNITS, vv, vi, vo);
+  for (k = 0; k < G; ++k) w_scale[k] = v_scale[k] = 1.0f / 127.0f;
+  for (n = 0; n < nw; ++n) {
+    wq[n] = (int8_t)lrintf(wv[n] * 127.0f);
+    wv[n] = wq[n] / 127.0f; /* float model uses the same quantized weights */
+  }
+  for (n = 0; n < nv; ++n) {
+    vq[n] = (int8_t)lrintf(vv[n] * 127.0f);
+    vv[n] = vq[n] / 127.0f;
+  }
+  for (k = 0; k < G; ++k) {
+    bias_q[k] = (int32_t)lrint(bias[k] / ((double)x_scale * w_scale[k]));
+    bias_q[G + k] = (int32_t)lrint(bias[G + k] / ((double)y_scale * v_scale[k]));
+  }
+  for (j = 0; j < UNITS; ++j) th_q[j] = (int16_t)lrintf(th[j] * 32768.0f);
+  CHECK(ke_egru_i8_prepare(UNITS, x_scale, w_scale, y_scale, v_scale, am, as, gm, gs, &ym, &ys) == 0,
+        "prepare");
+  CHECK(ke_egru_i8_check_constants(UNITS, bias_q, th_q) == 0, "constants");
+  {
+    ke_egru_f32_params pf;
+    ke_egru_f32_state sf;
+    ke_egru_i8_params pq;
+    ke_egru_i8_state sq;
+    uint64_t macs_f = 0, macs_q = 0;
+    pf.input_size = pq.input_size = I_SIZE;
+    pf.units = pq.units = UNITS;
+    pf.w_values = wv; pf.w_index = wi; pf.w_offsets = wo;
+    pf.v_values = vv; pf.v_index = vi; pf.v_offsets = vo;
+    pf.bias = bias; pf.threshold = th;
+    pq.w_values = wq; pq.w_index = wi; pq.w_offsets = wo;
+    pq.v_values = vq; pq.v_index = vi; pq.v_offsets = vo;
+    pq.bias = bias_q; pq.threshold = th_q;
+    pq.x_zero_point = 0; pq.y_zero_point = y_zp;
+    pq.a_multiplier = am; pq.a_shift = as; pq.g_multiplier = gm; pq.g_shift = gs;
+    pq.y_multiplier = ym; pq.y_shift = ys;
+    sf.c_hat = chat; sf.y = y; sf.active = active;
+    sq.c_hat = chat_q; sq.y = yq; sq.active = active;
+    ke_egru_f32_run(&pf, x, 1, T_STEPS, 1, out_f, &sf, scratch_f, &macs_f);
+    ke_egru_i8_run(&pq, xq, 1, T_STEPS, 1, out_q, &sq, scratch_i, &macs_q);
+    for (k = 0; k < T_STEPS * UNITS; ++k) {
+      int expect = (int)lrintf(out_f[k] / y_scale) + y_zp;
+      int d = abs(expect - out_q[k]);
+      /* an event flipping near the threshold moves y by up to theta: skip those */
+      if ((out_f[k] == 0.0f) != (out_q[k] == y_zp)) continue;
+      if (d > worst) worst = d;
+    }
+    CHECK(worst <= 6, "int8 output differs from float by %d steps", worst);
+    CHECK(macs_q > 0 && macs_f > 0, "macs counted");
+  }
+}
+
+int main(void) {
+  test_float_matches_dense_and_counts_macs();
+  test_check_sparse_rejects_bad_input();
+  test_fixed_point_helpers();
+  test_int8_close_to_float();
+  if (failures) {
+    printf("%d check(s) failed\n", failures);
+    return 1;
+  }
+  printf("custom_ops core: all tests passed\n");
+  return 0;
+}
