@@ -1,0 +1,15 @@
+"""keras-events: event-based recurrent networks for Keras 3, down to microcontrollers.
+
+Public API: the cells and layers, surrogate gradients, activity metrics; the
+subpackages `keras_events.sparsity` (pruning), `keras_events.export` (TFLite) and
+`keras_events.micro` (TFLite Micro) are imported on demand.
+"""
+
+from keras_events import surrogates
+from keras_events.activity import ActivityMonitor, activity_report
+from keras_events.cells import EGRU, EGRUCell
+from keras_events.surrogates import spike
+
+__version__ = "0.1.0"
+
+__all__ = ["EGRU", "EGRUCell", "ActivityMonitor", "activity_report", "spike", "surrogates"]
