@@ -1,0 +1,24 @@
+"""Export of keras-events models to `.tflite` with one custom op per event layer.
+
+    tflite_bytes = export.to_tflite(model, quantize="int8", representative_data=x[:200])
+    interpreter = export.Interpreter(model_content=tflite_bytes)
+    print(export.summary(tflite_bytes))
+
+TensorFlow is imported only when a function needs it.
+"""
+
+__all__ = ["to_tflite", "summary", "Interpreter", "load_ops", "pack"]
+
+
+def __getattr__(name):
+    # Lazy: `import keras_events.export` must not pull in TensorFlow (~8 s).
+    if name == "to_tflite":
+        from keras_events.export.to_tflite import to_tflite
+        return to_tflite
+    if name == "summary":
+        from keras_events.export.summary import summary
+        return summary
+    if name in ("Interpreter", "load_ops"):
+        from keras_events.export import runtime
+        return getattr(runtime, name)
+    raise AttributeError(f"module 'keras_events.export' has no attribute {name!r}")
