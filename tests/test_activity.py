@@ -1,0 +1,61 @@
+"""activity_report and ActivityMonitor against the NumPy reference."""
+
+import keras
+import numpy as np
+import pytest
+from egru_reference import egru_sequence
+
+from keras_events import ActivityMonitor, EGRUCell, activity_report
+from keras_events.datasets import pulse_channels
+
+U = 12
+
+
+def _model():
+    model = keras.Sequential([keras.Input((20, 4)), keras.layers.Dense(4, name="pre"),
+                              keras.layers.RNN(EGRUCell(U), return_sequences=True, name="egru"),
+                              keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(3)])
+    cell = model.get_layer("egru").cell
+    rng = np.random.default_rng(0)
+    kernel = rng.normal(0, 0.7, cell.kernel.shape)
+    kernel[np.abs(kernel) < 0.3] = 0.0          # some weight sparsity
+    cell.kernel.assign(kernel)
+    recurrent = rng.normal(0, 0.7, cell.recurrent_kernel.shape)
+    recurrent[:, ::2] = 0.0
+    cell.recurrent_kernel.assign(recurrent)
+    return model
+
+
+def test_report_matches_reference_counts():
+    model = _model()
+    x, _ = pulse_channels(16)
+    report = activity_report(model, x, print_table=False)["egru"]
+    cell = model.get_layer("egru").cell
+    h = keras.ops.convert_to_numpy(model.get_layer("pre")(x))
+    weights = [keras.ops.convert_to_numpy(w) for w in (cell.kernel, cell.recurrent_kernel, cell.bias, cell.threshold)]
+    _, _, _, events = egru_sequence(h, *weights)
+    assert report["event_rate"] == pytest.approx(events.mean())
+    kernel, recurrent = weights[0], weights[1]
+    prev = np.concatenate([np.zeros_like(events[:, :1]), events[:, :-1]], 1)
+    expected = np.count_nonzero(kernel) + (prev * np.count_nonzero(recurrent, 1)).sum(-1).mean()
+    assert report["effective_macs"] == pytest.approx(expected)
+    assert report["dense_macs"] == kernel.size + recurrent.size
+    assert report["effective_macs"] < report["dense_macs"]
+    assert 0.0 <= report["backward_active"] <= 1.0
+
+
+def test_monitor_logs_event_rate():
+    model = _model()
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x, y = pulse_channels(64)
+    monitor = ActivityMonitor(x[:16], verbose=0)
+    history = model.fit(x, y, epochs=2, verbose=0, callbacks=[monitor])
+    assert len(monitor.history) == 2
+    assert "egru/event_rate" in history.history
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="event layers"):
+        activity_report(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]), np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        activity_report(_model(), np.full((1, 20, 4), np.nan))
