@@ -1,0 +1,39 @@
+# Make fragment of recipes/ (included from the top-level Makefile; paths are
+# relative to the repo root).  Targets:
+#   kws-data        generate the offline keyword dataset into build/kws/data (~20 s)
+#   kws             run the keyword recipe: python -m recipes.kws --out build/kws
+#   kws-logmel      host shared library of the C front end + a Cortex-M4 compile check
+#   test-recipes    the tests of tests/recipes (needs gcc + espeak-ng; no build step first:
+#                   the C front end is compiled on demand by recipes/kws/logmel_c.py)
+#   clean-recipes
+PYTHON ?= python3
+KWS_OUT ?= build/kws
+KWS_ARGS ?=
+KE_LOGMEL_SRC := custom_ops/core/ke_logmel.c
+KE_LOGMEL_HDR := custom_ops/core/ke_logmel.h
+KE_LOGMEL_M4_FLAGS := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16 \
+	-std=c99 -Wall -Wextra -Werror -O2
+
+.PHONY: kws kws-data kws-logmel test-recipes clean-recipes
+
+kws-data: $(KWS_OUT)/data/generator.json
+$(KWS_OUT)/data/generator.json:
+	rm -rf $(KWS_OUT)/data
+	$(PYTHON) -m recipes.kws.generate $(KWS_OUT)/data
+
+kws: kws-data
+	$(PYTHON) -m recipes.kws --data-dir $(KWS_OUT)/data --out $(KWS_OUT) $(KWS_ARGS)
+
+kws-logmel: build/recipes/libke_logmel.so build/recipes/ke_logmel_m4.o
+build/recipes/libke_logmel.so: $(KE_LOGMEL_SRC) $(KE_LOGMEL_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) -std=c99 -O2 -Wall -Wextra -Werror -shared -fPIC $< -o $@ -lm
+build/recipes/ke_logmel_m4.o: $(KE_LOGMEL_SRC) $(KE_LOGMEL_HDR)
+	@mkdir -p $(dir $@)
+	arm-none-eabi-gcc $(KE_LOGMEL_M4_FLAGS) -c $< -o $@
+
+test-recipes:
+	$(PYTHON) -m pytest -q tests/recipes
+
+clean-recipes:
+	rm -rf build/recipes $(KWS_OUT)

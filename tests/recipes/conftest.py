@@ -1,0 +1,18 @@
+"""Shared fixtures: a tiny generated dataset in the Speech Commands layout."""
+
+import shutil
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory):
+    """6 speakers x (10 keywords + 1 unknown word): 66 clips, about 1 s to generate."""
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng not installed (apt-get install espeak-ng)")
+    from recipes.kws.generate import generate
+
+    root = tmp_path_factory.mktemp("kws") / "data"
+    generate(str(root), seed=3, n_speakers=6, repeats=1, unknown_per_speaker=1,
+             workers=1, verbose=False)
+    return root
