@@ -22,6 +22,8 @@ KE_CFLAGS := -std=c99 -O2 -Wall -Wextra -fPIC
 KE_CXXFLAGS := -std=c++17 -O2 -Wall -Wextra -fPIC -fvisibility=hidden $(KE_TFL_INC)
 # libtensorflow_cc.so.2 of the installed wheel exports tflite::MutableOpResolver::AddCustom.
 KE_TF_LIBDIR = $(shell $(PYTHON) -c "import os, importlib.util as u; print(os.path.dirname(u.find_spec('tensorflow').origin))")
+# The wheel's version without importing TF (8 s): read from its metadata.
+KE_TF_VERSION = $(shell $(PYTHON) -c "from importlib.metadata import version; print(version('tensorflow'))")
 
 .PHONY: custom-ops custom-ops-core test-core test-sanitize-custom-ops clean-custom-ops
 
@@ -35,7 +37,7 @@ $(KE_OPS_SO): $(KE_CORE_SRCS) $(KE_CORE_HDRS) $(KE_GLUE_SRCS) $(KE_GLUE_HDRS)
 	@mkdir -p $(KE_BUILD)
 	$(CC) $(KE_CFLAGS) -c custom_ops/core/ke_egru.c -o $(KE_BUILD)/ke_egru.o
 	$(CC) $(KE_CFLAGS) -c custom_ops/core/ke_egru_tables.c -o $(KE_BUILD)/ke_egru_tables.o
-	$(CXX) $(KE_CXXFLAGS) -shared -o $@ $(KE_GLUE_SRCS) $(KE_BUILD)/ke_egru.o \
+	$(CXX) $(KE_CXXFLAGS) -DKE_TF_VERSION='"$(KE_TF_VERSION)"' -shared -o $@ $(KE_GLUE_SRCS) $(KE_BUILD)/ke_egru.o \
 	  $(KE_BUILD)/ke_egru_tables.o -L$(KE_TF_LIBDIR) -l:libtensorflow_cc.so.2 \
 	  -Wl,-rpath,$(KE_TF_LIBDIR)
 

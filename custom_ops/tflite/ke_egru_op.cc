@@ -1,0 +1,329 @@
+// Host TFLite glue of KE_EGRU: Init parses the flexbuffer options, Prepare
+// validates every input and precomputes the int8 multipliers, Eval calls the
+// portable core (custom_ops/core/ke_egru.c).  Compiled against the full
+// TFLite struct layout (no TF_LITE_STATIC_MEMORY).
+#include "ke_egru_op.h"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "flatbuffers/flexbuffers.h"
+#include "../core/ke_egru.h"
+
+namespace {
+
+enum Input {
+  kX = 0, kWValues, kWIndex, kWOffsets, kVValues, kVIndex, kVOffsets, kBias, kThreshold,
+  kWScale, kVScale,
+};
+constexpr int kFloatInputs = 9;
+constexpr int kInt8Inputs = 11;
+const char* const kInputNames[] = {"x", "w_values", "w_index", "w_offsets", "v_values",
+                                   "v_index", "v_offsets", "bias", "threshold",
+                                   "w_scale", "v_scale"};
+
+std::atomic<uint64_t> g_macs{0};
+
+struct OpData {
+  const char* options_error = nullptr;  // set by Init, reported by Prepare
+  int units = 0;
+  bool return_sequences = false;
+  // Working buffers (sized in Prepare).
+  std::vector<float> c_hat_f, y_f, scratch_f;
+  std::vector<int16_t> c_hat_q, active;
+  std::vector<int8_t> y_q;
+  std::vector<int32_t> scratch_q, a_mult, a_shift, g_mult, g_shift;
+  int32_t y_mult = 0, y_shift = 0, x_zero_point = 0, y_zero_point = 0;
+};
+
+void* Init(TfLiteContext*, const char* buffer, size_t length) {
+  OpData* data = new (std::nothrow) OpData();
+  if (data == nullptr) return nullptr;
+  const uint8_t* bytes = reinterpret_cast<const uint8_t*>(buffer);
+  if (buffer == nullptr || length == 0) {
+    data->options_error = "missing custom options (a flexbuffer map with `units`)";
+    return data;
+  }
+  if (!flexbuffers::VerifyBuffer(bytes, length)) {
+    data->options_error = "custom options are not a valid flexbuffer";
+    return data;
+  }
+  const flexbuffers::Reference root = flexbuffers::GetRoot(bytes, length);
+  if (!root.IsMap()) {
+    data->options_error = "custom options must be a flexbuffer map";
+    return data;
+  }
+  const flexbuffers::Map map = root.AsMap();
+  const flexbuffers::Reference units = map["units"];
+  if (!(units.IsInt() || units.IsUInt())) {
+    data->options_error = "option `units` (int) is missing";
+    return data;
+  }
+  const int64_t u = units.AsInt64();
+  if (u < 1 || u > KE_EGRU_MAX_UNITS) {
+    data->options_error = "option `units` must be in 1..10922";
+    return data;
+  }
+  data->units = static_cast<int>(u);
+  const flexbuffers::Reference rs = map["return_sequences"];
+  if (rs.IsBool() || rs.IsInt() || rs.IsUInt()) data->return_sequences = rs.AsBool();
+  return data;
+}
+
+void Free(TfLiteContext*, void* buffer) { delete static_cast<OpData*>(buffer); }
+
+const char* TypeName(TfLiteType type) {
+  switch (type) {
+    case kTfLiteFloat32: return "float32";
+    case kTfLiteInt32: return "int32";
+    case kTfLiteInt16: return "int16";
+    case kTfLiteInt8: return "int8";
+    case kTfLiteUInt8: return "uint8";
+    case kTfLiteInt64: return "int64";
+    default: return "another type";
+  }
+}
+
+bool IsConstant(const TfLiteTensor* t) {
+  return t->allocation_type == kTfLiteMmapRo || t->allocation_type == kTfLitePersistentRo;
+}
+
+int64_t NumElements(const TfLiteTensor* t) {
+  int64_t n = 1;
+  for (int i = 0; i < t->dims->size; ++i) n *= t->dims->data[i];
+  return n;
+}
+
+// Per-tensor affine quantization of `t` (scale > 0), or false.
+bool PerTensorQuant(const TfLiteTensor* t, float* scale, int32_t* zero_point) {
+  if (t->quantization.type == kTfLiteAffineQuantization && t->quantization.params) {
+    const auto* q = static_cast<const TfLiteAffineQuantization*>(t->quantization.params);
+    if (q->scale == nullptr || q->scale->size != 1) return false;
+    *scale = q->scale->data[0];
+    *zero_point = (q->zero_point && q->zero_point->size >= 1) ? q->zero_point->data[0] : 0;
+  } else {
+    *scale = t->params.scale;
+    *zero_point = t->params.zero_point;
+  }
+  return *scale > 0.0f && *zero_point >= -128 && *zero_point <= 127;
+}
+
+#define KE_ENSURE(context, cond, ...)           \
+  do {                                          \
+    if (!(cond)) {                              \
+      TF_LITE_KERNEL_LOG((context), __VA_ARGS__); \
+      return kTfLiteError;                      \
+    }                                           \
+  } while (0)
+
+// Checks type and rank/shape of a 1-D or 2-D constant input.
+TfLiteStatus CheckConst(TfLiteContext* context, const TfLiteTensor* t, int input,
+                        TfLiteType type, int d0, int d1 = -1) {
+  const char* name = kInputNames[input];
+  KE_ENSURE(context, t->type == type, "KE_EGRU: input %d `%s` has type %s, expected %s.", input,
+            name, TypeName(t->type), TypeName(type));
+  KE_ENSURE(context, IsConstant(t) && t->data.raw != nullptr,
+            "KE_EGRU: input %d `%s` must be a constant tensor.", input, name);
+  const int rank = d1 < 0 ? 1 : 2;
+  KE_ENSURE(context, t->dims->size == rank, "KE_EGRU: input %d `%s` must have rank %d, got %d.",
+            input, name, rank, t->dims->size);
+  KE_ENSURE(context, d0 < 0 || t->dims->data[0] == d0,
+            "KE_EGRU: input %d `%s` has dim 0 = %d, expected %d.", input, name,
+            t->dims->data[0], d0);
+  KE_ENSURE(context, rank == 1 || t->dims->data[1] == d1,
+            "KE_EGRU: input %d `%s` has dim 1 = %d, expected %d.", input, name,
+            t->dims->data[1], d1);
+  return kTfLiteOk;
+}
+
+// Validates one compressed matrix (values/index/offsets) with `rows` rows.
+TfLiteStatus CheckSparse(TfLiteContext* context, TfLiteNode* node, int first, int rows,
+                         TfLiteType value_type, int units) {
+  const TfLiteTensor* values = &context->tensors[node->inputs->data[first]];
+  const TfLiteTensor* index = &context->tensors[node->inputs->data[first + 1]];
+  const TfLiteTensor* offsets = &context->tensors[node->inputs->data[first + 2]];
+  TF_LITE_ENSURE_STATUS(CheckConst(context, values, first, value_type, -1));
+  TF_LITE_ENSURE_STATUS(CheckConst(context, index, first + 1, kTfLiteInt16, -1));
+  TF_LITE_ENSURE_STATUS(CheckConst(context, offsets, first + 2, kTfLiteInt32, rows + 1));
+  const int32_t nnz = offsets->data.i32[rows];
+  KE_ENSURE(context, nnz >= 0 && nnz <= NumElements(values) && nnz <= NumElements(index),
+            "KE_EGRU: `%s` ends at %d but `%s`/`%s` hold %d/%d entries.",
+            kInputNames[first + 2], static_cast<int>(nnz), kInputNames[first],
+            kInputNames[first + 1], static_cast<int>(NumElements(values)),
+            static_cast<int>(NumElements(index)));
+  const int status = ke_egru_check_sparse(rows, 3 * units, nnz, index->data.i16, offsets->data.i32);
+  KE_ENSURE(context, status == KE_EGRU_OK, "KE_EGRU: inputs %s/%s: %s.", kInputNames[first + 1],
+            kInputNames[first + 2], ke_egru_status_string(status));
+  return kTfLiteOk;
+}
+
+TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
+  OpData* data = static_cast<OpData*>(node->user_data);
+  KE_ENSURE(context, data != nullptr, "KE_EGRU: out of memory in Init.");
+  KE_ENSURE(context, data->options_error == nullptr, "KE_EGRU: %s.", data->options_error);
+  KE_ENSURE(context, node->outputs->size == 1, "KE_EGRU: expected 1 output, got %d.",
+            node->outputs->size);
+  KE_ENSURE(context, node->inputs->size >= 1, "KE_EGRU: no inputs.");
+  for (int i = 0; i < node->inputs->size; ++i) {
+    const int idx = node->inputs->data[i];
+    KE_ENSURE(context, idx >= 0 && static_cast<size_t>(idx) < context->tensors_size,
+              "KE_EGRU: input %d is missing (optional inputs are not supported).", i);
+  }
+  const TfLiteTensor* x = &context->tensors[node->inputs->data[kX]];
+  TfLiteTensor* y = &context->tensors[node->outputs->data[0]];
+  const bool is_int8 = x->type == kTfLiteInt8;
+  KE_ENSURE(context, x->type == kTfLiteFloat32 || is_int8,
+            "KE_EGRU: input 0 `x` has type %s; float32 and int8 are supported.",
+            TypeName(x->type));
+  const int expected_inputs = is_int8 ? kInt8Inputs : kFloatInputs;
+  KE_ENSURE(context, node->inputs->size == expected_inputs,
+            "KE_EGRU: %s model needs %d inputs, got %d (see custom_ops/README.md).",
+            is_int8 ? "an int8" : "a float32", expected_inputs, node->inputs->size);
+  KE_ENSURE(context, y->type == x->type, "KE_EGRU: output type %s differs from input type %s.",
+            TypeName(y->type), TypeName(x->type));
+  KE_ENSURE(context, x->dims->size == 3, "KE_EGRU: input `x` must be [batch, time, features], "
+            "got rank %d.", x->dims->size);
+  const int batch = x->dims->data[0], time = x->dims->data[1], features = x->dims->data[2];
+  const int units = data->units;
+  KE_ENSURE(context, features >= 1 && features <= KE_EGRU_MAX_INPUT && batch >= 0 && time >= 1,
+            "KE_EGRU: input shape [%d, %d, %d] unsupported (features 1..32767, time >= 1).",
+            batch, time, features);
+
+  const TfLiteType wtype = is_int8 ? kTfLiteInt8 : kTfLiteFloat32;
+  TF_LITE_ENSURE_STATUS(CheckSparse(context, node, kWValues, features, wtype, units));
+  TF_LITE_ENSURE_STATUS(CheckSparse(context, node, kVValues, units, wtype, units));
+  const TfLiteTensor* bias = &context->tensors[node->inputs->data[kBias]];
+  const TfLiteTensor* threshold = &context->tensors[node->inputs->data[kThreshold]];
+  TF_LITE_ENSURE_STATUS(CheckConst(context, bias, kBias, is_int8 ? kTfLiteInt32 : kTfLiteFloat32,
+                                   2, 3 * units));
+  TF_LITE_ENSURE_STATUS(CheckConst(context, threshold, kThreshold,
+                                   is_int8 ? kTfLiteInt16 : kTfLiteFloat32, units));
+
+  data->active.assign(units, 0);
+  if (is_int8) {
+    const TfLiteTensor* w_scale = &context->tensors[node->inputs->data[kWScale]];
+    const TfLiteTensor* v_scale = &context->tensors[node->inputs->data[kVScale]];
+    TF_LITE_ENSURE_STATUS(CheckConst(context, w_scale, kWScale, kTfLiteFloat32, 3 * units));
+    TF_LITE_ENSURE_STATUS(CheckConst(context, v_scale, kVScale, kTfLiteFloat32, 3 * units));
+    float x_scale = 0.0f, y_scale = 0.0f;
+    KE_ENSURE(context, PerTensorQuant(x, &x_scale, &data->x_zero_point),
+              "KE_EGRU: int8 input `x` needs per-tensor quantization with scale > 0.");
+    KE_ENSURE(context, PerTensorQuant(y, &y_scale, &data->y_zero_point),
+              "KE_EGRU: int8 output needs per-tensor quantization with scale > 0.");
+    for (auto* v : {&data->a_mult, &data->a_shift, &data->g_mult, &data->g_shift}) {
+      v->assign(3 * units, 0);
+    }
+    int status = ke_egru_i8_prepare(units, x_scale, w_scale->data.f, y_scale, v_scale->data.f,
+                                    data->a_mult.data(), data->a_shift.data(),
+                                    data->g_mult.data(), data->g_shift.data(), &data->y_mult,
+                                    &data->y_shift);
+    KE_ENSURE(context, status == KE_EGRU_OK, "KE_EGRU: scales: %s.", ke_egru_status_string(status));
+    status = ke_egru_i8_check_constants(units, bias->data.i32, threshold->data.i16);
+    KE_ENSURE(context, status == KE_EGRU_OK, "KE_EGRU: %s.", ke_egru_status_string(status));
+    data->c_hat_q.assign(units, 0);
+    data->y_q.assign(units, 0);
+    data->scratch_q.assign(KE_EGRU_I8_SCRATCH(units), 0);
+  } else {
+    data->c_hat_f.assign(units, 0.0f);
+    data->y_f.assign(units, 0.0f);
+    data->scratch_f.assign(KE_EGRU_F32_SCRATCH(units), 0.0f);
+  }
+
+  const int out_rank = data->return_sequences ? 3 : 2;
+  TfLiteIntArray* shape = static_cast<TfLiteIntArray*>(
+      std::malloc(sizeof(TfLiteIntArray) + out_rank * sizeof(int)));  // freed by TFLite
+  KE_ENSURE(context, shape != nullptr, "KE_EGRU: out of memory.");
+  shape->size = out_rank;
+  shape->data[0] = batch;
+  if (data->return_sequences) {
+    shape->data[1] = time;
+    shape->data[2] = units;
+  } else {
+    shape->data[1] = units;
+  }
+  return context->ResizeTensor(context, y, shape);
+}
+
+template <typename T>
+const T* Data(TfLiteContext* context, TfLiteNode* node, int input) {
+  return reinterpret_cast<const T*>(context->tensors[node->inputs->data[input]].data.raw);
+}
+
+TfLiteStatus Eval(TfLiteContext* context, TfLiteNode* node) {
+  OpData* data = static_cast<OpData*>(node->user_data);
+  const TfLiteTensor* x = &context->tensors[node->inputs->data[kX]];
+  TfLiteTensor* y = &context->tensors[node->outputs->data[0]];
+  KE_ENSURE(context, x->data.raw != nullptr && y->data.raw != nullptr,
+            "KE_EGRU: input or output buffer not allocated.");
+  const int batch = x->dims->data[0], time = x->dims->data[1];
+  uint64_t macs = 0;
+  if (x->type == kTfLiteInt8) {
+    ke_egru_i8_params p;
+    p.input_size = x->dims->data[2];
+    p.units = data->units;
+    p.w_values = Data<int8_t>(context, node, kWValues);
+    p.w_index = Data<int16_t>(context, node, kWIndex);
+    p.w_offsets = Data<int32_t>(context, node, kWOffsets);
+    p.v_values = Data<int8_t>(context, node, kVValues);
+    p.v_index = Data<int16_t>(context, node, kVIndex);
+    p.v_offsets = Data<int32_t>(context, node, kVOffsets);
+    p.bias = Data<int32_t>(context, node, kBias);
+    p.threshold = Data<int16_t>(context, node, kThreshold);
+    p.x_zero_point = data->x_zero_point;
+    p.y_zero_point = data->y_zero_point;
+    p.a_multiplier = data->a_mult.data();
+    p.a_shift = data->a_shift.data();
+    p.g_multiplier = data->g_mult.data();
+    p.g_shift = data->g_shift.data();
+    p.y_multiplier = data->y_mult;
+    p.y_shift = data->y_shift;
+    ke_egru_i8_state s = {data->c_hat_q.data(), data->y_q.data(), data->active.data(), 0};
+    ke_egru_i8_run(&p, x->data.int8, batch, time, data->return_sequences, y->data.int8, &s,
+                   data->scratch_q.data(), &macs);
+  } else {
+    ke_egru_f32_params p;
+    p.input_size = x->dims->data[2];
+    p.units = data->units;
+    p.w_values = Data<float>(context, node, kWValues);
+    p.w_index = Data<int16_t>(context, node, kWIndex);
+    p.w_offsets = Data<int32_t>(context, node, kWOffsets);
+    p.v_values = Data<float>(context, node, kVValues);
+    p.v_index = Data<int16_t>(context, node, kVIndex);
+    p.v_offsets = Data<int32_t>(context, node, kVOffsets);
+    p.bias = Data<float>(context, node, kBias);
+    p.threshold = Data<float>(context, node, kThreshold);
+    ke_egru_f32_state s = {data->c_hat_f.data(), data->y_f.data(), data->active.data(), 0};
+    ke_egru_f32_run(&p, x->data.f, batch, time, data->return_sequences, y->data.f, &s,
+                    data->scratch_f.data(), &macs);
+  }
+  g_macs.fetch_add(macs, std::memory_order_relaxed);
+  return kTfLiteOk;
+}
+
+}  // namespace
+
+extern "C" {
+
+__attribute__((visibility("default"))) const TfLiteRegistration* KE_EGRU_Registration(void) {
+  static TfLiteRegistration registration = [] {
+    TfLiteRegistration r;
+    std::memset(&r, 0, sizeof(r));
+    r.init = Init;
+    r.free = Free;
+    r.prepare = Prepare;
+    r.invoke = Eval;
+    r.builtin_code = 32;  // BuiltinOperator_CUSTOM
+    r.custom_name = "KE_EGRU";
+    r.version = 1;
+    return r;
+  }();
+  return &registration;
+}
+
+__attribute__((visibility("default"))) uint64_t KE_Ops_MacCount(void) { return g_macs.load(); }
+__attribute__((visibility("default"))) void KE_Ops_ResetMacCount(void) { g_macs.store(0); }
+
+}  // extern "C"

@@ -1,0 +1,85 @@
+"""Host runtime: the project's op library and an interpreter that knows its ops.
+
+    interpreter = keras_events.export.Interpreter(model_content=tflite_bytes)
+
+`load_ops()` builds `_ke_ops.so` on first use (`make -f custom_ops/custom_ops.mk`,
+~20 s), loads it with RTLD_GLOBAL and returns the registerer's symbol name,
+usable wherever TFLite takes custom-op registerers:
+`InterpreterWithCustomOps(custom_op_registerers=[load_ops()])` or the
+converter's calibrator (`target_spec._experimental_custom_op_registerers`).
+"""
+import ctypes
+import os
+
+from keras_events.export import _build
+
+REGISTERER = "KE_RegisterOps"
+_lib = None
+
+
+def _installed_tf_version():
+    import tensorflow as tf
+    return tf.__version__
+
+
+def load_ops():
+    """Builds (if needed) and loads the op library; returns the registerer name.
+
+    Raises:
+        RuntimeError: if the library was built against another TensorFlow
+            version than the one installed (it calls into libtensorflow_cc.so.2,
+            whose C++ ABI is tied to one build): rebuild with
+            `make -f custom_ops/custom_ops.mk clean-custom-ops custom-ops`.
+    """
+    global _lib
+    if _lib is None:
+        path = _build.ensure_built(_build.OPS_LIBRARY)
+        lib = ctypes.CDLL(path, mode=os.RTLD_NOW | ctypes.RTLD_GLOBAL)
+        lib.KE_Ops_TensorFlowVersion.restype = ctypes.c_char_p
+        lib.KE_Ops_MacCount.restype = ctypes.c_uint64
+        built_for = lib.KE_Ops_TensorFlowVersion().decode()
+        installed = _installed_tf_version()
+        if built_for != installed:
+            raise RuntimeError(
+                f"{path} was built for TensorFlow {built_for} but {installed} is installed; "
+                f"rebuild it: make -f custom_ops/custom_ops.mk clean-custom-ops custom-ops")
+        _lib = lib
+    return REGISTERER
+
+
+def mac_count():
+    """Multiply-accumulates executed by all KE_* kernels in this process since the last reset."""
+    load_ops()
+    return int(_lib.KE_Ops_MacCount())
+
+
+def reset_mac_count():
+    load_ops()
+    _lib.KE_Ops_ResetMacCount()
+
+
+def registration_address():
+    """Address of the op's `TfLiteRegistration` (for C/C++ hosts that add it themselves)."""
+    load_ops()
+    _lib.KE_EGRU_Registration.restype = ctypes.c_void_p
+    return _lib.KE_EGRU_Registration()
+
+
+def Interpreter(model_content=None, model_path=None, custom_op_registerers=(), **kwargs):
+    """A TFLite interpreter with the project's custom ops registered.
+
+    A thin factory over `tensorflow.lite.python.interpreter.InterpreterWithCustomOps`
+    (same methods: `allocate_tensors`, `set_tensor`, `invoke`, `get_tensor`,
+    `resize_tensor_input`...).  Extra `custom_op_registerers` and `kwargs`
+    (e.g. `num_threads`) are passed through.
+
+    LiteRT (`ai_edge_litert.interpreter.InterpreterWithCustomOps`) also takes
+    registerers, but its resolver is compiled separately from TensorFlow's and
+    this library registers through TensorFlow's `MutableOpResolver::AddCustom`,
+    so it is not used here (see custom_ops/README.md).
+    """
+    from tensorflow.lite.python.interpreter import InterpreterWithCustomOps
+
+    registerers = [load_ops(), *custom_op_registerers]
+    return InterpreterWithCustomOps(model_content=model_content, model_path=model_path,
+                                    custom_op_registerers=registerers, **kwargs)
