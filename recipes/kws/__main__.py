@@ -30,6 +30,8 @@ def parse_args(argv=None):
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--augment-copies", type=int, default=d.augment_copies,
                    help="augmented copies of the training set (time shift + noise)")
+    p.add_argument("--keywords", default=",".join(d.keywords),
+                   help="comma list of keyword folders; other words become _unknown_")
     p.add_argument("--models", default=",".join(d.models), help="comma list of gru,egru")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--quick", action="store_true",
@@ -43,6 +45,7 @@ def parse_args(argv=None):
                       target_event_rate=args.target_event_rate, batch_size=args.batch_size,
                       augment_copies=args.augment_copies,
                       models=tuple(m for m in args.models.split(",") if m), seed=args.seed,
+                      keywords=tuple(k for k in args.keywords.split(",") if k),
                       quick=args.quick, plots=not args.no_plots)
     except ValueError as err:
         p.error(str(err))

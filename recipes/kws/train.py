@@ -49,6 +49,7 @@ class Config:
     seed: int = 0
     quick: bool = False
     models: tuple = ("gru", "egru")
+    keywords: tuple = kws_data.KEYWORDS
     plots: bool = True
 
     def __post_init__(self):
@@ -90,7 +91,7 @@ def stage_data(cfg, state):
             _log(f"no --data-dir: generating the offline dataset into {data_dir}")
             size = dict(n_speakers=10, repeats=1, unknown_per_speaker=1) if cfg.quick else {}
             kws_generate.generate(data_dir, seed=cfg.seed, **size)
-    dataset = kws_data.SpeechCommands(data_dir, seed=cfg.seed)
+    dataset = kws_data.SpeechCommands(data_dir, keywords=cfg.keywords, seed=cfg.seed)
     splits = {name: dataset.load(name) for name in kws_data.SPLITS}
     for name, split in splits.items():
         _log(f"{name}: {len(split.labels)} clips")
