@@ -42,7 +42,7 @@ $(STAMP_DIR)/py-%:
 
 # --- tests ------------------------------------------------------------------------------
 # Backend-agnostic tests also run under JAX (cells, surrogates, activity).
-JAX_TESTS := tests/cells tests/test_surrogates.py tests/test_activity.py
+JAX_TESTS := tests/cells tests/test_surrogates.py tests/test_activity.py tests/sparsity
 
 test: install $(TEST_PREREQS)
 	$(PYTEST) -q tests
