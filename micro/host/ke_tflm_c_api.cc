@@ -1,0 +1,189 @@
+// Host build of TFLM + the project's kernels behind a C API (see ke_tflm_c_api.h).
+// The op resolver holds every builtin op TFLM's reference tree provides (except the audio
+// signal ops, which are not built) and the project's custom ops, so any model the
+// firmware can run also runs here, through the very same kernel code.
+#include "micro/host/ke_tflm_c_api.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "micro/tflm/ke_log.h"
+#include "micro/tflm/ke_model_check.h"
+#include "micro/tflm/ke_project_ops.h"
+#include "tensorflow/lite/micro/micro_interpreter.h"
+#include "tensorflow/lite/micro/micro_log.h"
+#include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
+
+namespace {
+
+constexpr size_t kMaxOps = 128;
+using Resolver = tflite::MicroMutableOpResolver<kMaxOps>;
+
+// TFLM messages since the last API call started; the API is not thread-safe (Python
+// calls it under the GIL), so one buffer is enough.
+char g_log[2048];
+size_t g_log_used = 0;
+
+void CaptureLog(const char* text) {
+  size_t n = strlen(text);
+  if (g_log_used + n >= sizeof g_log) n = sizeof g_log - 1 - g_log_used;
+  memcpy(g_log + g_log_used, text, n);
+  g_log_used += n;
+  g_log[g_log_used] = '\0';
+}
+
+void ClearLog() {
+  ke_set_log_sink(CaptureLog);
+  g_log_used = 0;
+  g_log[0] = '\0';
+}
+
+int Error(const char* what) {
+  MicroPrintf("%s", what);
+  return 1;
+}
+
+bool AddAllOps(Resolver& r) {
+  const TfLiteStatus statuses[] = {
+      r.AddAbs(), r.AddAdd(), r.AddAddN(), r.AddArgMax(), r.AddArgMin(),
+      r.AddAssignVariable(), r.AddAveragePool2D(), r.AddBatchMatMul(), r.AddBatchToSpaceNd(),
+      r.AddBroadcastArgs(), r.AddBroadcastTo(), r.AddCallOnce(), r.AddCast(), r.AddCeil(),
+      r.AddCircularBuffer(), r.AddConcatenation(), r.AddConv2D(), r.AddCos(), r.AddCumSum(),
+      r.AddDepthToSpace(), r.AddDepthwiseConv2D(), r.AddDequantize(), r.AddDiv(),
+      r.AddDynamicUpdateSlice(), r.AddEmbeddingLookup(), r.AddElu(), r.AddEqual(), r.AddExp(),
+      r.AddExpandDims(), r.AddFill(), r.AddFloor(), r.AddFloorDiv(), r.AddFloorMod(),
+      r.AddFullyConnected(), r.AddGather(), r.AddGatherNd(), r.AddGreater(),
+      r.AddGreaterEqual(), r.AddHardSwish(), r.AddIf(), r.AddL2Normalization(),
+      r.AddL2Pool2D(), r.AddLeakyRelu(), r.AddLess(), r.AddLessEqual(), r.AddLog(),
+      r.AddLogicalAnd(), r.AddLogicalNot(), r.AddLogicalOr(), r.AddLogistic(),
+      r.AddLogSoftmax(), r.AddMaximum(), r.AddMaxPool2D(), r.AddMirrorPad(), r.AddMean(),
+      r.AddMinimum(), r.AddMul(), r.AddNeg(), r.AddNotEqual(), r.AddPack(), r.AddPad(),
+      r.AddPadV2(), r.AddPrelu(), r.AddQuantize(), r.AddReadVariable(), r.AddReduceAll(),
+      r.AddReduceMax(), r.AddReduceMin(), r.AddRelu(), r.AddRelu6(), r.AddReshape(),
+      r.AddResizeBilinear(), r.AddResizeNearestNeighbor(), r.AddReverseV2(), r.AddRound(),
+      r.AddRsqrt(), r.AddSelectV2(), r.AddShape(), r.AddSin(), r.AddSlice(), r.AddSoftmax(),
+      r.AddSpaceToBatchNd(), r.AddSpaceToDepth(), r.AddSplit(), r.AddSplitV(), r.AddSqueeze(),
+      r.AddSqrt(), r.AddSquare(), r.AddSquaredDifference(), r.AddStridedSlice(), r.AddSub(),
+      r.AddSum(), r.AddSvdf(), r.AddTanh(), r.AddTransposeConv(), r.AddTranspose(),
+      r.AddUnpack(), r.AddUnidirectionalSequenceLSTM(), r.AddVarHandle(), r.AddWhile(),
+      r.AddZerosLike()};
+  for (TfLiteStatus s : statuses) {
+    if (s != kTfLiteOk) return false;
+  }
+  return ke_micro::AddProjectOps(r) == kTfLiteOk;
+}
+
+}  // namespace
+
+struct KeTflm {
+  uint8_t* model = nullptr;   // aligned copy: TFLM reads the flatbuffer in place
+  uint8_t* arena = nullptr;
+  Resolver resolver;
+  tflite::MicroInterpreter* interpreter = nullptr;
+  alignas(alignof(tflite::MicroInterpreter)) unsigned char storage[sizeof(tflite::MicroInterpreter)];
+};
+
+extern "C" {
+
+const char* ke_tflm_last_error(void) { return g_log; }
+
+void ke_tflm_destroy(KeTflm* t) {
+  if (t == nullptr) return;
+  if (t->interpreter != nullptr) t->interpreter->~MicroInterpreter();
+  free(t->model);
+  free(t->arena);
+  t->~KeTflm();
+  free(t);
+}
+
+KeTflm* ke_tflm_create(const void* model, size_t model_size, size_t arena_size) {
+  ClearLog();
+  if (model == nullptr || model_size == 0) {
+    Error("model: empty buffer");
+    return nullptr;
+  }
+  if (arena_size < 16) {
+    Error("arena_size must be at least 16 bytes");
+    return nullptr;
+  }
+  void* mem = malloc(sizeof(KeTflm));
+  if (mem == nullptr) return nullptr;
+  KeTflm* t = new (mem) KeTflm();
+  t->model = static_cast<uint8_t*>(aligned_alloc(16, (model_size + 15) / 16 * 16));
+  t->arena = static_cast<uint8_t*>(aligned_alloc(16, (arena_size + 15) / 16 * 16));
+  if (t->model == nullptr || t->arena == nullptr) {
+    Error("out of host memory");
+    ke_tflm_destroy(t);
+    return nullptr;
+  }
+  memcpy(t->model, model, model_size);
+  const tflite::Model* m = ke_micro::LoadVerifiedModel(t->model, model_size);
+  if (m == nullptr || !AddAllOps(t->resolver)) {
+    if (m != nullptr) Error("op resolver: cannot register the ops");
+    ke_tflm_destroy(t);
+    return nullptr;
+  }
+  t->interpreter = new (t->storage) tflite::MicroInterpreter(m, t->resolver, t->arena, arena_size);
+  if (t->interpreter->AllocateTensors() != kTfLiteOk) {
+    Error("AllocateTensors failed (arena too small or an op's Prepare rejected the model)");
+    ke_tflm_destroy(t);
+    return nullptr;
+  }
+  return t;
+}
+
+int ke_tflm_num_inputs(const KeTflm* t) { return static_cast<int>(t->interpreter->inputs_size()); }
+int ke_tflm_num_outputs(const KeTflm* t) { return static_cast<int>(t->interpreter->outputs_size()); }
+
+static TfLiteTensor* Tensor(KeTflm* t, int is_output, int index) {
+  const size_t n = is_output ? t->interpreter->outputs_size() : t->interpreter->inputs_size();
+  if (index < 0 || static_cast<size_t>(index) >= n) return nullptr;
+  return is_output ? t->interpreter->output(index) : t->interpreter->input(index);
+}
+
+int ke_tflm_tensor_info(KeTflm* t, int is_output, int index, int* type, int* rank, int* dims,
+                        int max_dims, size_t* bytes, float* scale, int32_t* zero_point) {
+  ClearLog();
+  TfLiteTensor* x = Tensor(t, is_output, index);
+  if (x == nullptr) return Error("tensor index out of range");
+  *type = x->type;
+  *rank = x->dims->size;
+  for (int d = 0; d < x->dims->size && d < max_dims; ++d) dims[d] = x->dims->data[d];
+  *bytes = x->bytes;
+  *scale = x->params.scale;
+  *zero_point = x->params.zero_point;
+  return 0;
+}
+
+int ke_tflm_set_input(KeTflm* t, int index, const void* data, size_t bytes) {
+  ClearLog();
+  TfLiteTensor* x = Tensor(t, 0, index);
+  if (x == nullptr) return Error("input index out of range");
+  if (bytes != x->bytes) return Error("input has the wrong number of bytes for the tensor");
+  memcpy(x->data.raw, data, bytes);
+  return 0;
+}
+
+int ke_tflm_get_output(KeTflm* t, int index, void* data, size_t bytes) {
+  ClearLog();
+  TfLiteTensor* x = Tensor(t, 1, index);
+  if (x == nullptr) return Error("output index out of range");
+  if (bytes != x->bytes) return Error("output buffer has the wrong number of bytes");
+  memcpy(data, x->data.raw, bytes);
+  return 0;
+}
+
+int ke_tflm_invoke(KeTflm* t) {
+  ClearLog();
+  return t->interpreter->Invoke() == kTfLiteOk ? 0 : Error("Invoke failed");
+}
+
+int ke_tflm_reset(KeTflm* t) {
+  ClearLog();
+  return t->interpreter->Reset() == kTfLiteOk ? 0 : Error("Reset failed");
+}
+
+size_t ke_tflm_arena_used_bytes(const KeTflm* t) { return t->interpreter->arena_used_bytes(); }
+
+}  // extern "C"

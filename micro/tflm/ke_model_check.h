@@ -1,0 +1,17 @@
+/* Checks an untrusted .tflite buffer before TFLM touches it: TFLM itself does not verify
+ * flatbuffers, so a truncated or corrupt model would otherwise be read out of bounds. */
+#ifndef KE_MICRO_MODEL_CHECK_H_
+#define KE_MICRO_MODEL_CHECK_H_
+
+#include <cstddef>
+
+#include "tensorflow/lite/schema/schema_generated.h"
+
+namespace ke_micro {
+
+// Returns the model, or nullptr after printing the reason with MicroPrintf.
+const tflite::Model* LoadVerifiedModel(const void* buffer, size_t length);
+
+}  // namespace ke_micro
+
+#endif  // KE_MICRO_MODEL_CHECK_H_

@@ -1,0 +1,153 @@
+"""Run firmware on QEMU ``mps2-an386`` with the instruction-count plugin and parse the result.
+
+The firmware prints ``KE_*`` lines over semihosting (see micro/harness/main.cc); the plugin
+(micro/qemu_plugin/insn_count.c) writes one ``KE_COUNT <i> <n>`` line per Invoke to a file.
+Counts are guest *instructions* executed inside ``MicroInterpreter::Invoke`` (QEMU models no
+cycle timing), exact and identical across runs.
+"""
+from __future__ import annotations
+
+import hashlib
+import pathlib
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from micro.tools import firmware as fw_mod
+from micro.tools import tflm_build
+
+PLUGIN_SRC = tflm_build.REPO_ROOT / "micro" / "qemu_plugin" / "insn_count.c"
+PLUGIN_HDR = PLUGIN_SRC.with_name("qemu_plugin_api.h")
+MACHINE = "mps2-an386"
+
+
+class FirmwareError(RuntimeError):
+    """The firmware reported an error or exited non-zero; ``result`` has the details."""
+
+    def __init__(self, message: str, result: "RunResult"):
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass
+class RunResult:
+    exit_code: int
+    outputs: list = field(default_factory=list)        # per invoke: list of np arrays
+    instructions: list = field(default_factory=list)   # per invoke
+    arena_used_bytes: int | None = None
+    errors: list = field(default_factory=list)
+    log: list = field(default_factory=list)             # non-KE lines (TFLM messages)
+    done: bool = False
+    timed_out: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and self.done and not self.errors
+
+    def reason(self) -> str:
+        parts = self.errors + [l for l in self.log if l.strip()]
+        if self.timed_out:
+            parts.append("timed out")
+        return "; ".join(parts) or f"exit code {self.exit_code}"
+
+
+def build_plugin() -> pathlib.Path:
+    """Compile the plugin with the host gcc (cached by source hash)."""
+    key = hashlib.sha256(PLUGIN_SRC.read_bytes() + PLUGIN_HDR.read_bytes()).hexdigest()[:16]
+    out = tflm_build.CACHE_ROOT.parent / "qemu_plugin" / f"libke_insn_count-{key}.so"
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp.so")
+    subprocess.run(["gcc", "-O2", "-fPIC", "-shared", "-fvisibility=hidden", "-Wall", "-Wextra",
+                    "-Werror", str(PLUGIN_SRC), "-o", str(tmp)], check=True)
+    tmp.replace(out)
+    return out
+
+
+def _decode(type_code: int, values: list[str]) -> np.ndarray:
+    dtype = fw_mod.NUMPY_TYPE.get(type_code, np.dtype(np.float32))
+    if dtype == np.float32:
+        return np.array([int(v, 16) for v in values], dtype=np.uint32).view(np.float32)
+    return np.array([int(v) for v in values], dtype=dtype)
+
+
+def parse_output(stdout: str, counts_text: str, exit_code: int) -> RunResult:
+    res = RunResult(exit_code=exit_code)
+    for line in stdout.splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        tag = parts[0]
+        if tag == "KE_OUT":
+            i, k, t, shape = int(parts[1]), int(parts[2]), int(parts[3]), parts[4]
+            arr = _decode(t, parts[5:])
+            dims = [] if shape == "-" else [int(d) for d in shape.split("x")]
+            if int(np.prod(dims)) == arr.size:
+                arr = arr.reshape(dims)
+            while len(res.outputs) <= i:
+                res.outputs.append([])
+            res.outputs[i].append(arr)
+        elif tag == "KE_ARENA_USED":
+            res.arena_used_bytes = int(parts[1])
+        elif tag == "KE_DONE":
+            res.done = True
+        elif tag == "KE_ERROR":
+            res.errors.append(line[len("KE_ERROR "):].strip())
+        elif tag in ("KE_INPUTS", "KE_INVOKE"):
+            pass
+        else:
+            res.log.append(line.strip())
+    for line in counts_text.splitlines():
+        parts = line.split()
+        if parts and parts[0] == "KE_COUNT":
+            res.instructions.append(int(parts[2]))
+        elif parts and parts[0] == "KE_COUNT_ERROR":
+            res.errors.append(line)
+    return res
+
+
+def run_firmware(elf: pathlib.Path, timeout: float = 120.0, count: bool = True,
+                 check: bool = True) -> RunResult:
+    """Run ``elf`` on QEMU; raise FirmwareError (with the firmware's reason) on failure
+    unless ``check`` is False."""
+    if shutil.which("qemu-system-arm") is None:
+        raise RuntimeError("qemu-system-arm not found; run `make micro-toolchain`")
+    with tempfile.TemporaryDirectory(prefix="ke_qemu_") as td:
+        counts = pathlib.Path(td) / "counts.txt"
+        cmd = ["qemu-system-arm", "-M", MACHINE, "-nographic", "-monitor", "none",
+               "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
+        if count:
+            begin = fw_mod.symbol_address(elf, "ke_count_begin")
+            end = fw_mod.symbol_address(elf, "ke_count_end")
+            cmd += ["-plugin", f"{build_plugin()},begin={begin:#x},end={end:#x},out={counts}"]
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+            stdout, code, timed_out = r.stdout + r.stderr, r.returncode, False
+        except subprocess.TimeoutExpired as e:
+            stdout = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) \
+                else (e.stdout or "")
+            code, timed_out = -1, True
+        counts_text = counts.read_text() if counts.exists() else ""
+    res = parse_output(stdout, counts_text, code)
+    res.timed_out = timed_out
+    if check and not res.ok:
+        raise FirmwareError(f"firmware failed (exit {code}): {res.reason()}", res)
+    return res
+
+
+def run_model(model: bytes, inputs, arena_size: int = fw_mod.DEFAULT_ARENA, reset_every: int = 0,
+              print_outputs: bool = True, timeout: float = 120.0, check: bool = True,
+              out_dir=None, ops=None) -> tuple[RunResult, dict]:
+    """Build the firmware for ``model`` + ``inputs``, run it, return (result, memory report)."""
+    with tempfile.TemporaryDirectory(prefix="ke_fw_") as td:
+        fw = fw_mod.build_firmware(model, inputs, out_dir=out_dir or td, arena_size=arena_size,
+                                   reset_every=reset_every, print_outputs=print_outputs, ops=ops)
+        mem = fw_mod.memory_report(fw)
+        res = run_firmware(fw.elf, timeout=timeout, check=check)
+    if res.arena_used_bytes is not None:
+        mem["arena_used_bytes"] = res.arena_used_bytes
+    return res, mem

@@ -1,0 +1,68 @@
+"""One entry point for running a ``.tflite`` on a board (QEMU) or on the host TFLM.
+
+``run(model, inputs, board=...)`` returns a ``MicroRun`` with per-invoke outputs, the
+instruction count per invoke (boards only) and the memory figures. Inputs follow the
+firmware's convention (``firmware.input_bytes``): one array holding one or more invokes'
+worth of the input tensor, consumed in order.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from micro.tools import firmware, qemu
+
+BOARDS = ("mps2-an386", "host")
+
+
+@dataclass
+class MicroRun:
+    board: str
+    outputs: list                       # per invoke: list of arrays (one per model output)
+    instructions: list | None           # per invoke (boards), None on the host
+    memory: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["outputs"] = [[{"dtype": str(a.dtype), "shape": list(a.shape), "values": a.ravel().tolist()}
+                         for a in outs] for outs in self.outputs]
+        return d
+
+
+def run(model: bytes, inputs, board: str = "mps2-an386", arena_size: int = firmware.DEFAULT_ARENA,
+        reset_every: int = 0, timeout: float = 120.0) -> MicroRun:
+    """Run ``model`` over all invokes in ``inputs`` on ``board``; raises on any error."""
+    if board not in BOARDS:
+        raise ValueError(f"board={board!r}; choose one of {BOARDS}")
+    if board == "host":
+        return _run_host(model, inputs, arena_size, reset_every)
+    res, mem = qemu.run_model(model, inputs, arena_size=arena_size, reset_every=reset_every,
+                              timeout=timeout)
+    return MicroRun(board, res.outputs, res.instructions, mem)
+
+
+def _run_host(model, inputs, arena_size, reset_every) -> MicroRun:
+    from micro.tools.host_interpreter import Interpreter
+    interp = Interpreter(model, arena_size=arena_size)
+    details = interp.get_input_details()
+    data, types = firmware.input_bytes(inputs)
+    want = [firmware.TFLITE_TYPE[d["dtype"]] for d in details]
+    if types != want:
+        raise ValueError(f"input dtypes {types} do not match the model's {want} (TfLiteType codes)")
+    per_invoke = sum(d["bytes"] for d in details)
+    if per_invoke == 0 or len(data) % per_invoke:
+        raise ValueError("input data size is not a multiple of the model's input bytes per invoke")
+    outputs, pos = [], 0
+    for i in range(len(data) // per_invoke):
+        if reset_every and i and i % reset_every == 0:
+            interp.reset_state()
+        for d in details:
+            chunk = np.frombuffer(data[pos:pos + d["bytes"]], dtype=d["dtype"]).reshape(d["shape"])
+            interp.set_input(d["index"], chunk)
+            pos += d["bytes"]
+        interp.invoke()
+        outputs.append([interp.get_output(k) for k in range(len(interp.get_output_details()))])
+    mem = {"arena_size": arena_size, "arena_used_bytes": interp.arena_used_bytes()}
+    interp.close()
+    return MicroRun("host", outputs, None, mem)

@@ -1,0 +1,199 @@
+"""Build TensorFlow Lite Micro static libraries once and cache them outside the checkout.
+
+The pinned TFLM tree (``$TFLM_DIR``, see its README for the verified flags) is compiled
+for one *variant* (Cortex-M4F from ``cmsis_nn/``, x86-64 host from ``ref/``, host with
+sanitizers) into ``~/.cache/keras-events/tflm/<key>/libtflm.a``. The key hashes the tree
+path, a listing of its files (name, size, mtime) and the compiler + flags, so a changed
+tree or flag gives a new library and an unchanged one is reused instantly.
+
+Only what models need is compiled: the interpreter, the kernels and CMSIS-NN; the audio
+``signal/`` library, kissfft and the unit-test helpers are skipped. Objects are compiled
+with ``-ffunction-sections -fdata-sections`` so firmware links with ``--gc-sections``.
+
+Usage: ``python -m micro.tools.tflm_build m4 host host-asan`` (prints each library path).
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import hashlib
+import os
+import pathlib
+import shlex
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+DEFAULT_TFLM_DIR = (REPO_ROOT / ".." / "shared" / "third_party" / "tflm").resolve()
+CACHE_ROOT = pathlib.Path(
+    os.environ.get("KE_CACHE_DIR", pathlib.Path.home() / ".cache" / "keras-events")) / "tflm"
+
+# Files of the generated tree that no model needs (test scaffolding, audio front end).
+_SKIP_PARTS = ("signal/", "third_party/kissfft/")
+_SKIP_NAMES = {"test_helpers.cc", "test_helper_custom_ops.cc", "kernel_runner.cc",
+               "fake_micro_context.cc", "mock_micro_graph.cc"}
+
+COMMON_DEFS = ["-DTF_LITE_STATIC_MEMORY"]
+CXX_ONLY = ["-std=c++17", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics"]
+C_ONLY = ["-std=c17"]
+
+M4_ARCH = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
+M4_DEFS = ["-DCMSIS_NN", "-DTF_LITE_MCU_DEBUG_LOG", "-DARM_NN_ENABLE_F16=0",
+           "-DARM_NN_ENABLE_F32=0", "-DCPU_M4=1", "-DARMCM4",
+           '-DCMSIS_DEVICE_ARM_CORTEX_M_XX_HEADER_FILE="ARMCM4.h"', "-funsigned-char"]
+SANITIZE = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer",
+            "-fno-sanitize-recover=undefined"]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One way of compiling a TFLM tree: which subtree, which compilers, which flags."""
+    name: str
+    tree: str                      # "ref" or "cmsis_nn"
+    cc: str
+    cxx: str
+    ar: str
+    flags: tuple = field(default_factory=tuple)   # C and C++
+    defs: tuple = field(default_factory=tuple)
+
+    def include_dirs(self, tflm_dir: pathlib.Path) -> list[str]:
+        t = tflm_dir / self.tree
+        dirs = [t, t / "third_party/gemmlowp", t / "third_party/flatbuffers/include",
+                t / "third_party/ruy"]
+        if self.tree == "cmsis_nn":
+            dirs += [t / "third_party/cmsis", t / "third_party/cmsis_nn",
+                     t / "third_party/cmsis_nn/Include",
+                     t / "third_party/cmsis/CMSIS/Core/Include",
+                     t / "third_party/cmsis/Cortex_DFP/Device/ARMCM4/Include"]
+        return [f"-I{d}" for d in dirs]
+
+    def compile_flags(self, tflm_dir: pathlib.Path, lang: str) -> list[str]:
+        """Full flag list for compiling TFLM *and* project code against this variant."""
+        return ([*self.flags, *COMMON_DEFS, *self.defs,
+                 *(CXX_ONLY if lang == "c++" else C_ONLY)] + self.include_dirs(tflm_dir))
+
+
+VARIANTS = {
+    "m4": Variant("m4", "cmsis_nn", "arm-none-eabi-gcc", "arm-none-eabi-g++", "arm-none-eabi-ar",
+                  flags=(*M4_ARCH, "-O2", "-ffunction-sections", "-fdata-sections"),
+                  defs=tuple(M4_DEFS)),
+    "host": Variant("host", "ref", "gcc", "g++", "ar",
+                    flags=("-O2", "-fPIC", "-ffunction-sections", "-fdata-sections"),
+                    defs=("-DTF_LITE_DISABLE_X86_NEON",)),
+    "host-asan": Variant("host-asan", "ref", "gcc", "g++", "ar",
+                         flags=("-O1", "-g", "-fPIC", *SANITIZE),
+                         defs=("-DTF_LITE_DISABLE_X86_NEON",)),
+}
+
+
+def tflm_dir_from_env() -> pathlib.Path:
+    """``$TFLM_DIR`` if set, else the pinned tree next to the checkout."""
+    d = pathlib.Path(os.environ.get("TFLM_DIR", DEFAULT_TFLM_DIR)).resolve()
+    if not (d / "ref").is_dir() or not (d / "cmsis_nn").is_dir():
+        raise FileNotFoundError(
+            f"TFLM_DIR={d} has no ref/ and cmsis_nn/ trees; set TFLM_DIR to the generated "
+            "TFLM tree (see micro/README.md for how to create it)")
+    return d
+
+
+def sources(tflm_dir: pathlib.Path, variant: Variant) -> list[pathlib.Path]:
+    root = tflm_dir / variant.tree
+    out = []
+    for top in ("tensorflow", "third_party/cmsis_nn/Source"):
+        base = root / top
+        if not base.is_dir():
+            continue
+        for p in sorted(base.rglob("*")):
+            rel = p.relative_to(root).as_posix()
+            if p.suffix in (".c", ".cc") and p.name not in _SKIP_NAMES and \
+                    not any(s in rel for s in _SKIP_PARTS):
+                out.append(p)
+    return out
+
+
+def cache_key(tflm_dir: pathlib.Path, variant: Variant) -> str:
+    """Hash of tree path + listing of every file (path, size, mtime) + compiler + flags."""
+    h = hashlib.sha256()
+    root = tflm_dir / variant.tree
+    h.update(str(root).encode())
+    for p in sorted(root.rglob("*")):
+        if p.is_file():
+            st = p.stat()
+            h.update(f"{p.relative_to(root)}\0{st.st_size}\0{int(st.st_mtime)}\n".encode())
+    h.update(shlex.join([variant.cc, variant.cxx, *variant.compile_flags(tflm_dir, "c++"),
+                         *variant.compile_flags(tflm_dir, "c")]).encode())
+    h.update(_compiler_version(variant.cxx).encode())
+    return h.hexdigest()[:16]
+
+
+def _compiler_version(cxx: str) -> str:
+    try:
+        return subprocess.run([cxx, "--version"], capture_output=True, text=True,
+                              check=True).stdout.splitlines()[0]
+    except (OSError, subprocess.CalledProcessError) as e:
+        raise RuntimeError(f"compiler {cxx!r} not usable ({e}); run `make micro-toolchain` "
+                           "to install the Arm GNU toolchain") from e
+
+
+def _compile(variant: Variant, tflm_dir: pathlib.Path, src: pathlib.Path,
+             obj: pathlib.Path) -> None:
+    if obj.exists():
+        return
+    lang = "c++" if src.suffix == ".cc" else "c"
+    comp = variant.cxx if lang == "c++" else variant.cc
+    obj.parent.mkdir(parents=True, exist_ok=True)
+    tmp = obj.with_suffix(f".tmp{os.getpid()}.o")
+    cmd = ["nice", "-n", "10", comp, *variant.compile_flags(tflm_dir, lang), "-w",
+           "-c", str(src), "-o", str(tmp)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        raise RuntimeError(f"compiling {src} failed:\n{shlex.join(cmd)}\n{r.stderr[-4000:]}")
+    tmp.replace(obj)   # atomic: an interrupted build never leaves a truncated object
+
+
+def build_library(variant_name: str, tflm_dir: pathlib.Path | None = None,
+                  jobs: int = 2, verbose: bool = False) -> pathlib.Path:
+    """Return the cached ``libtflm.a`` for ``variant_name``, building it if needed."""
+    if variant_name not in VARIANTS:
+        raise ValueError(f"variant={variant_name!r}; choose one of {sorted(VARIANTS)}")
+    variant = VARIANTS[variant_name]
+    tflm_dir = tflm_dir or tflm_dir_from_env()
+    out_dir = CACHE_ROOT / f"{variant.name}-{cache_key(tflm_dir, variant)}"
+    lib = out_dir / "libtflm.a"
+    if lib.exists():
+        return lib
+    srcs = sources(tflm_dir, variant)
+    root = tflm_dir / variant.tree
+    objs = [out_dir / "obj" / (s.relative_to(root).as_posix().replace("/", "__") + ".o")
+            for s in srcs]
+    if verbose:
+        print(f"building TFLM {variant.name}: {len(srcs)} files -> {out_dir}", file=sys.stderr)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        futs = [pool.submit(_compile, variant, tflm_dir, s, o) for s, o in zip(srcs, objs)]
+        for i, f in enumerate(concurrent.futures.as_completed(futs)):
+            f.result()
+            if verbose and (i + 1) % 25 == 0:
+                print(f"  {i + 1}/{len(srcs)}", file=sys.stderr)
+    with tempfile.TemporaryDirectory(dir=out_dir) as td:
+        tmp_lib = pathlib.Path(td) / "libtflm.a"
+        subprocess.run([variant.ar, "rcs", str(tmp_lib), *map(str, objs)], check=True)
+        (out_dir / "flags.txt").write_text(
+            shlex.join(variant.compile_flags(tflm_dir, "c++")) + "\n")
+        tmp_lib.replace(lib)
+    return lib
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("variants", nargs="+", choices=sorted(VARIANTS))
+    ap.add_argument("-j", "--jobs", type=int, default=2)
+    args = ap.parse_args(argv)
+    for v in args.variants:
+        print(build_library(v, jobs=args.jobs, verbose=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

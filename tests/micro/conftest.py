@@ -1,0 +1,71 @@
+"""Fixtures for the TFLite Micro tests.
+
+Tests that need a TFLM library build use the session fixtures below; on a fresh machine
+the first one builds the (cached) libraries once, later sessions reuse them. Models come
+from model_factory.py, generated in a subprocess and cached by that file's hash.
+"""
+import hashlib
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+FACTORY = pathlib.Path(__file__).with_name("model_factory.py")
+MODEL_CACHE = pathlib.Path(os.environ.get("KE_CACHE_DIR", pathlib.Path.home() / ".cache" / "keras-events")) / "test-models"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "tflm: needs the TFLM library build (cached after the first run)")
+    config.addinivalue_line("markers", "qemu: runs firmware on qemu-system-arm")
+    config.addinivalue_line("markers", "sanitize: host-TFLM tests that also run under ASan/UBSan")
+
+
+def _clean_env():
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)  # the model factory imports TensorFlow: never under ASan
+    return env
+
+
+def make_model(name: str) -> pathlib.Path:
+    """Directory with ``model.tflite`` (+ inputs) for ``name`` from model_factory.py."""
+    key = hashlib.sha256(FACTORY.read_bytes()).hexdigest()[:12]
+    out = MODEL_CACHE / f"{name}-{key}"
+    if not (out / "model.tflite").exists():
+        tmp = out.with_name(out.name + f".tmp{os.getpid()}")
+        subprocess.run([sys.executable, str(FACTORY), name, str(tmp)], check=True, env=_clean_env(),
+                       cwd=REPO_ROOT)
+        shutil.rmtree(out, ignore_errors=True)
+        tmp.rename(out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tflm_m4():
+    """Cached Cortex-M4F TFLM library + QEMU plugin (builds them on first use)."""
+    from micro.tools import qemu, tflm_build
+    if shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None:
+        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm (make micro-toolchain)")
+    lib = tflm_build.build_library("m4")
+    qemu.build_plugin()
+    return lib
+
+
+@pytest.fixture(scope="session")
+def host_lib():
+    """Cached host libke_tflm.so (ASan build when KE_MICRO_SANITIZE=1)."""
+    from micro.tools import host_interpreter
+    return host_interpreter.load_library()
+
+
+@pytest.fixture(scope="session")
+def fc_int8():
+    d = make_model("fc_int8")
+    return (d / "model.tflite").read_bytes(), np.load(d / "x.npy"), np.load(d / "y_tflite.npy")

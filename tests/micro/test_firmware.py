@@ -1,0 +1,62 @@
+"""Firmware on QEMU mps2-an386 (Cortex-M4F) with the instruction-count plugin."""
+import numpy as np
+import pytest
+
+from micro.tools import qemu
+from micro.tools.host_interpreter import Interpreter
+
+pytestmark = [pytest.mark.tflm, pytest.mark.qemu]
+
+
+@pytest.fixture(scope="module")
+def fc_run(tflm_m4, fc_int8):
+    model, x, _ = fc_int8
+    return qemu.run_model(model, x, arena_size=16 * 1024)
+
+
+def test_board_outputs_equal_host_tflm_bit_for_bit(fc_run, host_lib, fc_int8):
+    model, x, _ = fc_int8
+    res, _ = fc_run
+    interp = Interpreter(model, arena_size=16 * 1024)
+    host = np.stack([interp.run(row)[0] for row in x])
+    board = np.stack([outs[0] for outs in res.outputs])
+    assert board.dtype == np.int8 and board.shape == host.shape == (len(x), 1, 8)
+    np.testing.assert_array_equal(board, host)
+
+
+def test_memory_report(fc_run, fc_int8):
+    res, mem = fc_run
+    assert 0 < res.arena_used_bytes <= 16 * 1024 and mem["arena_used_bytes"] == res.arena_used_bytes
+    assert mem["flash_model_bytes"] == len(fc_int8[0])
+    assert 0 < mem["flash_code_bytes"] < mem["flash_bytes"]
+
+
+def test_instruction_counts_are_exact_and_repeatable(fc_run, fc_int8, tflm_m4):
+    model, x, _ = fc_int8
+    res, _ = fc_run
+    assert len(res.instructions) == len(x)
+    assert all(n > 1000 for n in res.instructions)
+    again, _ = qemu.run_model(model, x, arena_size=16 * 1024, print_outputs=False)
+    assert again.instructions == res.instructions
+
+
+def test_too_small_arena_fails_cleanly(tflm_m4, fc_int8):
+    model, x, _ = fc_int8
+    res, _ = qemu.run_model(model, x, arena_size=512, check=False)
+    assert res.exit_code == 2  # setup error, not a fault (3) or a hang
+    assert any("AllocateTensors failed" in e for e in res.errors)
+    assert "arena" in res.reason().lower()
+
+
+@pytest.mark.parametrize("corrupt", ["truncated", "bad_identifier"])
+def test_malformed_model_fails_cleanly(tflm_m4, fc_int8, corrupt):
+    model, x, _ = fc_int8
+    bad = model[: len(model) // 2] if corrupt == "truncated" else model[:4] + b"XXXX" + model[8:]
+    res, _ = qemu.run_model(bad, x, check=False, ops=["FULLY_CONNECTED", "SOFTMAX"])
+    assert res.exit_code == 2
+    assert any("model rejected" in e for e in res.errors) and "model:" in res.reason()
+
+
+def test_failure_raises_firmware_error(tflm_m4, fc_int8):
+    with pytest.raises(qemu.FirmwareError, match="AllocateTensors"):
+        qemu.run_model(fc_int8[0], fc_int8[1], arena_size=512)

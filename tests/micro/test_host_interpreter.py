@@ -1,0 +1,61 @@
+"""Host TFLM (libke_tflm.so through keras_events.micro.Interpreter's ctypes binding).
+
+Marked `sanitize`: `make test-sanitize-micro` reruns these under ASan/UBSan. They import
+micro.tools directly (not keras_events) so no TensorFlow is loaded under the sanitizer.
+"""
+import numpy as np
+import pytest
+
+from micro.tools.host_interpreter import Interpreter, MicroInterpreterError
+
+pytestmark = [pytest.mark.tflm, pytest.mark.sanitize]
+
+
+def test_int8_model_matches_tflite(host_lib, fc_int8):
+    model, x, y_tflite = fc_int8
+    interp = Interpreter(model, arena_size=16 * 1024)
+    (inp,), (out,) = interp.get_input_details(), interp.get_output_details()
+    assert inp["dtype"] == np.int8 and inp["shape"] == (1, 16)
+    assert out["dtype"] == np.int8 and out["shape"] == (1, 8)
+    ys = np.stack([interp.run(row)[0] for row in x])
+    # TFLM's reference kernels and TFLite's builtin kernels share the integer math;
+    # allow one quantization step for softmax's different exp implementation.
+    assert np.abs(ys.astype(int) - y_tflite.astype(int)).max() <= 1
+    assert 0 < interp.arena_used_bytes() <= 16 * 1024
+
+
+def test_invoke_is_deterministic_and_reset_is_harmless(host_lib, fc_int8):
+    model, x, _ = fc_int8
+    with Interpreter(model) as interp:
+        first = interp.run(x[0])[0]
+        interp.reset_state()
+        np.testing.assert_array_equal(interp.run(x[0])[0], first)
+
+
+@pytest.mark.parametrize("corrupt", ["garbage", "truncated", "bad_identifier"])
+def test_malformed_model_raises_with_reason(host_lib, fc_int8, corrupt):
+    model = fc_int8[0]
+    bad = {"garbage": bytes(range(256)) * 4,
+           "truncated": model[: len(model) // 2],
+           "bad_identifier": model[:4] + b"XXXX" + model[8:]}[corrupt]
+    with pytest.raises(MicroInterpreterError, match="model"):
+        Interpreter(bad)
+
+
+def test_arena_too_small_raises_with_reason(host_lib, fc_int8):
+    with pytest.raises(MicroInterpreterError, match="AllocateTensors failed") as e:
+        Interpreter(fc_int8[0], arena_size=512)
+    assert "arena" in str(e.value).lower()
+
+
+def test_bad_arguments_raise(host_lib, fc_int8):
+    model, x, _ = fc_int8
+    with pytest.raises(TypeError, match="model_content"):
+        Interpreter("model.tflite")
+    with pytest.raises(ValueError, match="arena_size"):
+        Interpreter(model, arena_size=0)
+    interp = Interpreter(model)
+    with pytest.raises(ValueError, match="int8 with shape"):
+        interp.set_input(0, x[0].astype(np.float32))
+    with pytest.raises(IndexError):
+        interp.get_output(3)
