@@ -53,7 +53,93 @@ def _tflite_outputs(tflite: bytes, x: np.ndarray) -> np.ndarray:
     return np.stack(ys)
 
 
-MODELS = {"fc_int8": fc_int8}
+# Constructed EGRU (Subramoney et al., ICLR 2023) whose event rate is set by the input:
+# unit j belongs to input group j % GROUPS; the candidate gate of a unit is driven to
+# tanh(+1.5) when its group's input is 1 (c ~ 0.9 > threshold 0.5: an event every step)
+# and to tanh(-1.5) when it is 0 (c < 0: never an event). The update gate is held open
+# (bias +4) and recurrent weights are small, so activity = fraction of groups switched on.
+GROUPS, T, UNITS = 10, 12, 40
+ACTIVITIES = (1.0, 0.5, 0.2, 0.1)
+SPARSITIES = (0.0, 0.8, 0.9)
+
+
+def egru_weights(units, features, sparsity, seed=0):
+    rng = np.random.default_rng(seed)
+    kernel = np.zeros((features, 3 * units), np.float32)
+    for j in range(units):
+        kernel[j % features, 2 * units + j] = 3.0
+    rec = (0.1 * rng.standard_normal((units, 3 * units))).astype(np.float32)
+    if sparsity > 0:  # magnitude pruning to the requested fraction of zeros
+        cut = np.quantile(np.abs(rec), sparsity)
+        rec[np.abs(rec) <= cut] = 0.0
+    bias = np.zeros((2, 3 * units), np.float32)
+    bias[0, :units] = 4.0
+    bias[0, 2 * units:] = -1.5
+    return [kernel, rec, bias, np.zeros((units,), np.float32)]
+
+
+def activity_inputs(activity, time=T, features=GROUPS):
+    x = np.zeros((1, time, features), np.float32)
+    x[:, :, : int(round(activity * features))] = 1.0
+    return x
+
+
+def _egru_model(time, features, units, return_sequences, weights):
+    import keras
+    from keras_events import EGRU
+    model = keras.Sequential([keras.Input((time, features), batch_size=1),
+                              EGRU(units, return_sequences=return_sequences)])
+    model.layers[-1].cell.set_weights(weights)
+    return model
+
+
+def _egru_family(out, quantize):
+    """Whole-sequence models at each weight sparsity, a T=1 streaming twin of the dense
+    one, the activity inputs and the host TFLite (custom_ops) reference outputs."""
+    from keras_events.export import Interpreter, to_tflite
+    xs = np.concatenate([activity_inputs(a) for a in ACTIVITIES])  # (4, T, GROUPS)
+    rep = np.concatenate([xs, np.random.default_rng(1).random((16, T, GROUPS), np.float32)])
+    kwargs = {}
+    if quantize:
+        import tensorflow as tf
+        kwargs = dict(quantize="int8", representative_data=rep,
+                      inference_input_type=tf.int8, inference_output_type=tf.int8)
+    for s in SPARSITIES:
+        w = egru_weights(UNITS, GROUPS, s)
+        model = _egru_model(T, GROUPS, UNITS, True, w)
+        (out / f"seq_s{int(s * 100)}.tflite").write_bytes(to_tflite(model, **kwargs))
+        if s == 0.0:
+            stream = _egru_model(1, GROUPS, UNITS, True, w)
+            kw = dict(kwargs)
+            if quantize:  # calibrate the frame model on the same frames
+                kw["representative_data"] = rep.reshape(-1, 1, GROUPS)
+            (out / "stream.tflite").write_bytes(to_tflite(stream, **kw))
+    model_bytes = (out / "seq_s0.tflite").read_bytes()
+    interp = Interpreter(model_content=model_bytes)
+    interp.allocate_tensors()
+    d_in, d_out = interp.get_input_details()[0], interp.get_output_details()[0]
+    if quantize:
+        scale, zp = d_in["quantization"]
+        xs = np.clip(np.round(xs / scale) + zp, -128, 127).astype(np.int8)
+    ys = []
+    for x in xs:
+        interp.set_tensor(d_in["index"], x[None])
+        interp.invoke()
+        ys.append(interp.get_tensor(d_out["index"])[0])
+    np.save(out / "x.npy", xs)
+    np.save(out / "y_tflite.npy", np.stack(ys))
+    (out / "model.tflite").write_bytes(model_bytes)
+
+
+def egru_float(out):
+    _egru_family(out, quantize=False)
+
+
+def egru_int8(out):
+    _egru_family(out, quantize=True)
+
+
+MODELS = {"fc_int8": fc_int8, "egru_float": egru_float, "egru_int8": egru_int8}
 
 if __name__ == "__main__":
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
