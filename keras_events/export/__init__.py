@@ -11,12 +11,13 @@ __all__ = ["to_tflite", "summary", "Interpreter", "load_ops", "pack"]
 
 
 def __getattr__(name):
-    # Lazy: `import keras_events.export` must not pull in TensorFlow (~8 s).
+    # Lazy: `import keras_events.export` must not pull in TensorFlow (~8 s). (Modules
+    # are not named like the functions: importing a submodule would shadow them.)
     if name == "to_tflite":
-        from keras_events.export.to_tflite import to_tflite
+        from keras_events.export.converter import to_tflite
         return to_tflite
     if name == "summary":
-        from keras_events.export.summary import summary
+        from keras_events.export.model_summary import summary
         return summary
     if name in ("Interpreter", "load_ops"):
         from keras_events.export import runtime

@@ -13,11 +13,12 @@ Y_ZERO_POINT = -128
 _MAX_BIAS = 2**30
 
 
-def pack_rows(dense):
+def pack_rows(dense, keep_zeros=False):
     """Row-compresses a dense matrix: returns `(values, index, offsets)`.
 
     Args:
-        dense: array `(rows, cols)`; exact zeros are not stored.
+        dense: array `(rows, cols)`; exact zeros are not stored...
+        keep_zeros: ...unless True (every entry stored: a dense kernel in the same format).
 
     Returns:
         `values` (nnz,) of `dense.dtype`, `index` (nnz,) int16 column of each value,
@@ -30,7 +31,8 @@ def pack_rows(dense):
         raise ValueError(f"pack_rows expects a 2-D matrix, got shape {dense.shape}.")
     if dense.shape[1] > 32768:
         raise ValueError(f"{dense.shape[1]} output columns do not fit int16 indices (max 32768).")
-    rows, cols = np.nonzero(dense)  # row-major order: rows ascending, columns ascending
+    # row-major order: rows ascending, columns ascending within a row
+    rows, cols = np.nonzero(np.ones(dense.shape, bool) if keep_zeros else dense)
     values = dense[rows, cols]
     index = cols.astype(np.int16)
     offsets = np.zeros(dense.shape[0] + 1, np.int32)
@@ -70,11 +72,11 @@ def _check_egru(kernel, recurrent_kernel, bias, threshold):
     return kernel, recurrent_kernel, bias, threshold
 
 
-def pack_egru_float(kernel, recurrent_kernel, bias, threshold):
+def pack_egru_float(kernel, recurrent_kernel, bias, threshold, keep_zeros=False):
     """KE_EGRU float32 inputs 1..8 as a dict of arrays (keys = input names)."""
     kernel, recurrent_kernel, bias, threshold = _check_egru(kernel, recurrent_kernel, bias, threshold)
-    w_values, w_index, w_offsets = pack_rows(kernel)
-    v_values, v_index, v_offsets = pack_rows(recurrent_kernel)
+    w_values, w_index, w_offsets = pack_rows(kernel, keep_zeros)
+    v_values, v_index, v_offsets = pack_rows(recurrent_kernel, keep_zeros)
     return dict(w_values=w_values, w_index=w_index, w_offsets=w_offsets,
                 v_values=v_values, v_index=v_index, v_offsets=v_offsets,
                 bias=bias, threshold=threshold)
@@ -100,7 +102,7 @@ def quantize_columns(dense, scale):
 
 
 def pack_egru_int8(kernel, recurrent_kernel, bias, threshold, x_scale, x_zero_point,
-                   y_scale=Y_SCALE, y_zero_point=Y_ZERO_POINT):
+                   y_scale=Y_SCALE, y_zero_point=Y_ZERO_POINT, keep_zeros=False):
     """KE_EGRU int8 inputs 1..10 as a dict of arrays.
 
     Args:
@@ -109,14 +111,15 @@ def pack_egru_int8(kernel, recurrent_kernel, bias, threshold, x_scale, x_zero_po
         x_scale, x_zero_point: quantization of the op's int8 input tensor.
         y_scale, y_zero_point: quantization of its int8 output (y_{t-1} is fed
             back in it).
+        keep_zeros: store every weight (see `pack_rows`).
     """
     kernel, recurrent_kernel, bias, threshold = _check_egru(kernel, recurrent_kernel, bias, threshold)
     if not x_scale > 0 or not y_scale > 0:
         raise ValueError(f"x_scale ({x_scale}) and y_scale ({y_scale}) must be positive.")
     w_scale = column_scales(kernel, bias[0], x_scale)
     v_scale = column_scales(recurrent_kernel, bias[1], y_scale)
-    w_values, w_index, w_offsets = pack_rows(quantize_columns(kernel, w_scale))
-    v_values, v_index, v_offsets = pack_rows(quantize_columns(recurrent_kernel, v_scale))
+    w_values, w_index, w_offsets = pack_rows(quantize_columns(kernel, w_scale), keep_zeros)
+    v_values, v_index, v_offsets = pack_rows(quantize_columns(recurrent_kernel, v_scale), keep_zeros)
     bias_q = np.stack([
         np.round(bias[0] / (np.float64(np.float32(x_scale)) * w_scale.astype(np.float64))),
         np.round(bias[1] / (np.float64(np.float32(y_scale)) * v_scale.astype(np.float64)))])

@@ -1,0 +1,276 @@
+"""`to_tflite`: a Keras model with event layers -> `.tflite` with one custom op per layer.
+
+Each `keras.layers.RNN` whose cell is an `EGRUCell` (including `keras_events.EGRU`)
+is replaced, for tracing only, by a TensorFlow function carrying an
+`experimental_implements` signature (`name: "KE_EGRU" attr { key:
+"tfl_fusable_op" ... }`).  The TFLite converter fuses such a function into one
+`CUSTOM` op: its arguments (input, then the packed weight tensors of
+`custom_ops/README.md`) become the op's inputs as constants, its other attrs
+the flexbuffer options.  Everything else stays a builtin op.  For
+`quantize="int8"` the converter quantizes the builtin ops (calibrating with
+the op's float kernel) and `keras_events.export.quantize` then turns each
+KE_EGRU op into its int8 form.
+"""
+import tempfile
+
+import numpy as np
+
+from keras_events.export import pack
+
+_OP_VERSION = 1
+
+
+def _event_cell_class():
+    from keras_events.cells.egru import EGRUCell  # lazy: keeps this module light
+    return EGRUCell
+
+
+def _check_event_layer(layer):
+    """Raises a ValueError naming `layer` if its configuration cannot be exported."""
+    import keras
+
+    cell = layer.cell
+    problems = []
+    if layer.go_backwards:
+        problems.append("go_backwards=True")
+    if layer.stateful:
+        problems.append("stateful=True")
+    if layer.return_state:
+        problems.append("return_state=True")
+    if keras.activations.serialize(cell.activation) != "tanh":
+        problems.append(f"activation={keras.activations.serialize(cell.activation)!r}")
+    if keras.activations.serialize(cell.recurrent_activation) != "sigmoid":
+        problems.append(
+            f"recurrent_activation={keras.activations.serialize(cell.recurrent_activation)!r}")
+    if problems:
+        raise ValueError(
+            f"Layer {layer.name!r} ({type(layer).__name__}) cannot be exported: "
+            f"{', '.join(problems)}. KE_EGRU supports forward, non-stateful layers without "
+            f"returned states, with tanh/sigmoid activations.")
+
+
+def _check_model(model):
+    """Finds the event layers and rejects what the export cannot represent."""
+    import keras
+
+    egru_cell = _event_cell_class()
+    event_layers = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            raise ValueError(
+                f"Layer {layer.name!r} is a nested model; to_tflite exports flat Sequential/"
+                f"Functional models. Rebuild the model without nesting.")
+        if isinstance(layer, keras.layers.Masking) or getattr(layer, "mask_zero", False):
+            raise ValueError(
+                f"Layer {layer.name!r} produces a mask; masking is not supported by KE_EGRU "
+                f"(pad sequences with zeros instead, or remove the mask).")
+        if isinstance(layer, keras.layers.RNN):
+            if not isinstance(layer.cell, egru_cell):
+                raise ValueError(
+                    f"Layer {layer.name!r} is an RNN with cell {type(layer.cell).__name__}; "
+                    f"to_tflite supports event cells (EGRUCell). Convert models with other "
+                    f"recurrent layers with tf.lite.TFLiteConverter directly.")
+            _check_event_layer(layer)
+            event_layers.append(layer)
+        elif isinstance(layer, keras.layers.Bidirectional):
+            raise ValueError(f"Layer {layer.name!r}: Bidirectional is not supported by KE_EGRU.")
+    return event_layers
+
+
+def egru_weights(layer):
+    """(kernel, recurrent_kernel, bias, threshold) of an EGRU layer as float32 NumPy arrays."""
+    import keras
+
+    cell = layer.cell
+    units = cell.units
+    numpy = lambda w: np.asarray(keras.ops.convert_to_numpy(w), np.float32)
+    bias = numpy(cell.bias) if getattr(cell, "bias", None) is not None else np.zeros(
+        (2, 3 * units), np.float32)
+    return numpy(cell.kernel), numpy(cell.recurrent_kernel), bias, numpy(cell.threshold)
+
+
+def _implements(units, return_sequences, layer_id):
+    """The NameAttrList text the converter's composite-function fusion looks for."""
+    attrs = {"tfl_fusable_op": "b: true", "units": f"i: {units}",
+             "return_sequences": f"b: {'true' if return_sequences else 'false'}",
+             "version": f"i: {_OP_VERSION}", "layer_id": f"i: {layer_id}"}
+    body = " ".join(f'attr {{ key: "{k}" value {{ {v} }} }}' for k, v in attrs.items())
+    return f'name: "KE_EGRU" {body}'
+
+
+def _tf_reference(units, return_sequences):
+    """TF body of the composite function: the EGRU step over the packed weights.
+
+    The converter replaces it by the custom op; it is still a faithful, runnable
+    definition of the op (dense reconstruction + tf.scan).
+    """
+    import tensorflow as tf
+
+    def dense(values, index, offsets, rows):
+        nnz = offsets[-1]
+        row_of = tf.repeat(tf.range(rows), offsets[1:] - offsets[:-1])
+        coords = tf.stack([row_of, tf.cast(index[:nnz], tf.int32)], axis=1)
+        return tf.scatter_nd(coords, values[:nnz], [rows, 3 * units])
+
+    def body(x, w_values, w_index, w_offsets, v_values, v_index, v_offsets, bias, threshold):
+        kernel = dense(w_values, w_index, w_offsets, tf.shape(w_offsets)[0] - 1)
+        recurrent = dense(v_values, v_index, v_offsets, units)
+
+        # A Python loop over the static time axis: tf.scan/while would leave
+        # TensorList ops that the converter lowers before it fuses the function.
+        y = c_hat = tf.zeros([tf.shape(x)[0], units], x.dtype)
+        ys = []
+        for t in range(x.shape[1]):
+            a = tf.matmul(x[:, t], kernel) + bias[0]
+            g = tf.matmul(y, recurrent) + bias[1]
+            a_u, a_r, a_z = tf.split(a, 3, axis=-1)
+            g_u, g_r, g_z = tf.split(g, 3, axis=-1)
+            u, r = tf.sigmoid(a_u + g_u), tf.sigmoid(a_r + g_r)
+            c = u * tf.tanh(a_z + r * g_z) + (1.0 - u) * c_hat
+            event = c > threshold
+            y, c_hat = tf.where(event, c, 0.0), tf.where(event, c - threshold, c)
+            ys.append(y)
+        return tf.stack(ys, axis=1) if return_sequences else y
+
+    return body
+
+
+def _export_layer(layer, layer_id, sparse_weights):
+    """A stand-in Keras layer that calls the fusable composite function."""
+    import keras
+    import tensorflow as tf
+
+    units = layer.cell.units
+    return_sequences = layer.return_sequences
+    kernel, recurrent, bias, threshold = egru_weights(layer)
+    packed = pack.pack_egru_float(kernel, recurrent, bias, threshold,
+                                  keep_zeros=not sparse_weights)
+    fused = tf.function(_tf_reference(units, return_sequences),
+                        experimental_implements=_implements(units, return_sequences, layer_id))
+
+    class _KeEgru(keras.layers.Layer):
+        def call(self, x):
+            return fused(x, *[tf.constant(packed[n]) for n in pack.FLOAT_INPUTS])
+
+        def compute_output_shape(self, input_shape):
+            if return_sequences:
+                return (input_shape[0], input_shape[1], units)
+            return (input_shape[0], units)
+
+    return _KeEgru(name=f"{layer.name}_ke_egru")
+
+
+def _convert(model, event_layers, sparse_weights, quantize, representative_data,
+             inference_input_type, inference_output_type):
+    import keras
+    import tensorflow as tf
+
+    ids = {id(layer): i for i, layer in enumerate(event_layers)}
+    clone = keras.models.clone_model(
+        model, clone_function=lambda l: _export_layer(l, ids[id(l)], sparse_weights)
+        if id(l) in ids else l)
+    specs = [tf.TensorSpec((None,) + tuple(t.shape[1:]), t.dtype, name=f"input_{i}")
+             for i, t in enumerate(model.inputs)]
+    # Through Keras' ExportArchive (a SavedModel whose variables the converter can
+    # freeze): from_concrete_functions freezes variables by inlining every call,
+    # which dissolves the composite functions; a plain tf.saved_model.save of the
+    # Keras variables leaves them as unfrozen VAR_HANDLE ops.
+    archive = keras.export.ExportArchive()
+    archive.track(clone)
+    archive.add_endpoint("serve", lambda *xs: clone(list(xs) if len(xs) > 1 else xs[0]),
+                         input_signature=specs)
+    with tempfile.TemporaryDirectory(prefix="ke_export_") as saved:
+        archive.write_out(saved, verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved)
+        return _run_converter(converter, quantize, representative_data,
+                              inference_input_type, inference_output_type)
+
+
+def _run_converter(converter, quantize, representative_data, inference_input_type,
+                   inference_output_type):
+    import tensorflow as tf
+
+    converter.allow_custom_ops = True
+    if quantize == "int8":
+        from keras_events.export.runtime import load_ops
+
+        samples = representative_data if isinstance(representative_data, (list, tuple)) \
+            else [representative_data]
+        samples = [np.asarray(s, np.float32) for s in samples]
+
+        def dataset():
+            for i in range(len(samples[0])):
+                yield [s[i:i + 1] for s in samples]
+
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = dataset
+        # The calibrator runs the float model, so it needs the KE_EGRU kernel.
+        converter.target_spec._experimental_custom_op_registerers = [load_ops()]
+        if inference_input_type is not None:
+            converter.inference_input_type = inference_input_type
+        if inference_output_type is not None:
+            converter.inference_output_type = inference_output_type
+    return converter.convert()
+
+
+def to_tflite(model, quantize=None, representative_data=None, sparse_weights=True,
+              inference_input_type=None, inference_output_type=None):
+    """Converts a Keras model with event layers to `.tflite` bytes.
+
+    Each event layer (`keras.layers.RNN` with an `EGRUCell`, e.g.
+    `keras_events.EGRU`) becomes one `KE_EGRU` custom op; everything else is
+    converted by the TFLite converter.  Run the result with
+    `keras_events.export.Interpreter`.
+
+    Args:
+        model: A built Sequential or Functional Keras model (TensorFlow backend).
+        quantize: None (float32) or "int8" (full-integer: int8 activations,
+            per-channel int8 weights, int16 state; needs `representative_data`).
+        representative_data: Calibration inputs, an array (N, ...) or a list
+            of arrays for multi-input models; a few hundred samples suffice.
+        sparse_weights: Store only non-zero weights (the `.tflite` shrinks and
+            the kernel skips pruned weights).  False stores every entry.
+        inference_input_type, inference_output_type: For int8, the model's
+            interface types (`tf.int8` or `tf.float32`, default float32), as
+            the TFLite converter's options of the same name.
+
+    Returns:
+        The `.tflite` flatbuffer as `bytes`.
+
+    Raises:
+        ValueError: unsupported layer or configuration (the message names the
+            layer), or bad arguments.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> from keras_events import EGRU
+    >>> from keras_events.export import to_tflite, Interpreter
+    >>> model = keras.Sequential([keras.Input((10, 4)), EGRU(8), keras.layers.Dense(2)])
+    >>> tflite_bytes = to_tflite(model)  # doctest: +SKIP
+    """
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        raise ValueError(f"to_tflite needs the TensorFlow backend (KERAS_BACKEND=tensorflow); "
+                         f"the current backend is {keras.backend.backend()!r}. Save the model "
+                         f"(.keras) and export it from a TensorFlow-backend process.")
+    if quantize not in (None, "int8"):
+        raise ValueError(f"Argument `quantize` must be None or 'int8', got {quantize!r}.")
+    if quantize == "int8" and representative_data is None:
+        raise ValueError("quantize='int8' needs `representative_data` (calibration inputs).")
+    if not model.built or not getattr(model, "inputs", None):
+        raise ValueError("Argument `model` must be a built Sequential/Functional model with "
+                         "known inputs (start it with keras.Input(shape)).")
+    if any(t.shape[1] is None for t in model.inputs if len(t.shape) == 3):
+        raise ValueError("to_tflite needs a fixed number of time steps: build the model with "
+                         "keras.Input((timesteps, features)).")
+    event_layers = _check_model(model)
+    tflite_bytes = _convert(model, event_layers, sparse_weights, quantize, representative_data,
+                            inference_input_type, inference_output_type)
+    if quantize == "int8":
+        from keras_events.export.quantize import quantize_event_ops
+
+        tflite_bytes = quantize_event_ops(tflite_bytes, model, event_layers, representative_data,
+                                          sparse_weights)
+    return tflite_bytes
