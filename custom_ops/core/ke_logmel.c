@@ -15,7 +15,7 @@ const char* ke_logmel_status_string(int status) {
     case KE_LOGMEL_ERR_NULL: return "a required pointer is NULL";
     case KE_LOGMEL_ERR_CONFIG:
       return "invalid config: need 1 <= num_mels <= 128, 0 <= fmin < fmax <= 8000, "
-             "log_eps > 0";
+             "log_eps > 0, finite norm_mean, finite norm_scale > 0";
     case KE_LOGMEL_ERR_SIZE: return "output buffer too small or negative length";
     case KE_LOGMEL_ERR_QUANT:
       return "invalid quantization: need finite scale > 0, -128 <= zero_point <= 127";
@@ -32,6 +32,8 @@ void ke_logmel_default_config(ke_logmel_config* config) {
   config->fmin_hz = 20.0f;
   config->fmax_hz = 8000.0f;
   config->log_eps = 1e-6f;
+  config->norm_mean = 0.0f;
+  config->norm_scale = 1.0f;
 }
 
 /* HTK mel scale (Young et al., The HTK Book, 2006). */
@@ -43,6 +45,7 @@ static int is_finite(float x) { return x == x && x - x == 0.0f; }
 static int check_config(const ke_logmel_config* c) {
   if (c->num_mels < 1 || c->num_mels > KE_LOGMEL_MAX_MELS) return 0;
   if (!is_finite(c->fmin_hz) || !is_finite(c->fmax_hz) || !is_finite(c->log_eps)) return 0;
+  if (!is_finite(c->norm_mean) || !is_finite(c->norm_scale) || !(c->norm_scale > 0.0f)) return 0;
   if (c->fmin_hz < 0.0f || c->fmin_hz >= c->fmax_hz) return 0;
   if (c->fmax_hz > 0.5f * KE_LOGMEL_SAMPLE_RATE) return 0;
   return c->log_eps > 0.0f;
@@ -184,7 +187,7 @@ static void compute_frame(ke_logmel_state* s, const int16_t* x, float* out) {
     const float* pk = p + s->mel_start[m];
     float acc = 0.0f;
     for (k = 0; k < s->mel_len[m]; ++k) acc += w[k] * pk[k];
-    out[m] = logf(acc + s->config.log_eps);
+    out[m] = (logf(acc + s->config.log_eps) - s->config.norm_mean) * s->config.norm_scale;
   }
 }
 

@@ -11,7 +11,9 @@
  *   num_mels triangular filters on the HTK mel scale mel(f) = 2595 log10(1 + f/700),
  *     edges equally spaced in mel between fmin and fmax, unnormalised (peak 1),
  *     i.e. librosa.filters.mel(htk=True, norm=None); computed here at init
- *   out = logf(mel + log_eps)
+ *   out = (logf(mel + log_eps) - norm_mean) * norm_scale
+ *     (norm_mean = 0, norm_scale = 1 by default; the recipe stores the training
+ *     set's mean and 1/std so the board feeds the model standardised features)
  *
  * No allocation, no dependencies beyond <math.h>: the caller owns the
  * ke_logmel_state (about 10 KB; it holds the tables, the streaming history and
@@ -57,6 +59,8 @@ typedef struct {
   float fmin_hz;    /* >= 0, default 20                  */
   float fmax_hz;    /* > fmin, <= 8000, default 8000     */
   float log_eps;    /* > 0, default 1e-6                 */
+  float norm_mean;  /* finite, default 0                 */
+  float norm_scale; /* finite, > 0, default 1            */
 } ke_logmel_config;
 
 typedef struct {
@@ -86,7 +90,8 @@ const char* ke_logmel_status_string(int status);
 /* sizeof(ke_logmel_state), for bindings that allocate the state themselves. */
 size_t ke_logmel_state_size(void);
 
-/* Fills *config with the defaults above (40 mels, 20..8000 Hz, eps 1e-6). */
+/* Fills *config with the defaults above (40 mels, 20..8000 Hz, eps 1e-6,
+ * no normalisation). */
 void ke_logmel_default_config(ke_logmel_config* config);
 
 /* Validates `config` (NULL = defaults), builds the tables and resets the

@@ -10,7 +10,9 @@ Definition (both implementations):
 * 40 triangular mel filters on the HTK mel scale ``mel = 2595 log10(1 + f / 700)``,
   band edges equally spaced in mel between ``FMIN`` = 20 Hz and ``FMAX`` = 8000 Hz,
   unnormalised (peak 1; ``librosa.filters.mel(htk=True, norm=None)``);
-* ``log(mel + EPS)`` with the natural log and ``EPS`` = 1e-6.
+* ``log(mel + EPS)`` with the natural log and ``EPS`` = 1e-6;
+* optionally standardised, ``(x - mean) * scale`` with ``scale = 1 / std`` in
+  float32 (:func:`standardize`; C: ``norm_mean``, ``norm_scale``).
 
 librosa frames a signal in windows of ``n_fft`` = 512 with the 480-point window
 centred in it, so we pad the clip by 16 zeros on each side: frame t then windows
@@ -80,6 +82,14 @@ def quantize_int8(features, scale=INT8_SCALE, zero_point=INT8_ZERO_POINT):
     x = np.asarray(features, np.float32) / np.float32(scale)
     q = np.sign(x) * np.floor(np.abs(x) + 0.5) + zero_point  # roundf: half away from zero
     return np.clip(q, -128, 127).astype(np.int8)
+
+
+def standardize(features, mean, std):
+    """``(features - mean) * (1 / std)`` in float32, as the C front end computes it."""
+    if not std > 0:
+        raise ValueError(f"std={std} must be > 0.")
+    return ((np.asarray(features, np.float32) - np.float32(mean))
+            * np.float32(1.0 / std)).astype(np.float32)
 
 
 def log_mel_batched(audio, batch_size=256):

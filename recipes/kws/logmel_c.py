@@ -26,7 +26,8 @@ HOP = 160
 
 class _Config(ctypes.Structure):
     _fields_ = [("num_mels", ctypes.c_int32), ("fmin_hz", ctypes.c_float),
-                ("fmax_hz", ctypes.c_float), ("log_eps", ctypes.c_float)]
+                ("fmax_hz", ctypes.c_float), ("log_eps", ctypes.c_float),
+                ("norm_mean", ctypes.c_float), ("norm_scale", ctypes.c_float)]
 
 
 def build_library(build_dir=DEFAULT_BUILD_DIR):
@@ -50,7 +51,7 @@ class CLogMel:
     """The C front end: ``clip(int16 audio)``, ``frame(160 samples)``, ``quantize``."""
 
     def __init__(self, num_mels=40, fmin_hz=20.0, fmax_hz=8000.0, log_eps=1e-6,
-                 build_dir=DEFAULT_BUILD_DIR):
+                 norm_mean=0.0, norm_scale=1.0, build_dir=DEFAULT_BUILD_DIR):
         lib = ctypes.CDLL(build_library(build_dir))
         lib.ke_logmel_state_size.restype = ctypes.c_size_t
         lib.ke_logmel_status_string.restype = ctypes.c_char_p
@@ -58,7 +59,7 @@ class CLogMel:
         self._lib = lib
         self._state = ctypes.create_string_buffer(lib.ke_logmel_state_size())
         self.num_mels = num_mels
-        config = _Config(num_mels, fmin_hz, fmax_hz, log_eps)
+        config = _Config(num_mels, fmin_hz, fmax_hz, log_eps, norm_mean, norm_scale)
         self._check(lib.ke_logmel_init(self._state, ctypes.byref(config)), "ke_logmel_init")
 
     def _check(self, status, name):

@@ -119,8 +119,8 @@ def stage_features(cfg, state):
     Training clips are used clean plus ``augment_copies`` augmented copies (time
     shift ±100 ms and background noise, see ``data.augment``). Features are then
     standardised by one global mean/std from the training set; these two numbers
-    are stored (``feature_norm``) so the board can fold them into its int8 input
-    quantisation.
+    are stored (``feature_norm``) and given to the C front end as ``norm_mean`` and
+    ``norm_scale = 1 / std``, so the board computes the model's input directly.
     """
     cache = os.path.join(cfg.out, "features", _cache_key(cfg, state))
     names = [f"{kind}_{split}" for split in kws_data.SPLITS for kind in ("x", "y")]
@@ -148,7 +148,7 @@ def stage_features(cfg, state):
     mean = float(arrays["x_training"].mean())
     std = float(arrays["x_training"].std())
     for split_name in kws_data.SPLITS:
-        arrays[f"x_{split_name}"] = (arrays[f"x_{split_name}"] - mean) / std
+        arrays[f"x_{split_name}"] = kws_features.standardize(arrays[f"x_{split_name}"], mean, std)
     state.update(arrays)
     state["feature_norm"] = {"mean": mean, "std": std}
     return state

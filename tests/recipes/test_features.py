@@ -90,6 +90,17 @@ def test_c_matches_python_on_full_scale_tone(frontend):
                    == features.quantize_int8(py)) >= 0.99
 
 
+def test_c_standardisation_matches_python(frontend, tmp_path):
+    mean, std = -4.24, 4.27
+    normed = CLogMel(norm_mean=mean, norm_scale=1.0 / std, build_dir=str(tmp_path))
+    rng = np.random.default_rng(2)
+    clip = (rng.standard_normal(16000) * 3000).astype(np.int16)
+    expected = features.standardize(frontend.clip(clip), mean, std)
+    np.testing.assert_allclose(normed.clip(clip), expected, atol=1e-5)
+    with pytest.raises(ValueError, match="invalid config"):
+        CLogMel(norm_scale=0.0, build_dir=str(tmp_path))
+
+
 def test_streaming_equals_whole_clip(frontend):
     rng = np.random.default_rng(1)
     clip = rng.integers(-20000, 20000, 16000).astype(np.int16)
