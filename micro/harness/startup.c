@@ -70,3 +70,6 @@ void ke_reset_handler(void) {
 /* -nostartfiles drops crti/crtn; newlib's __libc_init_array still calls these. */
 void _init(void) {}
 void _fini(void) {}
+/* Static objects with destructors register them with __cxa_atexit(…, &__dso_handle), which
+ * crtbegin.o normally defines; without start files the firmware defines it. */
+void *__dso_handle = 0;

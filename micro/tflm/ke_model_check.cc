@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "flatbuffers/flatbuffers.h"
+#include "tensorflow/lite/micro/micro_interpreter.h"  // TFLITE_SCHEMA_VERSION
 #include "tensorflow/lite/micro/micro_log.h"
 
 namespace ke_micro {

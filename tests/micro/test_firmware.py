@@ -60,3 +60,38 @@ def test_malformed_model_fails_cleanly(tflm_m4, fc_int8, corrupt):
 def test_failure_raises_firmware_error(tflm_m4, fc_int8):
     with pytest.raises(qemu.FirmwareError, match="AllocateTensors"):
         qemu.run_model(fc_int8[0], fc_int8[1], arena_size=512)
+
+
+@pytest.mark.parametrize("board", ["mps2-an386", "host"])
+def test_cli_run_json(tflm_m4, host_lib, fc_int8, fc_run, tmp_path, board):
+    import json
+    import os
+    import subprocess
+    import sys
+    from conftest import REPO_ROOT
+    model, x, _ = fc_int8
+    (tmp_path / "m.tflite").write_bytes(model)
+    np.save(tmp_path / "x.npy", x)
+    env = dict(os.environ, PYTHONPATH=str(REPO_ROOT))
+    r = subprocess.run([sys.executable, "-m", "keras_events.micro", "run", str(tmp_path / "m.tflite"),
+                        "--input", str(tmp_path / "x.npy"), "--board", board, "--arena-size", "16384",
+                        "--json"], capture_output=True, text=True, cwd=REPO_ROOT, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    got = np.array([o[0]["values"] for o in out["outputs"]], np.int8)
+    np.testing.assert_array_equal(got, np.stack([o[0].ravel() for o in fc_run[0].outputs]))
+    assert (out["instructions"] == fc_run[0].instructions) if board != "host" else out["instructions"] is None
+    assert out["memory"]["arena_used_bytes"] > 0
+
+
+def test_cli_reports_errors_in_one_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from conftest import REPO_ROOT
+    (tmp_path / "bad.tflite").write_bytes(b"nonsense")
+    np.save(tmp_path / "x.npy", np.zeros(3, np.int8))
+    r = subprocess.run([sys.executable, "-m", "keras_events.micro", "run", str(tmp_path / "bad.tflite"),
+                        "--input", str(tmp_path / "x.npy")], capture_output=True, text=True,
+                       cwd=REPO_ROOT, env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)), timeout=120)
+    assert r.returncode == 1 and "error:" in r.stderr and "TFL3" in r.stderr

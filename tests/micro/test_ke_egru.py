@@ -107,3 +107,50 @@ def test_board_streaming_equals_whole_sequence(tflm_m4, egru):
                                reset_every=x.shape[1])
     got = np.stack([o[0].reshape(-1) for o in stream.outputs]).reshape(2, x.shape[1], -1)
     np.testing.assert_array_equal(got, np.stack([o[0][0] for o in whole.outputs]))
+
+
+def _mutate(model: bytes, corrupt: str) -> bytes:
+    """A copy of ``model`` whose KE_EGRU op is broken in one way (schema object API)."""
+    import flatbuffers
+    from flatbuffers import flexbuffers
+    s = model_ops.schema()
+    m = s.ModelT.InitFromPackedBuf(bytearray(model), 0)
+    codes = [c.customCode for c in m.operatorCodes]
+    op = next(o for o in m.subgraphs[0].operators if codes[o.opcodeIndex] == b"KE_EGRU")
+    if corrupt == "missing_input":
+        op.inputs = op.inputs[:-1]
+    elif corrupt == "no_options":
+        op.customOptions = []
+    elif corrupt == "units_mismatch":
+        op.customOptions = list(flexbuffers.Dumps({"units": 7, "return_sequences": True}))
+    elif corrupt == "bad_offsets":  # w_offsets (input 3) no longer non-decreasing
+        buf = m.buffers[m.subgraphs[0].tensors[op.inputs[3]].buffer]
+        offsets = np.frombuffer(bytes(buf.data), np.int32).copy()
+        offsets[1] = offsets[-1] + 5
+        buf.data = np.frombuffer(offsets.tobytes(), np.uint8)
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
+BROKEN = {"missing_input": "inputs", "no_options": "options", "units_mismatch": "dim",
+          "bad_offsets": "w_offsets"}
+
+
+@pytest.mark.sanitize
+@pytest.mark.parametrize("corrupt", sorted(BROKEN))
+def test_prepare_rejects_broken_op_with_reason(host_lib, egru, corrupt):
+    _, models, _, _ = egru
+    with pytest.raises(MicroInterpreterError, match="KE_EGRU") as e:
+        Interpreter(_mutate(models["seq_s0"], corrupt), arena_size=ARENA)
+    assert BROKEN[corrupt] in str(e.value)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("corrupt", ["missing_input", "bad_offsets"])
+def test_board_rejects_broken_op_without_fault(tflm_m4, egru, corrupt):
+    from micro.tools import qemu
+    _, models, xs, _ = egru
+    res, _ = qemu.run_model(_mutate(models["seq_s0"], corrupt), xs[:1], arena_size=ARENA,
+                            check=False)
+    assert res.exit_code == 2 and "KE_EGRU" in res.reason()
