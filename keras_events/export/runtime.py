@@ -10,6 +10,7 @@ converter's calibrator (`target_spec._experimental_custom_op_registerers`).
 """
 import ctypes
 import os
+import warnings
 
 from keras_events.export import _build
 
@@ -81,5 +82,8 @@ def Interpreter(model_content=None, model_path=None, custom_op_registerers=(), *
     from tensorflow.lite.python.interpreter import InterpreterWithCustomOps
 
     registerers = [load_ops(), *custom_op_registerers]
-    return InterpreterWithCustomOps(model_content=model_content, model_path=model_path,
-                                    custom_op_registerers=registerers, **kwargs)
+    with warnings.catch_warnings():
+        # tf.lite.Interpreter's deprecation notice: LiteRT cannot host these ops (above).
+        warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
+        return InterpreterWithCustomOps(model_content=model_content, model_path=model_path,
+                                        custom_op_registerers=registerers, **kwargs)
