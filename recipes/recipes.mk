@@ -3,8 +3,9 @@
 #   kws-data        generate the offline keyword dataset into build/kws/data (~20 s)
 #   kws             run the keyword recipe: python -m recipes.kws --out build/kws
 #   kws-logmel      host shared library of the C front end + a Cortex-M4 compile check
-#   test-recipes    the tests of tests/recipes (needs gcc + espeak-ng; no build step first:
-#                   the C front end is compiled on demand by recipes/kws/logmel_c.py)
+#   test-recipes    the tests of tests/recipes (needs gcc + espeak-ng; arm-none-eabi-gcc and
+#                   qemu-system-arm for the board test, skipped without them; no build step
+#                   first: the C front end and its firmware are compiled on demand)
 #   clean-recipes
 PYTHON ?= python3
 KWS_OUT ?= build/kws

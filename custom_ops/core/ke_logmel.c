@@ -66,7 +66,9 @@ static int build_mel(ke_logmel_state* s) {
     const double f1 = mel_to_hz(mel_lo + (mel_hi - mel_lo) * (m + 1) / (edges - 1));
     const double f2 = mel_to_hz(mel_lo + (mel_hi - mel_lo) * (m + 2) / (edges - 1));
     int32_t first = -1, last = -1;
-    for (k = 0; k < KE_LOGMEL_BINS; ++k) {
+    /* Only bins strictly between f0 and f2 can have a non-zero weight. */
+    const int32_t k_lo = (int32_t)(f0 / bin_hz), k_hi = (int32_t)(f2 / bin_hz) + 1;
+    for (k = k_lo; k <= k_hi && k < KE_LOGMEL_BINS; ++k) {
       const double f = k * bin_hz;
       const double lower = (f - f0) / (f1 - f0), upper = (f2 - f) / (f2 - f1);
       const double w = lower < upper ? lower : upper;
@@ -100,14 +102,29 @@ int ke_logmel_init(ke_logmel_state* state, const ke_logmel_config* config) {
     state->config = *config;
   }
   if (!check_config(&state->config)) return KE_LOGMEL_ERR_CONFIG;
-  /* Periodic Hann, as scipy.signal.get_window("hann", 480) used by librosa. */
-  for (n = 0; n < KE_LOGMEL_WINDOW; ++n) {
-    state->window[n] = (float)(0.5 - 0.5 * cos(2.0 * kPi * n / KE_LOGMEL_WINDOW));
+  /* Periodic Hann, as scipy.signal.get_window("hann", 480) used by librosa.
+   * Trigonometry runs in software double precision on a Cortex-M4, so the
+   * tables use quarter-wave symmetry: 121 + 128 cos() calls instead of 992. */
+  for (n = 0; n <= KE_LOGMEL_WINDOW / 4; ++n) {
+    const double c = cos(2.0 * kPi * n / KE_LOGMEL_WINDOW);
+    state->window[n] = (float)(0.5 - 0.5 * c);                         /* cos(a)        */
+    state->window[KE_LOGMEL_WINDOW / 2 - n] = (float)(0.5 + 0.5 * c);  /* cos(pi - a)   */
+    if (n > 0) {
+      state->window[KE_LOGMEL_WINDOW - n] = state->window[n];          /* cos(2 pi - a) */
+      state->window[KE_LOGMEL_WINDOW / 2 + n] = state->window[KE_LOGMEL_WINDOW / 2 - n];
+    }
   }
-  for (n = 0; n < HALF; ++n) {
-    state->cos_table[n] = (float)cos(2.0 * kPi * n / KE_LOGMEL_FFT);
-    state->sin_table[n] = (float)sin(2.0 * kPi * n / KE_LOGMEL_FFT);
+  for (n = 0; n < KE_LOGMEL_FFT / 4; ++n) {
+    const float c = (float)cos(2.0 * kPi * n / KE_LOGMEL_FFT);
+    state->cos_table[n] = c;                                /* cos(a)        */
+    state->sin_table[KE_LOGMEL_FFT / 4 - n] = c;            /* sin(pi/2 - a) */
+    if (n > 0) {
+      state->cos_table[HALF - n] = -c;                      /* cos(pi - a)   */
+      state->sin_table[KE_LOGMEL_FFT / 4 + n] = c;          /* sin(pi/2 + a) */
+    }
   }
+  state->cos_table[KE_LOGMEL_FFT / 4] = 0.0f; /* exact at a = pi/2 and a = 0 */
+  state->sin_table[0] = 0.0f;
   if (!build_mel(state)) return KE_LOGMEL_ERR_CONFIG;
   state->magic = KE_LOGMEL_MAGIC;
   return ke_logmel_reset(state);

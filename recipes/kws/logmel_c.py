@@ -62,6 +62,13 @@ class CLogMel:
         config = _Config(num_mels, fmin_hz, fmax_hz, log_eps, norm_mean, norm_scale)
         self._check(lib.ke_logmel_init(self._state, ctypes.byref(config)), "ke_logmel_init")
 
+    @staticmethod
+    def state_size(build_dir=DEFAULT_BUILD_DIR):
+        """sizeof(ke_logmel_state) on the host."""
+        lib = ctypes.CDLL(build_library(build_dir))
+        lib.ke_logmel_state_size.restype = ctypes.c_size_t
+        return int(lib.ke_logmel_state_size())
+
     def _check(self, status, name):
         if status < 0:
             raise ValueError(f"{name}: {self._lib.ke_logmel_status_string(status).decode()}")
