@@ -24,14 +24,17 @@ LABELS = ["yes", "no", "_silence_", "_unknown_"]
 
 @pytest.fixture(scope="module")
 def streaming_tflite():
+    import tensorflow as tf
+
     from keras_events import export
 
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input(batch_shape=(1, 1, 40)),
-                              keras.layers.RNN(EGRUCell(16), return_sequences=True),
+                              keras.layers.RNN(EGRUCell(16)),  # one frame per invoke: [1, U]
                               keras.layers.Dense(len(LABELS))])
     frames = np.random.default_rng(0).normal(size=(64, 1, 40)).astype("float32")
-    return export.to_tflite(model, quantize="int8", representative_data=frames)
+    return export.to_tflite(model, quantize="int8", representative_data=frames,
+                            inference_input_type=tf.int8, inference_output_type=tf.int8)
 
 
 def test_library_layout(tmp_path, streaming_tflite):
