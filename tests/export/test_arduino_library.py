@@ -1,5 +1,6 @@
 """to_arduino_library: layout, and the library + example compile for Cortex-M4."""
 
+import concurrent.futures
 import os
 import pathlib
 import shutil
@@ -58,12 +59,16 @@ def test_library_and_example_compile_for_cortex_m4(tmp_path, streaming_tflite):
     sketch = tmp_path / "sketch.cc"
     sketch.write_text('#include <Arduino.h>\n' + (lib / "examples/kws_egru/kws_egru.ino").read_text())
     sources = sorted(lib.glob("src/**/*.c")) + sorted(lib.glob("src/**/*.cc")) + [sketch]
-    for source in sources:
+
+    def compile_one(source):
         compiler = ["arm-none-eabi-gcc", "-std=c99"] if source.suffix == ".c" else \
             ["arm-none-eabi-g++", "-std=c++17", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics"]
-        result = subprocess.run([*compiler, *M4, *includes, "-c", str(source), "-o", str(tmp_path / (source.name + ".o"))],
-                                capture_output=True, text=True)
-        assert result.returncode == 0, f"{source.name}:\n{result.stderr[-3000:]}"
+        return source, subprocess.run([*compiler, *M4, *includes, "-c", str(source),
+                                       "-o", str(tmp_path / (source.name + ".o"))], capture_output=True, text=True)
+
+    with concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2) as pool:
+        for source, result in pool.map(compile_one, sources):
+            assert result.returncode == 0, f"{source.name}:\n{result.stderr[-3000:]}"
 
 
 def test_bad_arguments(tmp_path, streaming_tflite):
