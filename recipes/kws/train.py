@@ -38,7 +38,7 @@ class Config:
 
     data_dir: str = None
     out: str = "build/kws"
-    epochs: int = 30
+    epochs: int = 20
     egru_epochs: int = None  # default: 2 x epochs (EGRU needs 2-3x more, DESIGN.md)
     units: int = 64
     target_sparsity: float = 0.8
@@ -270,10 +270,44 @@ def stage_export(cfg, state):
 def stage_run(cfg, state):
     """Runs the ``.tflite`` in the host interpreter and on emulated Cortex-M4 (keras_events.micro).
 
-    TODO(lead): host-vs-MCU agreement, instructions per inference, flash/RAM.
+    Already here: the C front end streams one test clip on the emulated board and
+    its features are compared with the training features (``results["front_end"]``).
+    TODO(lead): the model itself: host-vs-MCU agreement, instructions per
+    inference, flash/RAM.
     """
     state.setdefault("stages", {})["run"] = f"{NOT_BUILT}: keras_events.micro not wired in"
+    state["front_end_board"] = _front_end_on_board(state)
     return state
+
+
+def _front_end_on_board(state):
+    """Features of one test clip computed on the emulated Cortex-M4 vs librosa."""
+    from recipes.kws import mcu_frontend
+
+    ok, why = mcu_frontend.available()
+    if not ok:
+        return {"status": f"{NOT_BUILT}: {why}"}
+    split = state["splits"]["testing"]
+    index = int(np.flatnonzero(split.labels >= 2)[0]) if np.any(split.labels >= 2) else 0
+    clip = np.round(np.clip(split.audio[index], -1.0, 1.0 - 1.0 / 32768) * 32768).astype(np.int16)
+    norm = state["feature_norm"]
+    try:
+        board = mcu_frontend.run_on_board(clip, norm["mean"], 1.0 / norm["std"])
+    except Exception as err:  # the board check is informative; it must not end the recipe
+        return {"status": f"failed: {err}"}
+    python = kws_features.standardize(kws_features.log_mel(clip / 32768.0), norm["mean"],
+                                      norm["std"])
+    result = {
+        "status": "ok",
+        "clip": split.paths[index],
+        "max_abs_diff_vs_librosa": float(np.abs(board.features - python).max()),
+        "instructions_per_frame": board.instructions_per_frame,
+        "init_instructions": board.init_instructions,
+        "state_bytes": board.state_bytes,
+    }
+    _log(f"front end on Cortex-M4: {result['instructions_per_frame']:.0f} instructions/frame, "
+         f"max |board - librosa| = {result['max_abs_diff_vs_librosa']:.1e}")
+    return result
 
 
 # -- stage 7: report -----------------------------------------------------------------
@@ -358,6 +392,12 @@ def stage_report(cfg, state):
     print(table)
     for stage, status in state.get("stages", {}).items():
         print(f"  {stage}: {status}")
+    board = state.get("front_end_board", {})
+    if board.get("status") == "ok":
+        print(f"  front end on Cortex-M4 (QEMU): {board['instructions_per_frame']:.0f} "
+              f"instructions/frame, max |board - librosa| {board['max_abs_diff_vs_librosa']:.1e}")
+    elif board:
+        print(f"  front end on Cortex-M4: {board['status']}")
     plots = []
     if cfg.plots:
         plot_training(state, os.path.join(cfg.out, "training.png"))
@@ -377,6 +417,7 @@ def stage_report(cfg, state):
                       "fmax": kws_features.FMAX, "log_eps": kws_features.EPS,
                       "mel": "htk, unnormalised"},
         "models": state["results"],
+        "front_end_board": state.get("front_end_board", {"status": NOT_BUILT}),
         "stages": state.get("stages", {}),
         "plots": plots,
         "table": table,

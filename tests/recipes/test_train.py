@@ -23,6 +23,11 @@ def test_quick_recipe_end_to_end(tiny_dataset, tmp_path, capsys):
     assert 0.0 <= egru["test_accuracy"] <= 1.0 and 0.0 <= egru["event_rate"] <= 1.0
     assert egru["effective_macs_per_frame"] <= egru["dense_macs_per_frame"]
     assert all(v.startswith("n/a") for v in summary["stages"].values())
+    from recipes.kws import mcu_frontend
+
+    if mcu_frontend.available()[0]:
+        assert summary["front_end_board"]["status"] == "ok"
+        assert summary["front_end_board"]["max_abs_diff_vs_librosa"] <= 1e-3
     assert state["x_training"].shape[1:] == (98, 40)
     # Clean + one augmented copy of the training clips.
     assert len(state["y_training"]) == 2 * len(state["splits"]["training"].labels)
