@@ -50,14 +50,17 @@ test-core: $(KE_BUILD)/test_core
 
 KE_SAN := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-test-sanitize-custom-ops: $(KE_CORE_SRCS) $(KE_CORE_HDRS) $(KE_GLUE_SRCS) custom_ops/tests/test_glue.cc
+test-sanitize-custom-ops: $(KE_CORE_SRCS) $(KE_CORE_HDRS) $(KE_GLUE_SRCS) custom_ops/tests/test_glue.cc custom_ops/tests/test_core.c
 	@mkdir -p $(KE_BUILD)
 	$(CC) -std=c99 -Wall -Wextra $(KE_SAN) -o $(KE_BUILD)/test_core_san \
 	  custom_ops/tests/test_core.c $(KE_CORE_SRCS) -lm
 	$(KE_BUILD)/test_core_san
-	$(CXX) -std=c++17 -Wall -Wextra $(KE_SAN) $(KE_TFL_INC) -DKE_NO_RESOLVER \
-	  -o $(KE_BUILD)/test_glue_san custom_ops/tests/test_glue.cc \
-	  custom_ops/tflite/ke_egru_op.cc -x c $(KE_CORE_SRCS)
+	$(CC) -std=c99 -Wall -Wextra $(KE_SAN) -c custom_ops/core/ke_egru.c -o $(KE_BUILD)/ke_egru_san.o
+	$(CC) -std=c99 -Wall -Wextra $(KE_SAN) -c custom_ops/core/ke_egru_tables.c \
+	  -o $(KE_BUILD)/ke_egru_tables_san.o
+	$(CXX) -std=c++17 -Wall -Wextra $(KE_SAN) $(KE_TFL_INC) -o $(KE_BUILD)/test_glue_san \
+	  custom_ops/tests/test_glue.cc custom_ops/tflite/ke_egru_op.cc $(KE_BUILD)/ke_egru_san.o \
+	  $(KE_BUILD)/ke_egru_tables_san.o
 	$(KE_BUILD)/test_glue_san
 
 clean-custom-ops:

@@ -233,7 +233,7 @@ int32_t ke_logmel_clip(ke_logmel_state* state, const int16_t* samples,
   if (frames > 0 && out == NULL) return KE_LOGMEL_ERR_NULL;
   for (t = 0; t < frames; ++t) {
     compute_frame(state, samples + (size_t)t * KE_LOGMEL_HOP,
-                  out + (size_t)t * state->config.num_mels);
+                  out + (size_t)t * (size_t)state->config.num_mels);
   }
   return frames;
 }
