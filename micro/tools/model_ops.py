@@ -55,15 +55,20 @@ def schema():
 
 
 def model_op_names(model: bytes) -> list[str]:
-    """Sorted operator names used by ``model``: builtin names (``FULLY_CONNECTED``) and
-    custom codes (``KE_EGRU``)."""
+    """Sorted names of the operators ``model``'s subgraphs use: builtin names
+    (``FULLY_CONNECTED``) and custom codes (``KE_EGRU``)."""
     s = schema()
     if len(model) < 8 or not s.Model.ModelBufferHasIdentifier(model, 0):
         raise ValueError("model is not a .tflite flatbuffer (no 'TFL3' identifier)")
     m = s.Model.GetRootAs(model, 0)
     builtin_names = {v: k for k, v in vars(s.BuiltinOperator).items() if not k.startswith("_")}
+    used = {sg.Operators(j).OpcodeIndex() for sg in (m.Subgraphs(i) for i in range(m.SubgraphsLength()))
+            for j in range(sg.OperatorsLength())}
     names = set()
-    for i in range(m.OperatorCodesLength()):
+    for i in sorted(used):  # the code table may list ops no operator uses (converter leftovers)
+        if i >= m.OperatorCodesLength():
+            raise ValueError(f"model is malformed: an operator uses op code {i} of "
+                             f"{m.OperatorCodesLength()}")
         oc = m.OperatorCodes(i)
         # builtin_code (int32) superseded deprecated_builtin_code (int8); use the larger.
         code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())

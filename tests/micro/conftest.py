@@ -4,11 +4,8 @@ Tests that need a TFLM library build use the session fixtures below; on a fresh 
 the first one builds the (cached) libraries once, later sessions reuse them. Models come
 from model_factory.py, generated in a subprocess and cached by that file's hash.
 """
-import hashlib
-import os
 import pathlib
 import shutil
-import subprocess
 import sys
 
 import numpy as np
@@ -18,33 +15,13 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-FACTORY = pathlib.Path(__file__).with_name("model_factory.py")
-MODEL_CACHE = pathlib.Path(os.environ.get("KE_CACHE_DIR", pathlib.Path.home() / ".cache" / "keras-events")) / "test-models"
+from micro_fixtures import make_model  # noqa: E402
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "tflm: needs the TFLM library build (cached after the first run)")
     config.addinivalue_line("markers", "qemu: runs firmware on qemu-system-arm")
     config.addinivalue_line("markers", "sanitize: host-TFLM tests that also run under ASan/UBSan")
-
-
-def _clean_env():
-    env = dict(os.environ)
-    env.pop("LD_PRELOAD", None)  # the model factory imports TensorFlow: never under ASan
-    return env
-
-
-def make_model(name: str) -> pathlib.Path:
-    """Directory with ``model.tflite`` (+ inputs) for ``name`` from model_factory.py."""
-    key = hashlib.sha256(FACTORY.read_bytes()).hexdigest()[:12]
-    out = MODEL_CACHE / f"{name}-{key}"
-    if not (out / "model.tflite").exists():
-        tmp = out.with_name(out.name + f".tmp{os.getpid()}")
-        subprocess.run([sys.executable, str(FACTORY), name, str(tmp)], check=True, env=_clean_env(),
-                       cwd=REPO_ROOT)
-        shutil.rmtree(out, ignore_errors=True)
-        tmp.rename(out)
-    return out
 
 
 @pytest.fixture(scope="session")

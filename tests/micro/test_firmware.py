@@ -68,7 +68,7 @@ def test_cli_run_json(tflm_m4, host_lib, fc_int8, fc_run, tmp_path, board):
     import os
     import subprocess
     import sys
-    from conftest import REPO_ROOT
+    from micro_fixtures import REPO_ROOT
     model, x, _ = fc_int8
     (tmp_path / "m.tflite").write_bytes(model)
     np.save(tmp_path / "x.npy", x)
@@ -88,7 +88,7 @@ def test_cli_reports_errors_in_one_line(tmp_path):
     import os
     import subprocess
     import sys
-    from conftest import REPO_ROOT
+    from micro_fixtures import REPO_ROOT
     (tmp_path / "bad.tflite").write_bytes(b"nonsense")
     np.save(tmp_path / "x.npy", np.zeros(3, np.int8))
     r = subprocess.run([sys.executable, "-m", "keras_events.micro", "run", str(tmp_path / "bad.tflite"),

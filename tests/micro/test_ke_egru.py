@@ -14,7 +14,7 @@ ARENA = 32 * 1024
 
 
 def _load(name):
-    from conftest import make_model
+    from micro_fixtures import make_model
     d = make_model(name)
     return {p.stem: p.read_bytes() for p in d.glob("*.tflite")}, np.load(d / "x.npy"), \
         np.load(d / "y_tflite.npy")
