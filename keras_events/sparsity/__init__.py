@@ -3,7 +3,9 @@
 tfmot 0.8 wraps only `tf_keras` (Keras 2) layers; on a Keras 3 model its
 `prune_low_magnitude` raises ``ValueError: `prune_low_magnitude` can only prune an
 object of the following types: keras.models.Sequential, keras functional model,
-keras.layers.Layer, list of keras.layers.Layer``. This package offers the same
+keras.layers.Layer, list of keras.layers.Layer. You passed an object of type:
+Sequential.`` (its isinstance checks are against `tf_keras` classes). This package
+offers the same
 names and semantics for Keras 3 (and every Keras backend); tfmot's schedule
 objects are accepted.
 """

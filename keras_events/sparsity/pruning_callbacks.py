@@ -1,5 +1,7 @@
 """Callbacks: `UpdatePruningStep` (required while training) and `PruningSummaries`."""
 
+import importlib.util
+
 import keras
 import numpy as np
 
@@ -52,6 +54,8 @@ class PruningSummaries(keras.callbacks.Callback):
         super().__init__()
         if not isinstance(log_dir, str) or not log_dir:
             raise ValueError(f"`log_dir` must be a non-empty string, got {log_dir!r}.")
+        if importlib.util.find_spec("tensorboard") is None:
+            raise ImportError("PruningSummaries writes TensorBoard files: `pip install tensorboard`.")
         self.log_dir = log_dir
         self._writer = None
 

@@ -201,3 +201,17 @@ def test_errors():
     model.compile("sgd", "mse")
     with pytest.raises(ValueError, match="UpdatePruningStep"):
         model.fit(np.zeros((4, 3)), np.zeros((4, 2)), verbose=0)
+
+
+@pytest.mark.tensorflow_only
+def test_pruning_summaries_write_sparsity_scalars(tmp_path):
+    import tensorflow as tf
+
+    x, y = pulse_channels(64)
+    pruned = sparsity.prune_low_magnitude(_egru_model(8), pruning_schedule=sparsity.ConstantSparsity(0.5, 0, frequency=1))
+    _fit(pruned, x, y, epochs=1, callbacks=[sparsity.UpdatePruningStep(), sparsity.PruningSummaries(str(tmp_path))])
+    tags = set()
+    for event_file in (tmp_path / "metrics").iterdir():
+        for record in tf.compat.v1.train.summary_iterator(str(event_file)):
+            tags.update(v.tag for v in record.summary.value)
+    assert any(t.endswith("recurrent_kernel/sparsity") for t in tags)
