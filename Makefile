@@ -55,8 +55,10 @@ test-all: install $(TEST_PREREQS)
 bench: install $(TEST_PREREQS)
 	$(PYTHON) benchmarks/cell_bench.py
 
+# The main job: keyword spotting end to end (generated data, train, prune, export, host + MCU).
+DEMO_ARGS ?=
 demo: install $(TEST_PREREQS)
-	$(PYTHON) -m recipes.demo
+	$(PYTHON) -m recipes.kws --out build/kws $(DEMO_ARGS)
 
 clean:
 	rm -rf build *.egg-info
