@@ -15,7 +15,8 @@ def parse_args(argv=None):
     from recipes.kws.train import Config
 
     d = Config()
-    p = argparse.ArgumentParser(prog="python -m recipes.kws", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m recipes.kws",
+                                description="Train keyword spotters (GRU baseline and EGRU).")
     p.add_argument("--data-dir", default=None,
                    help="Speech Commands folder (default: generate offline data under --out)")
     p.add_argument("--out", default=d.out, help=f"output folder (default {d.out})")

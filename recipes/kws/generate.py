@@ -248,7 +248,8 @@ def generate(out_dir, seed=0, n_speakers=None, repeats=2, unknown_per_speaker=3,
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m recipes.kws.generate",
+                                     description=__doc__.split("\n")[0])
     parser.add_argument("out_dir")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--speakers", type=int, default=None,
