@@ -1,0 +1,145 @@
+"""Host latency of the KE_EGRU `.tflite` against the converter's `keras.layers.GRU` model.
+
+Per sequence (batch 1, 49 frames x 40 features, 64 units, a Dense(12) head), at
+activity 100/30/10 % (fraction of units emitting an event per step, set by the
+threshold and measured) and weight sparsity 0/80 %, in float32 and int8.  The
+GRU baselines are what the converter makes of `keras.layers.GRU`: float with a
+fixed batch (a WHILE loop) and unrolled; int8 unrolled (int8 PTQ of the WHILE
+form crashes the TF 2.21 calibrator).  Prints ratios measured in this run.
+
+    python benchmarks/export_bench.py [--repeats 200] [--json out.json]
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from keras_events import EGRU  # noqa: E402
+from keras_events.export import Interpreter, core, pack, to_tflite  # noqa: E402
+from keras_events.export.converter import egru_weights  # noqa: E402
+
+T, I, U, CLASSES = 49, 40, 64, 12
+
+
+def latency(tflite_bytes, x, repeats, ke_ops=True):
+    """Median seconds per invoke (one sequence), single thread."""
+    if ke_ops:
+        interpreter = Interpreter(model_content=tflite_bytes, num_threads=1)
+    else:
+        import tensorflow as tf
+        interpreter = tf.lite.Interpreter(model_content=tflite_bytes, num_threads=1)
+    interpreter.allocate_tensors()
+    inp = interpreter.get_input_details()[0]
+    if inp["dtype"] == np.int8:
+        scale, zero_point = inp["quantization"]
+        x = np.clip(np.round(x / scale) + zero_point, -128, 127).astype(np.int8)
+    interpreter.set_tensor(inp["index"], x[:1].astype(inp["dtype"]))
+    for _ in range(5):
+        interpreter.invoke()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        interpreter.invoke()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def egru_model(sparsity, seed=0):
+    model = keras.Sequential([keras.Input((T, I)), EGRU(U), keras.layers.Dense(CLASSES)])
+    cell = model.layers[0].cell
+    rng = np.random.default_rng(seed)
+    for w in (cell.kernel, cell.recurrent_kernel):
+        value = rng.normal(0, 0.25, w.shape)
+        if sparsity:  # magnitude pruning, as keras_events.sparsity would leave it
+            value[np.abs(value) < np.quantile(np.abs(value), sparsity)] = 0.0
+        w.assign(value)
+    cell.bias.assign(rng.normal(0, 0.3, cell.bias.shape))
+    return model
+
+
+def set_activity(model, x, target):
+    """Chooses one threshold for all units so the event rate on `x` is near `target`."""
+    cell = model.layers[0].cell
+    kernel, recurrent, bias, _ = egru_weights(model.layers[0])
+    if target >= 1.0:  # every unit fires every step: c stays near 1 > theta
+        bias = bias.copy()
+        bias[0, :U] += 4.0       # update gate open
+        bias[0, 2 * U:] += 4.0   # candidate near +1
+        cell.bias.assign(bias)
+        cell.threshold_param.assign(np.full(U, -8.0))
+    else:
+        lo, hi = -8.0, 8.0
+        for _ in range(30):  # bisection on threshold_param; the rate falls as it rises
+            mid = (lo + hi) / 2
+            theta = np.full(U, 1 / (1 + np.exp(-mid)), np.float32)
+            y, _ = core.run_float(x, pack.pack_egru_float(kernel, recurrent, bias, theta), U)
+            lo, hi = (mid, hi) if (y != 0).mean() > target else (lo, mid)
+        cell.threshold_param.assign(np.full(U, (lo + hi) / 2))
+    kernel, recurrent, bias, theta = egru_weights(model.layers[0])
+    packed = pack.pack_egru_float(kernel, recurrent, bias, theta)
+    y, macs = core.run_float(x, packed, U)
+    return float((y != 0).mean()), macs / len(x)
+
+
+def gru_models(x):
+    """Converter outputs for keras.layers.GRU(U): {name: bytes}."""
+    import tensorflow as tf
+
+    out = {}
+    for name, kwargs, batch in (("gru_while", {}, 1), ("gru_unrolled", {"unroll": True}, 1)):
+        model = keras.Sequential([keras.Input((T, I), batch_size=batch),
+                                  keras.layers.GRU(U, **kwargs), keras.layers.Dense(CLASSES)])
+        converter = tf.lite.TFLiteConverter.from_keras_model(model)
+        out[name] = converter.convert()
+        if kwargs:
+            converter = tf.lite.TFLiteConverter.from_keras_model(model)
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.representative_dataset = lambda: ([x[i:i + 1]] for i in range(len(x)))
+            out[name + "_int8"] = converter.convert()
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--json", help="also write the results here")
+    args = parser.parse_args()
+
+    x = np.random.default_rng(1).normal(0, 1, (32, T, I)).astype(np.float32)
+    gru = {name: latency(b, x, args.repeats, ke_ops=False) for name, b in gru_models(x).items()}
+    dense_macs = T * (I + U) * 3 * U
+    rows = []
+    for sparsity in (0.0, 0.8):
+        for target in (1.0, 0.3, 0.1):
+            model = egru_model(sparsity)
+            activity, macs = set_activity(model, x, target)
+            float_s = latency(to_tflite(model), x, args.repeats)
+            int8_s = latency(to_tflite(model, quantize="int8", representative_data=x), x, args.repeats)
+            rows.append(dict(sparsity=sparsity, target=target, activity=activity,
+                             macs=macs, float_us=float_s * 1e6, int8_us=int8_s * 1e6))
+    print(f"GRU baselines (us/sequence): " + ", ".join(f"{k} {v * 1e6:.0f}" for k, v in gru.items()))
+    print(f"{'sparsity':>8} {'activity':>8} {'MACs':>8} {'MAC ratio':>9} {'float us':>9} "
+          f"{'xGRU-while':>10} {'xGRU-unroll':>11} {'int8 us':>8} {'xGRU-int8':>9}")
+    for r in rows:
+        print(f"{r['sparsity']:>8.0%} {r['activity']:>8.1%} {r['macs']:>8.0f} "
+              f"{dense_macs / r['macs']:>9.1f} {r['float_us']:>9.0f} "
+              f"{gru['gru_while'] * 1e6 / r['float_us']:>10.2f} "
+              f"{gru['gru_unrolled'] * 1e6 / r['float_us']:>11.2f} {r['int8_us']:>8.0f} "
+              f"{gru['gru_unrolled_int8'] * 1e6 / r['int8_us']:>9.2f}")
+    print("xGRU = GRU latency / KE_EGRU latency (>1: KE_EGRU faster); "
+          "MAC ratio = dense GRU MACs / executed KE_EGRU MACs.")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"gru_seconds": gru, "rows": rows, "dense_macs": dense_macs}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
