@@ -18,8 +18,8 @@ KE_BUILD := build/custom_ops
 
 # Full TFLite struct layout: the TFLM headers WITHOUT -DTF_LITE_STATIC_MEMORY.
 KE_TFL_INC := -I$(TFLM_DIR)/ref -I$(TFLM_DIR)/ref/third_party/flatbuffers/include
-KE_CFLAGS := -std=c99 -O2 -Wall -Wextra -fPIC
-KE_CXXFLAGS := -std=c++17 -O2 -Wall -Wextra -fPIC -fvisibility=hidden $(KE_TFL_INC)
+KE_CFLAGS := -std=c99 -O3 -Wall -Wextra -fPIC
+KE_CXXFLAGS := -std=c++17 -O3 -Wall -Wextra -fPIC -fvisibility=hidden $(KE_TFL_INC)
 # libtensorflow_cc.so.2 of the installed wheel exports tflite::MutableOpResolver::AddCustom.
 KE_TF_LIBDIR = $(shell $(PYTHON) -c "import os, importlib.util as u; print(os.path.dirname(u.find_spec('tensorflow').origin))")
 # The wheel's version without importing TF (8 s): read from its metadata.
@@ -31,7 +31,7 @@ custom-ops: $(KE_OPS_SO)
 custom-ops-core: $(KE_CORE_SO)
 
 $(KE_CORE_SO): $(KE_CORE_SRCS) $(KE_CORE_HDRS)
-	$(CC) $(KE_CFLAGS) -shared -o $@ $(KE_CORE_SRCS)
+	$(CC) $(KE_CFLAGS) -shared -o $@ $(KE_CORE_SRCS) -lm
 
 $(KE_OPS_SO): $(KE_CORE_SRCS) $(KE_CORE_HDRS) $(KE_GLUE_SRCS) $(KE_GLUE_HDRS)
 	@mkdir -p $(KE_BUILD)
@@ -39,7 +39,7 @@ $(KE_OPS_SO): $(KE_CORE_SRCS) $(KE_CORE_HDRS) $(KE_GLUE_SRCS) $(KE_GLUE_HDRS)
 	$(CC) $(KE_CFLAGS) -c custom_ops/core/ke_egru_tables.c -o $(KE_BUILD)/ke_egru_tables.o
 	$(CXX) $(KE_CXXFLAGS) -DKE_TF_VERSION='"$(KE_TF_VERSION)"' -shared -o $@ $(KE_GLUE_SRCS) $(KE_BUILD)/ke_egru.o \
 	  $(KE_BUILD)/ke_egru_tables.o -L$(KE_TF_LIBDIR) -l:libtensorflow_cc.so.2 \
-	  -Wl,-rpath,$(KE_TF_LIBDIR)
+	  -Wl,-rpath,$(KE_TF_LIBDIR) -lm
 
 $(KE_BUILD)/test_core: custom_ops/tests/test_core.c $(KE_CORE_SRCS) $(KE_CORE_HDRS)
 	@mkdir -p $(KE_BUILD)

@@ -4,6 +4,8 @@
 
 #include "ke_egru_tables.h"
 
+#include <math.h>
+
 const char* ke_egru_status_string(int status) {
   switch (status) {
     case KE_EGRU_OK: return "ok";
@@ -37,34 +39,12 @@ int ke_egru_check_sparse(int32_t rows, int32_t cols, int32_t nnz,
 /* float32 reference                                                       */
 /* ----------------------------------------------------------------------- */
 
-/* Local exp so the core needs no libm (and host/MCU builds agree); accurate to
- * ~1 ulp of float over the range the gates use (range reduction by ln 2 and a
- * degree-7 Taylor polynomial evaluated in double). */
-static double ke_exp(double x) {
-  const double ln2 = 0.69314718055994530942;
-  double k, r, p;
-  int32_t ki, i;
-  if (x > 80.0) x = 80.0;
-  if (x < -80.0) x = -80.0;
-  k = x / ln2;
-  ki = (int32_t)(k < 0 ? k - 0.5 : k + 0.5);
-  r = x - (double)ki * ln2; /* |r| <= ln2 / 2 */
-  p = 1.0 + r * (1.0 + r / 2.0 * (1.0 + r / 3.0 * (1.0 + r / 4.0 * (1.0 + r / 5.0 *
-      (1.0 + r / 6.0 * (1.0 + r / 7.0 * (1.0 + r / 8.0 * (1.0 + r / 9.0))))))));
-  if (ki > 0) {
-    for (i = 0; i < ki; ++i) p *= 2.0;
-  } else {
-    for (i = 0; i < -ki; ++i) p *= 0.5;
-  }
-  return p;
-}
-
-static float ke_sigmoid(float x) { return (float)(1.0 / (1.0 + ke_exp(-(double)x))); }
-
-static float ke_tanh(float x) {
-  /* tanh x = 1 - 2 / (exp(2x) + 1): no cancellation problem at float precision. */
-  return (float)(1.0 - 2.0 / (ke_exp(2.0 * (double)x) + 1.0));
-}
+/* C99 <math.h>: part of every C toolchain (newlib on the MCUs); the float
+ * path is the reference, the int8 path uses no floating point at all. */
+static float ke_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+/* tanh x = 1 - 2 / (exp(2x) + 1): one expf (glibc's tanhf goes through the
+ * slower expm1f); absolute error ~1e-7, saturates correctly at +-inf. */
+static float ke_tanh(float x) { return 1.0f - 2.0f / (expf(2.0f * x) + 1.0f); }
 
 void ke_egru_f32_reset(ke_egru_f32_state* s, int32_t units) {
   int32_t j;
@@ -75,19 +55,12 @@ void ke_egru_f32_reset(ke_egru_f32_state* s, int32_t units) {
   s->n_active = 0;
 }
 
-void ke_egru_f32_step(const ke_egru_f32_params* p, const float* x,
-                      ke_egru_f32_state* s, float* scratch, uint64_t* macs) {
-  const int32_t U = p->units, G = 3 * p->units;
-  float* a = scratch;     /* [3U] input pre-activations     */
-  float* g = scratch + G; /* [3U] recurrent pre-activations */
+/* Input product of one step: a = b_in + x . W over non-zero inputs/weights. */
+static uint64_t f32_input_product(const ke_egru_f32_params* p, const float* x, float* a) {
+  const int32_t G = 3 * p->units;
   uint64_t count = 0;
-  int32_t i, j, k, n, q;
-
-  for (k = 0; k < G; ++k) {
-    a[k] = p->bias[k];
-    g[k] = p->bias[G + k];
-  }
-  /* Input product over non-zero inputs and stored weights only. */
+  int32_t i, k, n;
+  for (k = 0; k < G; ++k) a[k] = p->bias[k];
   for (i = 0; i < p->input_size; ++i) {
     const float xi = x[i];
     const int32_t end = p->w_offsets[i + 1];
@@ -95,6 +68,17 @@ void ke_egru_f32_step(const ke_egru_f32_params* p, const float* x,
     for (n = p->w_offsets[i]; n < end; ++n) a[p->w_index[n]] += xi * p->w_values[n];
     count += (uint64_t)(end - p->w_offsets[i]);
   }
+  return count;
+}
+
+/* Rest of a step given the input pre-activations a[k * a_stride] (k < 3U):
+ * the event-driven recurrent product, gates, state and events.  g: 3U floats. */
+static uint64_t f32_recurrent_step(const ke_egru_f32_params* p, const float* a, int32_t a_stride,
+                                   ke_egru_f32_state* s, float* g) {
+  const int32_t U = p->units, G = 3 * p->units;
+  uint64_t count = 0;
+  int32_t j, k, n, q;
+  for (k = 0; k < G; ++k) g[k] = p->bias[G + k];
   /* Recurrent product: only rows of units that emitted an event at t-1. */
   for (q = 0; q < s->n_active; ++q) {
     const int32_t src = s->active[q];
@@ -106,9 +90,11 @@ void ke_egru_f32_step(const ke_egru_f32_params* p, const float* x,
   /* Gates, state update, events; rebuild the active list for t+1. */
   s->n_active = 0;
   for (j = 0; j < U; ++j) {
-    const float u = ke_sigmoid(a[j] + g[j]);
-    const float r = ke_sigmoid(a[U + j] + g[U + j]);
-    const float z = ke_tanh(a[2 * U + j] + r * g[2 * U + j]);
+    const float a_u = a[(size_t)j * a_stride], a_r = a[(size_t)(U + j) * a_stride];
+    const float a_z = a[(size_t)(2 * U + j) * a_stride];
+    const float u = ke_sigmoid(a_u + g[j]);
+    const float r = ke_sigmoid(a_r + g[U + j]);
+    const float z = ke_tanh(a_z + r * g[2 * U + j]);
     const float c = u * z + (1.0f - u) * s->c_hat[j];
     const float theta = p->threshold[j];
     if (c > theta) {
@@ -120,6 +106,13 @@ void ke_egru_f32_step(const ke_egru_f32_params* p, const float* x,
       s->c_hat[j] = c;
     }
   }
+  return count;
+}
+
+void ke_egru_f32_step(const ke_egru_f32_params* p, const float* x,
+                      ke_egru_f32_state* s, float* scratch, uint64_t* macs) {
+  uint64_t count = f32_input_product(p, x, scratch);
+  count += f32_recurrent_step(p, scratch, 1, s, scratch + 3 * p->units);
   if (macs) *macs += count;
 }
 
@@ -142,6 +135,55 @@ void ke_egru_f32_run(const ke_egru_f32_params* p, const float* x, int32_t batch,
       for (j = 0; j < U; ++j) o[j] = s->y[j];
     }
   }
+}
+
+/* Copies y into the output row of step t (return_sequences) or of the batch row. */
+#define KE_EMIT(out, y, U, b, t, time, return_sequences)                      \
+  do {                                                                        \
+    int32_t j_;                                                               \
+    if (return_sequences) {                                                   \
+      for (j_ = 0; j_ < (U); ++j_) (out)[((size_t)(b) * (time) + (t)) * (U) + j_] = (y)[j_]; \
+    } else if ((t) == (time) - 1) {                                           \
+      for (j_ = 0; j_ < (U); ++j_) (out)[(size_t)(b) * (U) + j_] = (y)[j_];   \
+    }                                                                         \
+  } while (0)
+
+void ke_egru_f32_run_seq(const ke_egru_f32_params* p, const float* x, int32_t batch,
+                         int32_t time, int return_sequences, float* out,
+                         ke_egru_f32_state* s, float* scratch, uint64_t* macs) {
+  const int32_t I = p->input_size, U = p->units, G = 3 * p->units;
+  float* g = scratch;                            /* [3U]     */
+  float* xt = scratch + 6 * (size_t)U;           /* [I][T]   */
+  float* a = xt + (size_t)I * time;              /* [3U][T]  */
+  uint64_t count = 0;
+  int32_t b, t, i, k, n;
+  for (b = 0; b < batch; ++b) {
+    const float* xb = x + (size_t)b * time * I;
+    /* Input product of the whole sequence at once, time innermost: each stored
+     * weight is read once per sequence and the loop over t vectorizes. */
+    for (i = 0; i < I; ++i)
+      for (t = 0; t < time; ++t) xt[(size_t)i * time + t] = xb[(size_t)t * I + i];
+    for (k = 0; k < G; ++k)
+      for (t = 0; t < time; ++t) a[(size_t)k * time + t] = p->bias[k];
+    for (i = 0; i < I; ++i) {
+      const float* xi = xt + (size_t)i * time;
+      int32_t any = 0;
+      for (t = 0; t < time; ++t) any |= xi[t] != 0.0f;
+      if (!any) continue; /* a feature silent for the whole sequence */
+      for (n = p->w_offsets[i]; n < p->w_offsets[i + 1]; ++n) {
+        const float w = p->w_values[n];
+        float* ak = a + (size_t)p->w_index[n] * time;
+        for (t = 0; t < time; ++t) ak[t] += xi[t] * w;
+      }
+      count += (uint64_t)(p->w_offsets[i + 1] - p->w_offsets[i]) * (uint64_t)time;
+    }
+    ke_egru_f32_reset(s, U);
+    for (t = 0; t < time; ++t) {
+      count += f32_recurrent_step(p, a + t, time, s, g);
+      KE_EMIT(out, s->y, U, b, t, time, return_sequences);
+    }
+  }
+  if (macs) *macs += count;
 }
 
 /* ----------------------------------------------------------------------- */
@@ -241,18 +283,12 @@ void ke_egru_i8_reset(ke_egru_i8_state* s, int32_t units, int32_t y_zero_point) 
   s->n_active = 0;
 }
 
-void ke_egru_i8_step(const ke_egru_i8_params* p, const int8_t* x,
-                     ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs) {
-  const int32_t U = p->units, G = 3 * p->units;
-  int32_t* a = scratch;     /* [3U] sum (x - zp_x) w + bias, scale s_x s_w[k] */
-  int32_t* g = scratch + G; /* [3U] sum (y - zp_y) v + bias, scale s_y s_v[k] */
+/* Input product of one step: A = b_in + sum (x - zp_x) w (int32). */
+static uint64_t i8_input_product(const ke_egru_i8_params* p, const int8_t* x, int32_t* a) {
+  const int32_t G = 3 * p->units;
   uint64_t count = 0;
-  int32_t i, j, k, n, q;
-
-  for (k = 0; k < G; ++k) {
-    a[k] = p->bias[k];
-    g[k] = p->bias[G + k];
-  }
+  int32_t i, k, n;
+  for (k = 0; k < G; ++k) a[k] = p->bias[k];
   for (i = 0; i < p->input_size; ++i) {
     const int32_t xi = (int32_t)x[i] - p->x_zero_point;
     const int32_t end = p->w_offsets[i + 1];
@@ -260,6 +296,16 @@ void ke_egru_i8_step(const ke_egru_i8_params* p, const int8_t* x,
     for (n = p->w_offsets[i]; n < end; ++n) a[p->w_index[n]] += xi * (int32_t)p->w_values[n];
     count += (uint64_t)(end - p->w_offsets[i]);
   }
+  return count;
+}
+
+/* Rest of a step given the input accumulators a[k * a_stride]; g: 3U int32. */
+static uint64_t i8_recurrent_step(const ke_egru_i8_params* p, const int32_t* a, int32_t a_stride,
+                                  ke_egru_i8_state* s, int32_t* g) {
+  const int32_t U = p->units, G = 3 * p->units;
+  uint64_t count = 0;
+  int32_t j, k, n, q;
+  for (k = 0; k < G; ++k) g[k] = p->bias[G + k];
   for (q = 0; q < s->n_active; ++q) {
     const int32_t src = s->active[q];
     const int32_t yj = (int32_t)s->y[src] - p->y_zero_point;
@@ -271,11 +317,11 @@ void ke_egru_i8_step(const ke_egru_i8_params* p, const int8_t* x,
   for (j = 0; j < U; ++j) {
     /* Pre-activations in Q.12; u, r, z, c, chat, theta in Q0.15. */
     const int32_t ku = j, kr = U + j, kz = 2 * U + j;
-    const int64_t au = ke_egru_mul_by_multiplier(a[ku], p->a_multiplier[ku], p->a_shift[ku]);
+    const int64_t au = ke_egru_mul_by_multiplier(a[(size_t)ku * a_stride], p->a_multiplier[ku], p->a_shift[ku]);
     const int64_t gu = ke_egru_mul_by_multiplier(g[ku], p->g_multiplier[ku], p->g_shift[ku]);
-    const int64_t ar = ke_egru_mul_by_multiplier(a[kr], p->a_multiplier[kr], p->a_shift[kr]);
+    const int64_t ar = ke_egru_mul_by_multiplier(a[(size_t)kr * a_stride], p->a_multiplier[kr], p->a_shift[kr]);
     const int64_t gr = ke_egru_mul_by_multiplier(g[kr], p->g_multiplier[kr], p->g_shift[kr]);
-    const int64_t az = ke_egru_mul_by_multiplier(a[kz], p->a_multiplier[kz], p->a_shift[kz]);
+    const int64_t az = ke_egru_mul_by_multiplier(a[(size_t)kz * a_stride], p->a_multiplier[kz], p->a_shift[kz]);
     const int64_t gz = ke_egru_mul_by_multiplier(g[kz], p->g_multiplier[kz], p->g_shift[kz]);
     const int32_t u = ke_egru_sigmoid_q15(ke_sat16(au + gu));
     const int32_t r = ke_egru_sigmoid_q15(ke_sat16(ar + gr));
@@ -296,6 +342,13 @@ void ke_egru_i8_step(const ke_egru_i8_params* p, const int8_t* x,
       s->c_hat[j] = c;
     }
   }
+  return count;
+}
+
+void ke_egru_i8_step(const ke_egru_i8_params* p, const int8_t* x,
+                     ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs) {
+  uint64_t count = i8_input_product(p, x, scratch);
+  count += i8_recurrent_step(p, scratch, 1, s, scratch + 3 * p->units);
   if (macs) *macs += count;
 }
 
@@ -318,4 +371,40 @@ void ke_egru_i8_run(const ke_egru_i8_params* p, const int8_t* x, int32_t batch,
       for (j = 0; j < U; ++j) o[j] = s->y[j];
     }
   }
+}
+
+void ke_egru_i8_run_seq(const ke_egru_i8_params* p, const int8_t* x, int32_t batch,
+                        int32_t time, int return_sequences, int8_t* out,
+                        ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs) {
+  const int32_t I = p->input_size, U = p->units, G = 3 * p->units;
+  int32_t* g = scratch;                     /* [3U]    */
+  int32_t* xt = scratch + 6 * (size_t)U;    /* [I][T]  x - zp_x */
+  int32_t* a = xt + (size_t)I * time;       /* [3U][T] */
+  uint64_t count = 0;
+  int32_t b, t, i, k, n;
+  for (b = 0; b < batch; ++b) {
+    const int8_t* xb = x + (size_t)b * time * I;
+    for (i = 0; i < I; ++i)
+      for (t = 0; t < time; ++t) xt[(size_t)i * time + t] = (int32_t)xb[(size_t)t * I + i] - p->x_zero_point;
+    for (k = 0; k < G; ++k)
+      for (t = 0; t < time; ++t) a[(size_t)k * time + t] = p->bias[k];
+    for (i = 0; i < I; ++i) {
+      const int32_t* xi = xt + (size_t)i * time;
+      int32_t any = 0;
+      for (t = 0; t < time; ++t) any |= xi[t] != 0;
+      if (!any) continue;
+      for (n = p->w_offsets[i]; n < p->w_offsets[i + 1]; ++n) {
+        const int32_t w = p->w_values[n];
+        int32_t* ak = a + (size_t)p->w_index[n] * time;
+        for (t = 0; t < time; ++t) ak[t] += xi[t] * w;
+      }
+      count += (uint64_t)(p->w_offsets[i + 1] - p->w_offsets[i]) * (uint64_t)time;
+    }
+    ke_egru_i8_reset(s, U, p->y_zero_point);
+    for (t = 0; t < time; ++t) {
+      count += i8_recurrent_step(p, a + t, time, s, g);
+      KE_EMIT(out, s->y, U, b, t, time, return_sequences);
+    }
+  }
+  if (macs) *macs += count;
 }

@@ -1,6 +1,7 @@
 // Host TFLite glue of KE_EGRU: Init parses the flexbuffer options, Prepare
 // validates every input and precomputes the int8 multipliers, Eval calls the
-// portable core (custom_ops/core/ke_egru.c).  Compiled against the full
+// portable core (custom_ops/core/ke_egru.c); on the host with the *_run_seq
+// variants (whole-sequence input product, vectorized over time).  Compiled against the full
 // TFLite struct layout (no TF_LITE_STATIC_MEMORY).
 #include "ke_egru_op.h"
 
@@ -225,11 +226,11 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
     KE_ENSURE(context, status == KE_EGRU_OK, "KE_EGRU: %s.", ke_egru_status_string(status));
     data->c_hat_q.assign(units, 0);
     data->y_q.assign(units, 0);
-    data->scratch_q.assign(KE_EGRU_I8_SCRATCH(units), 0);
+    data->scratch_q.assign(KE_EGRU_SEQ_SCRATCH(units, features, time), 0);
   } else {
     data->c_hat_f.assign(units, 0.0f);
     data->y_f.assign(units, 0.0f);
-    data->scratch_f.assign(KE_EGRU_F32_SCRATCH(units), 0.0f);
+    data->scratch_f.assign(KE_EGRU_SEQ_SCRATCH(units, features, time), 0.0f);
   }
 
   const int out_rank = data->return_sequences ? 3 : 2;
@@ -281,7 +282,7 @@ TfLiteStatus Eval(TfLiteContext* context, TfLiteNode* node) {
     p.y_multiplier = data->y_mult;
     p.y_shift = data->y_shift;
     ke_egru_i8_state s = {data->c_hat_q.data(), data->y_q.data(), data->active.data(), 0};
-    ke_egru_i8_run(&p, x->data.int8, batch, time, data->return_sequences, y->data.int8, &s,
+    ke_egru_i8_run_seq(&p, x->data.int8, batch, time, data->return_sequences, y->data.int8, &s,
                    data->scratch_q.data(), &macs);
   } else {
     ke_egru_f32_params p;
@@ -296,7 +297,7 @@ TfLiteStatus Eval(TfLiteContext* context, TfLiteNode* node) {
     p.bias = Data<float>(context, node, kBias);
     p.threshold = Data<float>(context, node, kThreshold);
     ke_egru_f32_state s = {data->c_hat_f.data(), data->y_f.data(), data->active.data(), 0};
-    ke_egru_f32_run(&p, x->data.f, batch, time, data->return_sequences, y->data.f, &s,
+    ke_egru_f32_run_seq(&p, x->data.f, batch, time, data->return_sequences, y->data.f, &s,
                     data->scratch_f.data(), &macs);
   }
   g_macs.fetch_add(macs, std::memory_order_relaxed);
