@@ -66,24 +66,33 @@ def registration_address():
     return _lib.KE_EGRU_Registration()
 
 
-def Interpreter(model_content=None, model_path=None, custom_op_registerers=(), **kwargs):
+def Interpreter(model_content=None, model_path=None, custom_op_registerers=(),
+                backend="tensorflow", **kwargs):
     """A TFLite interpreter with the project's custom ops registered.
 
-    A thin factory over `tensorflow.lite.python.interpreter.InterpreterWithCustomOps`
-    (same methods: `allocate_tensors`, `set_tensor`, `invoke`, `get_tensor`,
+    A thin factory over `InterpreterWithCustomOps` (same methods:
+    `allocate_tensors`, `set_tensor`, `invoke`, `get_tensor`,
     `resize_tensor_input`...).  Extra `custom_op_registerers` and `kwargs`
-    (e.g. `num_threads`) are passed through.
+    (e.g. `num_threads`, `experimental_preserve_all_tensors`) are passed through.
 
-    LiteRT (`ai_edge_litert.interpreter.InterpreterWithCustomOps`) also takes
-    registerers, but its resolver is compiled separately from TensorFlow's and
-    this library registers through TensorFlow's `MutableOpResolver::AddCustom`,
-    so it is not used here (see custom_ops/README.md).
+    Args:
+        backend: "tensorflow" (default): `tensorflow.lite.python.interpreter`.
+            "litert": `ai_edge_litert.interpreter` (LiteRT 2.3 accepts the same
+            registerer and gives identical results, checked in
+            tests/export/test_export_runtime.py; but it is a separate build and
+            the registerer calls TensorFlow's `MutableOpResolver::AddCustom` on
+            LiteRT's resolver, which relies on both builds sharing the class
+            layout: an opt-in, re-check after upgrading either package).
     """
-    from tensorflow.lite.python.interpreter import InterpreterWithCustomOps
-
+    if backend == "tensorflow":
+        from tensorflow.lite.python.interpreter import InterpreterWithCustomOps
+    elif backend == "litert":
+        from ai_edge_litert.interpreter import InterpreterWithCustomOps
+    else:
+        raise ValueError(f"Argument `backend` must be 'tensorflow' or 'litert', got {backend!r}.")
     registerers = [load_ops(), *custom_op_registerers]
     with warnings.catch_warnings():
-        # tf.lite.Interpreter's deprecation notice: LiteRT cannot host these ops (above).
+        # tf.lite.Interpreter's deprecation notice (LiteRT is the opt-in above).
         warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
         return InterpreterWithCustomOps(model_content=model_content, model_path=model_path,
                                         custom_op_registerers=registerers, **kwargs)
