@@ -93,6 +93,24 @@ def _egru_model(time, features, units, return_sequences, weights):
     return model
 
 
+def _with_time_steps(model: bytes, steps: int) -> bytes:
+    """The same model (identical weights and quantization) with its [batch, time, ...]
+    input and output resized to ``steps`` time steps: the streaming twin, one frame per
+    invoke. Edited with the schema object API that ships with TensorFlow."""
+    import flatbuffers
+    from tensorflow.lite.python import schema_py_generated as schema
+    m = schema.ModelT.InitFromPackedBuf(bytearray(model), 0)
+    sg = m.subgraphs[0]
+    for t in [*sg.inputs, *sg.outputs]:
+        tensor = sg.tensors[t]
+        tensor.shape = np.array([tensor.shape[0], steps, *tensor.shape[2:]], np.int32)
+        if tensor.shapeSignature is not None:
+            tensor.shapeSignature = tensor.shape.copy()
+    b = flatbuffers.Builder(1024)
+    b.Finish(m.Pack(b), file_identifier=b"TFL3")
+    return bytes(b.Output())
+
+
 def _egru_family(out, quantize):
     """Whole-sequence models at each weight sparsity, a T=1 streaming twin of the dense
     one, the activity inputs and the host TFLite (custom_ops) reference outputs."""
@@ -109,11 +127,8 @@ def _egru_family(out, quantize):
         model = _egru_model(T, GROUPS, UNITS, True, w)
         (out / f"seq_s{int(s * 100)}.tflite").write_bytes(to_tflite(model, **kwargs))
         if s == 0.0:
-            stream = _egru_model(1, GROUPS, UNITS, True, w)
-            kw = dict(kwargs)
-            if quantize:  # calibrate the frame model on the same frames
-                kw["representative_data"] = rep.reshape(-1, 1, GROUPS)
-            (out / "stream.tflite").write_bytes(to_tflite(stream, **kw))
+            seq = (out / "seq_s0.tflite").read_bytes()
+            (out / "stream.tflite").write_bytes(_with_time_steps(seq, 1))
     model_bytes = (out / "seq_s0.tflite").read_bytes()
     interp = Interpreter(model_content=model_bytes)
     interp.allocate_tensors()

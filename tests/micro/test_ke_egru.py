@@ -75,21 +75,29 @@ def test_mac_count_falls_with_activity(host_lib, egru):
 
 
 @pytest.mark.qemu
-def test_board_equals_host_and_counts_fall_with_activity_and_sparsity(tflm_m4, host_lib, egru):
+def test_board_equals_host(tflm_m4, host_lib, egru):
     from micro.tools import qemu
     name, models, xs, _ = egru
-    counts = {}
-    for key in ("seq_s0", "seq_s80", "seq_s90"):
-        res, mem = qemu.run_model(models[key], xs, arena_size=ARENA, timeout=300)
-        counts[key] = res.instructions
-        interp = Interpreter(models[key], arena_size=ARENA)
-        host = np.stack([interp.run(x[None])[0] for x in xs])
-        board = np.stack([outs[0] for outs in res.outputs])
-        if name == "egru_int8":
-            np.testing.assert_array_equal(board, host)
-        else:  # float: same C, different compilers/FPUs; within float rounding
-            np.testing.assert_allclose(board, host, rtol=0, atol=1e-5)
-        assert res.arena_used_bytes <= ARENA
+    res, _ = qemu.run_model(models["seq_s0"], xs, arena_size=ARENA, timeout=300)
+    interp = Interpreter(models["seq_s0"], arena_size=ARENA)
+    host = np.stack([interp.run(x[None])[0] for x in xs])
+    board = np.stack([outs[0] for outs in res.outputs])
+    if name == "egru_int8":
+        np.testing.assert_array_equal(board, host)
+    else:  # float: same C compiled for two FPUs; within float rounding
+        np.testing.assert_allclose(board, host, rtol=0, atol=1e-5)
+    assert res.arena_used_bytes <= ARENA
+
+
+@pytest.mark.qemu
+def test_board_counts_fall_with_activity_and_sparsity(tflm_m4, egru):
+    from micro.tools import qemu
+    name, models, xs, _ = egru
+    if name != "egru_int8":
+        pytest.skip("instruction counts are asserted for the int8 deployment path")
+    counts = {key: qemu.run_model(models[key], xs, arena_size=ARENA, print_outputs=False,
+                                  timeout=300)[0].instructions
+              for key in ("seq_s0", "seq_s80", "seq_s90")}
     for key, c in counts.items():  # activity 100 > 50 > 20 > 10 %
         assert c == sorted(c, reverse=True) and len(set(c)) == 4, (key, c)
     for i in range(4):  # weight sparsity 0 < 80 < 90 %
@@ -99,7 +107,9 @@ def test_board_equals_host_and_counts_fall_with_activity_and_sparsity(tflm_m4, h
 @pytest.mark.qemu
 def test_board_streaming_equals_whole_sequence(tflm_m4, egru):
     from micro.tools import qemu
-    _, models, xs, _ = egru
+    name, models, xs, _ = egru
+    if name != "egru_int8":
+        pytest.skip("board streaming is checked on the int8 deployment path (host covers float)")
     x = xs[:2]
     whole, _ = qemu.run_model(models["seq_s0"], x, arena_size=ARENA, timeout=300)
     frames = x.reshape(-1, 1, 1, x.shape[-1])  # one frame per invoke, reset per sequence
@@ -133,7 +143,7 @@ def _mutate(model: bytes, corrupt: str) -> bytes:
     return bytes(b.Output())
 
 
-BROKEN = {"missing_input": "inputs", "no_options": "options", "units_mismatch": "dim",
+BROKEN = {"missing_input": "inputs", "no_options": "options", "units_mismatch": "units 7",
           "bad_offsets": "w_offsets"}
 
 
@@ -150,7 +160,9 @@ def test_prepare_rejects_broken_op_with_reason(host_lib, egru, corrupt):
 @pytest.mark.parametrize("corrupt", ["missing_input", "bad_offsets"])
 def test_board_rejects_broken_op_without_fault(tflm_m4, egru, corrupt):
     from micro.tools import qemu
-    _, models, xs, _ = egru
+    name, models, xs, _ = egru
+    if name != "egru_int8":
+        pytest.skip("checked once, on the int8 model")
     res, _ = qemu.run_model(_mutate(models["seq_s0"], corrupt), xs[:1], arena_size=ARENA,
                             check=False)
     assert res.exit_code == 2 and "KE_EGRU" in res.reason()
