@@ -122,7 +122,7 @@ void ke_egru_f32_run(const ke_egru_f32_params* p, const float* x, int32_t batch,
                      int32_t time, int return_sequences, float* out,
                      ke_egru_f32_state* s, float* scratch, uint64_t* macs);
 
-/* Scratch elements (float for f32, int32 for i8) of the *_run_seq functions. */
+/* Scratch floats of ke_egru_f32_run_seq. */
 #define KE_EGRU_SEQ_SCRATCH(units, input_size, time) \
   (6 * (size_t)(units) + ((size_t)(input_size) + 3 * (size_t)(units)) * (size_t)(time))
 
@@ -202,10 +202,13 @@ void ke_egru_i8_run(const ke_egru_i8_params* p, const int8_t* x, int32_t batch,
                     int32_t time, int return_sequences, int8_t* out,
                     ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs);
 
-/* int8 counterpart of ke_egru_f32_run_seq; scratch: KE_EGRU_SEQ_SCRATCH(U, I, T) int32. */
+/* int8 counterpart of ke_egru_f32_run_seq.  scratch: KE_EGRU_I8_SEQ_SCRATCH(U, T)
+ * int32; x_scratch: I * T int16 (the input minus its zero point, time innermost). */
+#define KE_EGRU_I8_SEQ_SCRATCH(units, time) (6 * (size_t)(units) + 3 * (size_t)(units) * (size_t)(time))
 void ke_egru_i8_run_seq(const ke_egru_i8_params* p, const int8_t* x, int32_t batch,
                         int32_t time, int return_sequences, int8_t* out,
-                        ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs);
+                        ke_egru_i8_state* s, int32_t* scratch, int16_t* x_scratch,
+                        uint64_t* macs);
 
 #ifdef __cplusplus
 } /* extern "C" */

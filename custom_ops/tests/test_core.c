@@ -231,7 +231,8 @@ static void test_run_seq_matches_run(void) {
   static float wv[I_SIZE * G], vv[UNITS * G], out1[B * T_STEPS * UNITS], out2[B * T_STEPS * UNITS];
   static float chat[UNITS], y[UNITS], scratch[KE_EGRU_SEQ_SCRATCH(UNITS, I_SIZE, T_STEPS)];
   static int16_t wi[I_SIZE * G], vi[UNITS * G], active[UNITS], chat_q[UNITS], th_q[UNITS];
-  static int32_t wo[I_SIZE + 1], vo[UNITS + 1], bias_q[2 * G], scratch_q[KE_EGRU_SEQ_SCRATCH(UNITS, I_SIZE, T_STEPS)];
+  static int32_t wo[I_SIZE + 1], vo[UNITS + 1], bias_q[2 * G], scratch_q[KE_EGRU_I8_SEQ_SCRATCH(UNITS, T_STEPS)];
+  static int16_t x_scratch[I_SIZE * T_STEPS];
   static int32_t am[G], as[G], gm[G], gs[G];
   static int8_t wq[I_SIZE * G], vq[UNITS * G], xq[B * T_STEPS * I_SIZE], yq[UNITS];
   static int8_t oq1[B * T_STEPS * UNITS], oq2[B * T_STEPS * UNITS];
@@ -282,7 +283,7 @@ static void test_run_seq_matches_run(void) {
     /* run skips zeros per step, run_seq per sequence: run_seq does more input MACs */
     CHECK(m2 >= m1, "f32 macs");
     ke_egru_i8_run(&q, xq, B, T_STEPS, rs, oq1, &sq, scratch_q, &m1);
-    ke_egru_i8_run_seq(&q, xq, B, T_STEPS, rs, oq2, &sq, scratch_q, &m2);
+    ke_egru_i8_run_seq(&q, xq, B, T_STEPS, rs, oq2, &sq, scratch_q, x_scratch, &m2);
     CHECK(memcmp(oq1, oq2, n) == 0, "i8 run_seq != run (rs=%d)", rs);
     (void)silent;
   }

@@ -34,7 +34,7 @@ struct OpData {
   bool return_sequences = false;
   // Working buffers (sized in Prepare).
   std::vector<float> c_hat_f, y_f, scratch_f;
-  std::vector<int16_t> c_hat_q, active;
+  std::vector<int16_t> c_hat_q, active, x_scratch_q;
   std::vector<int8_t> y_q;
   std::vector<int32_t> scratch_q, a_mult, a_shift, g_mult, g_shift;
   int32_t y_mult = 0, y_shift = 0, x_zero_point = 0, y_zero_point = 0;
@@ -226,7 +226,8 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
     KE_ENSURE(context, status == KE_EGRU_OK, "KE_EGRU: %s.", ke_egru_status_string(status));
     data->c_hat_q.assign(units, 0);
     data->y_q.assign(units, 0);
-    data->scratch_q.assign(KE_EGRU_SEQ_SCRATCH(units, features, time), 0);
+    data->scratch_q.assign(KE_EGRU_I8_SEQ_SCRATCH(units, time), 0);
+    data->x_scratch_q.assign(static_cast<size_t>(features) * time, 0);
   } else {
     data->c_hat_f.assign(units, 0.0f);
     data->y_f.assign(units, 0.0f);
@@ -283,7 +284,7 @@ TfLiteStatus Eval(TfLiteContext* context, TfLiteNode* node) {
     p.y_shift = data->y_shift;
     ke_egru_i8_state s = {data->c_hat_q.data(), data->y_q.data(), data->active.data(), 0};
     ke_egru_i8_run_seq(&p, x->data.int8, batch, time, data->return_sequences, y->data.int8, &s,
-                   data->scratch_q.data(), &macs);
+                       data->scratch_q.data(), data->x_scratch_q.data(), &macs);
   } else {
     ke_egru_f32_params p;
     p.input_size = x->dims->data[2];
