@@ -9,6 +9,7 @@
 
 #include "ke_counters.h"
 #include "ke_firmware_data.h"
+#include "micro/tflm/ke_arena.h"
 #include "micro/tflm/ke_log.h"
 #include "micro/tflm/ke_model_check.h"
 #include "semihost.h"
@@ -23,7 +24,13 @@ namespace {
 
 alignas(16) uint8_t g_arena[KE_ARENA_SIZE];
 
-void LogToConsole(const char* text) { ke_semihost_write(text); }
+void LogToConsole(const char* text) {
+  ke_semihost_write(text);
+  if (ke_log_is_fatal(text)) {  // TFLM would go on with a NULL buffer or spin forever
+    ke_semihost_write("\nKE_ERROR AllocateTensors failed: arena too small (KE_ARENA_SIZE)\n");
+    ke_semihost_exit(2);
+  }
+}
 
 int Fail(int code, const char* what) {
   char line[160];
@@ -94,7 +101,10 @@ int main() {
   static KeOpResolver resolver;
   if (!ke_add_model_ops(resolver)) return Fail(2, "op resolver");
 
-  static tflite::MicroInterpreter interpreter(model, resolver, g_arena, sizeof g_arena);
+  static ke_micro::GuardedArena arena_storage;
+  tflite::MicroAllocator* allocator = ke_micro::CreateGuardedAllocator(arena_storage, g_arena, sizeof g_arena);
+  if (allocator == nullptr) return Fail(2, "AllocateTensors failed: arena too small (KE_ARENA_SIZE)");
+  static tflite::MicroInterpreter interpreter(model, resolver, allocator);
   if (interpreter.AllocateTensors() != kTfLiteOk) {
     return Fail(2, "AllocateTensors failed (arena too small or an op's Prepare rejected the model)");
   }

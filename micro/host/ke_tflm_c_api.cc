@@ -3,10 +3,14 @@
 // ops, running the very same kernel code as the firmware.
 #include "micro/host/ke_tflm_c_api.h"
 
+#include <csetjmp>
+#include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 
+#include "micro/tflm/ke_arena.h"
 #include "micro/tflm/ke_log.h"
 #include "micro/tflm/ke_model_check.h"
 #include "micro/tflm/ke_project_ops.h"
@@ -24,12 +28,51 @@ using Resolver = tflite::MicroMutableOpResolver<kMaxOps>;
 char g_log[2048];
 size_t g_log_used = 0;
 
+// Guard around TFLM calls: a fatal message (ke_log_is_fatal) jumps back to the API entry
+// instead of letting TFLM continue with a NULL buffer. TFLM is built without exceptions and
+// the abandoned interpreter is never touched again, so skipping its frames is safe.
+// TFLM's checks call abort() on the host (TFLITE_CHECK, e.g. a kernel computing from a
+// buffer that a too-small arena let the allocator overwrite); while guarded, SIGABRT
+// jumps back too.
+sigjmp_buf g_guard;
+bool g_guard_active = false;
+struct sigaction g_previous_abort;
+
+void OnAbort(int) {
+  if (g_guard_active) {
+    g_guard_active = false;
+    siglongjmp(g_guard, 2);
+  }
+  sigaction(SIGABRT, &g_previous_abort, nullptr);
+  raise(SIGABRT);
+}
+
+void GuardBegin() {
+  struct sigaction action;
+  memset(&action, 0, sizeof action);
+  action.sa_handler = OnAbort;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGABRT, &action, &g_previous_abort);
+  g_guard_active = true;
+}
+
+void GuardEnd() {
+  g_guard_active = false;
+  sigaction(SIGABRT, &g_previous_abort, nullptr);
+}
+
 void CaptureLog(const char* text) {
+  static const bool echo = getenv("KE_TFLM_LOG") != nullptr;  // debugging: also to stderr
+  if (echo) fputs(text, stderr);
   size_t n = strlen(text);
   if (g_log_used + n >= sizeof g_log) n = sizeof g_log - 1 - g_log_used;
   memcpy(g_log + g_log_used, text, n);
   g_log_used += n;
   g_log[g_log_used] = '\0';
+  if (g_guard_active && ke_log_is_fatal(text)) {
+    g_guard_active = false;
+    siglongjmp(g_guard, 1);
+  }
 }
 
 void ClearLog() {
@@ -68,9 +111,11 @@ bool AddAllOps(Resolver& r) {
 }  // namespace
 
 struct KeTflm {
+  bool broken = false;        // TFLM stopped mid-call: the interpreter must not be used
   uint8_t* model = nullptr;   // aligned copy: TFLM reads the flatbuffer in place
   uint8_t* arena = nullptr;
   Resolver resolver;
+  ke_micro::GuardedArena arena_storage;
   tflite::MicroInterpreter* interpreter = nullptr;
   alignas(alignof(tflite::MicroInterpreter)) unsigned char storage[sizeof(tflite::MicroInterpreter)];
 };
@@ -81,7 +126,7 @@ const char* ke_tflm_last_error(void) { return g_log; }
 
 void ke_tflm_destroy(KeTflm* t) {
   if (t == nullptr) return;
-  if (t->interpreter != nullptr) t->interpreter->~MicroInterpreter();
+  if (t->interpreter != nullptr && !t->broken) t->interpreter->~MicroInterpreter();
   free(t->model);
   free(t->arena);
   t->~KeTflm();
@@ -109,14 +154,32 @@ KeTflm* ke_tflm_create(const void* model, size_t model_size, size_t arena_size) 
     return nullptr;
   }
   memcpy(t->model, model, model_size);
+  if (sigsetjmp(g_guard, 1) != 0) {
+    GuardEnd();
+    t->broken = true;
+    Error("AllocateTensors failed: arena too small (increase arena_size) or TFLM aborted");
+    ke_tflm_destroy(t);
+    return nullptr;
+  }
+  GuardBegin();
   const tflite::Model* m = ke_micro::LoadVerifiedModel(t->model, model_size);
   if (m == nullptr || !AddAllOps(t->resolver)) {
+    GuardEnd();
     if (m != nullptr) Error("op resolver: cannot register the ops");
     ke_tflm_destroy(t);
     return nullptr;
   }
-  t->interpreter = new (t->storage) tflite::MicroInterpreter(m, t->resolver, t->arena, arena_size);
-  if (t->interpreter->AllocateTensors() != kTfLiteOk) {
+  tflite::MicroAllocator* allocator = ke_micro::CreateGuardedAllocator(t->arena_storage, t->arena, arena_size);
+  if (allocator == nullptr) {
+    GuardEnd();
+    Error("AllocateTensors failed: arena too small (increase arena_size)");
+    ke_tflm_destroy(t);
+    return nullptr;
+  }
+  t->interpreter = new (t->storage) tflite::MicroInterpreter(m, t->resolver, allocator);
+  const TfLiteStatus status = t->interpreter->AllocateTensors();
+  GuardEnd();
+  if (status != kTfLiteOk) {
     Error("AllocateTensors failed (arena too small or an op's Prepare rejected the model)");
     ke_tflm_destroy(t);
     return nullptr;
@@ -165,15 +228,25 @@ int ke_tflm_get_output(KeTflm* t, int index, void* data, size_t bytes) {
   return 0;
 }
 
-int ke_tflm_invoke(KeTflm* t) {
+// Runs Invoke or Reset under the guard; a broken interpreter refuses further calls.
+static int Guarded(KeTflm* t, bool invoke) {
   ClearLog();
-  return t->interpreter->Invoke() == kTfLiteOk ? 0 : Error("Invoke failed");
+  if (t->broken) return Error("the interpreter stopped after an earlier fatal error");
+  if (sigsetjmp(g_guard, 1) != 0) {
+    GuardEnd();
+    t->broken = true;
+    return Error(invoke ? "Invoke failed: TFLM stopped" : "Reset failed: TFLM stopped");
+  }
+  GuardBegin();
+  const TfLiteStatus status = invoke ? t->interpreter->Invoke() : t->interpreter->Reset();
+  GuardEnd();
+  if (status == kTfLiteOk) return 0;
+  return Error(invoke ? "Invoke failed" : "Reset failed");
 }
 
-int ke_tflm_reset(KeTflm* t) {
-  ClearLog();
-  return t->interpreter->Reset() == kTfLiteOk ? 0 : Error("Reset failed");
-}
+int ke_tflm_invoke(KeTflm* t) { return Guarded(t, true); }
+
+int ke_tflm_reset(KeTflm* t) { return Guarded(t, false); }
 
 size_t ke_tflm_arena_used_bytes(const KeTflm* t) { return t->interpreter->arena_used_bytes(); }
 

@@ -203,12 +203,20 @@ void ResetState(OpData* d) {
   d->n_active = 0;
 }
 
-TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
-  auto* d = static_cast<OpData*>(node->user_data);
-  if (d == nullptr) {
-    MicroPrintf("KE_EGRU: arena too small for the op data.");
-    return kTfLiteError;
-  }
+// What Prepare needs after the temporary tensors are gone: pointers into the model's
+// constant buffers (stable) and the quantization parameters.
+struct Constants {
+  const int32_t* bias_i32;
+  const int16_t* threshold_q15;
+  const float* w_scale;
+  const float* v_scale;
+  float x_scale, y_scale;
+};
+
+// Checks every input/output with TFLM's temporary tensors (freed on return). No persistent
+// allocation may happen while they are held: TFLM places persistent buffers from the arena
+// tail and does not protect temporary allocations, so a nearly full arena would overwrite them.
+TfLiteStatus Validate(TfLiteContext* context, TfLiteNode* node, OpData* d, Constants* c) {
   if (d->options_error != nullptr) {
     MicroPrintf("KE_EGRU: %s.", d->options_error);
     return kTfLiteError;
@@ -284,11 +292,42 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
   KE_TRY(CheckSparse(in, kVValues, units, wtype, units));
   const TfLiteTensor* bias = in.input(kBias);
   const TfLiteTensor* threshold = in.input(kThreshold);
-  KE_TRY(CheckConst(bias, kBias, d->is_int8 ? kTfLiteInt32 : kTfLiteFloat32,
-                                        2, 3 * units));
-  KE_TRY(CheckConst(threshold, kThreshold,
-                                        d->is_int8 ? kTfLiteInt16 : kTfLiteFloat32, units));
+  KE_TRY(CheckConst(bias, kBias, d->is_int8 ? kTfLiteInt32 : kTfLiteFloat32, 2, 3 * units));
+  KE_TRY(CheckConst(threshold, kThreshold, d->is_int8 ? kTfLiteInt16 : kTfLiteFloat32, units));
 
+  c->bias_i32 = bias->data.i32;
+  c->threshold_q15 = threshold->data.i16;
+  if (d->is_int8) {
+    const TfLiteTensor* w_scale = in.input(kWScale);
+    const TfLiteTensor* v_scale = in.input(kVScale);
+    KE_TRY(CheckConst(w_scale, kWScale, kTfLiteFloat32, 3 * units));
+    KE_TRY(CheckConst(v_scale, kVScale, kTfLiteFloat32, 3 * units));
+    c->w_scale = w_scale->data.f;
+    c->v_scale = v_scale->data.f;
+    c->x_scale = x->params.scale;
+    c->y_scale = y->params.scale;
+    d->x_zero_point = x->params.zero_point;
+    d->y_zero_point = y->params.zero_point;
+    if (!(c->x_scale > 0.0f) || !(c->y_scale > 0.0f) || d->x_zero_point < -128 ||
+        d->x_zero_point > 127 || d->y_zero_point < -128 || d->y_zero_point > 127) {
+      MicroPrintf("KE_EGRU: int8 input and output need per-tensor quantization "
+                  "(scale > 0, zero point in int8).");
+      return kTfLiteError;
+    }
+  }
+  return kTfLiteOk;
+}
+
+// Validates, then allocates the persistent state, multipliers and scratch in the arena.
+TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
+  auto* d = static_cast<OpData*>(node->user_data);
+  if (d == nullptr) {
+    MicroPrintf("KE_EGRU: arena too small for the op data.");
+    return kTfLiteError;
+  }
+  Constants c = {};
+  KE_TRY(Validate(context, node, d, &c));
+  const int32_t units = d->units;
   const size_t state_bytes = d->is_int8 ? sizeof(int16_t) : sizeof(float);
   const size_t y_bytes = d->is_int8 ? sizeof(int8_t) : sizeof(float);
   d->c_hat = context->AllocatePersistentBuffer(context, state_bytes * units);
@@ -301,23 +340,8 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
   }
   const size_t scratch = d->is_int8 ? KE_EGRU_I8_SCRATCH(units) * sizeof(int32_t)
                                     : KE_EGRU_F32_SCRATCH(units) * sizeof(float);
-  KE_TRY(context->RequestScratchBufferInArena(context, scratch,
-                                                                  &d->scratch_index));
-
+  KE_TRY(context->RequestScratchBufferInArena(context, scratch, &d->scratch_index));
   if (d->is_int8) {
-    const TfLiteTensor* w_scale = in.input(kWScale);
-    const TfLiteTensor* v_scale = in.input(kVScale);
-    KE_TRY(CheckConst(w_scale, kWScale, kTfLiteFloat32, 3 * units));
-    KE_TRY(CheckConst(v_scale, kVScale, kTfLiteFloat32, 3 * units));
-    const float x_scale = x->params.scale, y_scale = y->params.scale;
-    d->x_zero_point = x->params.zero_point;
-    d->y_zero_point = y->params.zero_point;
-    if (!(x_scale > 0.0f) || !(y_scale > 0.0f) || d->x_zero_point < -128 ||
-        d->x_zero_point > 127 || d->y_zero_point < -128 || d->y_zero_point > 127) {
-      MicroPrintf("KE_EGRU: int8 input and output need per-tensor quantization "
-                  "(scale > 0, zero point in int8).");
-      return kTfLiteError;
-    }
     int32_t** arrays[] = {&d->a_multiplier, &d->a_shift, &d->g_multiplier, &d->g_shift};
     for (int32_t** a : arrays) {
       *a = static_cast<int32_t*>(context->AllocatePersistentBuffer(context, sizeof(int32_t) * 3 * units));
@@ -326,10 +350,10 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
         return kTfLiteError;
       }
     }
-    int status = ke_egru_i8_prepare(units, x_scale, w_scale->data.f, y_scale, v_scale->data.f,
-                                     d->a_multiplier, d->a_shift, d->g_multiplier, d->g_shift,
-                                     &d->y_multiplier, &d->y_shift);
-    if (status == KE_EGRU_OK) status = ke_egru_i8_check_constants(units, bias->data.i32, threshold->data.i16);
+    int status = ke_egru_i8_prepare(units, c.x_scale, c.w_scale, c.y_scale, c.v_scale,
+                                    d->a_multiplier, d->a_shift, d->g_multiplier, d->g_shift,
+                                    &d->y_multiplier, &d->y_shift);
+    if (status == KE_EGRU_OK) status = ke_egru_i8_check_constants(units, c.bias_i32, c.threshold_q15);
     if (status != KE_EGRU_OK) {
       MicroPrintf("KE_EGRU: %s.", ke_egru_status_string(status));
       return kTfLiteError;

@@ -6,6 +6,7 @@
 #include <cstdarg>
 #include <cstddef>
 #include <cstdio>
+#include <cstring>
 
 #include "tensorflow/lite/micro/debug_log.h"
 
@@ -14,6 +15,11 @@ KeLogSink g_sink = nullptr;
 }
 
 extern "C" void ke_set_log_sink(KeLogSink sink) { g_sink = sink; }
+
+extern "C" int ke_log_is_fatal(const char* text) {
+  return strncmp(text, "Failed to allocate", 18) == 0 ||
+         strncmp(text, "Failed to resize buffer", 23) == 0 || strcmp(text, "HALTED") == 0;
+}
 
 extern "C" void DebugLog(const char* format, va_list args) {
   char buffer[256];

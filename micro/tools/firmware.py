@@ -34,7 +34,7 @@ TFLITE_TYPE = {np.dtype(np.float32): 1, np.dtype(np.int32): 2, np.dtype(np.uint8
 NUMPY_TYPE = {v: k for k, v in TFLITE_TYPE.items()}
 
 HARNESS_SOURCES = [HARNESS / "startup.c", HARNESS / "semihost.c", HARNESS / "ke_counters.c",
-                   GLUE / "ke_log.cc", GLUE / "ke_model_check.cc"]
+                   GLUE / "ke_log.cc", GLUE / "ke_model_check.cc", GLUE / "ke_arena.cc"]
 # Sources a project custom op needs, compiled only when the model uses the op.
 CUSTOM_OP_SOURCES = {"KE_EGRU": [GLUE / "ke_egru.cc", CORE / "ke_egru.c",
                                  CORE / "ke_egru_tables.c"]}

@@ -10,6 +10,7 @@ AddressSanitizer + UBSan (load it with ``LD_PRELOAD=$(gcc -print-file-name=libas
 from __future__ import annotations
 
 import hashlib
+import os
 import pathlib
 import shlex
 import subprocess
@@ -18,6 +19,7 @@ from micro.tools import firmware, tflm_build
 
 HOST_SOURCES = [tflm_build.REPO_ROOT / "micro" / "host" / "ke_tflm_c_api.cc",
                 firmware.GLUE / "ke_log.cc", firmware.GLUE / "ke_model_check.cc",
+                firmware.GLUE / "ke_arena.cc",
                 firmware.GLUE / "ke_egru.cc", firmware.CORE / "ke_egru.c",
                 firmware.CORE / "ke_egru_tables.c"]
 
@@ -34,7 +36,7 @@ def build_host_library(sanitize: bool = False, tflm_dir: pathlib.Path | None = N
     if out.exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp.so")
+    tmp = out.with_suffix(f".tmp{os.getpid()}.so")
     cmd = [variant.cxx, "-shared", *variant.flags, "-o", str(tmp), *map(str, objs), str(lib),
            "-Wl,--gc-sections", "-Wl,--exclude-libs,ALL", "-Wl,--no-undefined", "-lm"]
     r = subprocess.run(cmd, capture_output=True, text=True)

@@ -8,6 +8,7 @@ cycle timing), exact and identical across runs.
 from __future__ import annotations
 
 import hashlib
+import os
 import pathlib
 import shutil
 import subprocess
@@ -61,7 +62,7 @@ def build_plugin() -> pathlib.Path:
     if out.exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp.so")
+    tmp = out.with_suffix(f".tmp{os.getpid()}.so")
     subprocess.run(["gcc", "-O2", "-fPIC", "-shared", "-fvisibility=hidden", "-Wall", "-Wextra",
                     "-Werror", str(PLUGIN_SRC), "-o", str(tmp)], check=True)
     tmp.replace(out)
