@@ -2,13 +2,21 @@
 
 With no ``--data-dir`` an offline dataset is generated with espeak-ng first.
 Outputs under ``--out``: the dataset (if generated), cached features, ``gru.keras``,
-``egru.keras``, ``results.json``, ``training.png``, ``event_raster.png``.
+``egru.keras`` (pruned), ``egru_int8.tflite``, ``egru_stream_int8.tflite``,
+``gru_int8.tflite``, ``arduino/kws_egru/``, ``results.json`` and PNG plots.
 """
 
 import argparse
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _floats(flag, text):
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"{flag} must be a comma list of numbers, got {text!r}.") from None
 
 
 def parse_args(argv=None):
@@ -37,6 +45,19 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--quick", action="store_true",
                    help="smoke test: tiny data, 16 units, 1 epoch")
+    p.add_argument("--prune-begin", type=float, default=d.prune_begin,
+                   help="pruning starts at this fraction of the EGRU training steps")
+    p.add_argument("--prune-end", type=float, default=d.prune_end,
+                   help="target sparsity reached at this fraction of the EGRU training steps")
+    p.add_argument("--calibration-clips", type=int, default=d.calibration_clips,
+                   help="training clips for int8 calibration")
+    p.add_argument("--stream-check-clips", type=int, default=d.stream_check_clips,
+                   help="test clips for the streaming == whole-sequence check")
+    p.add_argument("--sweep", default="",
+                   help="comma list of extra EGRU target sparsities (accuracy-vs-sparsity plot)")
+    p.add_argument("--no-board", action="store_true",
+                   help="skip the emulated Cortex-M4 runs (QEMU)")
+    p.add_argument("--no-arduino", action="store_true", help="skip the Arduino library")
     p.add_argument("--no-plots", action="store_true")
     args = p.parse_args(argv)
     try:
@@ -47,7 +68,12 @@ def parse_args(argv=None):
                       augment_copies=args.augment_copies,
                       models=tuple(m for m in args.models.split(",") if m), seed=args.seed,
                       keywords=tuple(k for k in args.keywords.split(",") if k),
-                      quick=args.quick, plots=not args.no_plots)
+                      quick=args.quick, plots=not args.no_plots,
+                      prune_begin=args.prune_begin, prune_end=args.prune_end,
+                      calibration_clips=args.calibration_clips,
+                      stream_check_clips=args.stream_check_clips,
+                      sweep=_floats("--sweep", args.sweep), board=not args.no_board,
+                      arduino=not args.no_arduino)
     except ValueError as err:
         p.error(str(err))
 

@@ -51,6 +51,15 @@ class Config:
     models: tuple = ("gru", "egru")
     keywords: tuple = kws_data.KEYWORDS
     plots: bool = True
+    # Pruning (recipes/kws/pruning.py): fractions of all EGRU training steps.
+    prune_begin: float = 0.2
+    prune_end: float = 0.7
+    # Deployment (recipes/kws/deploy.py).
+    calibration_clips: int = 200  # int8 calibration (representative) clips
+    stream_check_clips: int = 8  # test clips for streaming == whole sequence
+    board: bool = True  # run on the emulated Cortex-M4 (needs qemu-system-arm)
+    arduino: bool = True  # write <out>/arduino/kws_egru
+    sweep: tuple = ()  # extra target sparsities for the accuracy-vs-sparsity plot
 
     def __post_init__(self):
         if self.quick:  # smoke test: tiny data, tiny models, one epoch
@@ -66,6 +75,15 @@ class Config:
             raise ValueError(f"--target-sparsity must be in [0, 1), got {self.target_sparsity}.")
         if self.activity_reg < 0:
             raise ValueError(f"--activity-reg must be >= 0, got {self.activity_reg}.")
+        if not 0.0 <= self.prune_begin < self.prune_end < 1.0:
+            raise ValueError(f"need 0 <= --prune-begin < --prune-end < 1, got "
+                             f"{self.prune_begin} and {self.prune_end}.")
+        for name in ("calibration_clips", "stream_check_clips"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}.")
+        bad = [s for s in self.sweep if not 0.0 <= s < 1.0]
+        if bad:
+            raise ValueError(f"--sweep sparsities must be in [0, 1), got {bad}.")
         unknown = set(self.models) - {"gru", "egru"}
         if unknown:
             raise ValueError(f"--models {sorted(unknown)} unknown; choose from gru, egru.")
@@ -185,6 +203,12 @@ def build_egru(cfg, frames=98, mels=40, classes=12):
 BUILDERS = {"gru": build_gru, "egru": build_egru}
 
 
+def _zero_fraction(model):
+    """Fraction of zero entries in the kernels of ``model`` (biases excluded)."""
+    kernels = [np.asarray(w) for w in model.weights if "kernel" in w.path]
+    return 1.0 - sum(np.count_nonzero(k) for k in kernels) / sum(k.size for k in kernels)
+
+
 def _compile(model):
     import keras
 
@@ -193,38 +217,77 @@ def _compile(model):
     return model
 
 
-def stage_train(cfg, state):
-    """Trains every model in ``cfg.models`` with Keras progress bars; saves ``<name>.keras``."""
+def fit_model(cfg, state, name, target_sparsity=None):
+    """Builds, (prunes while) trains and evaluates one model; returns (model, results).
+
+    The EGRU is pruned during training when the target sparsity is > 0
+    (``recipes/kws/pruning.py``); the GRU baseline stays dense. The weights of the
+    best validation epoch are kept (for a pruned model: among the epochs after the
+    final masks are reached), then the pruning wrappers are stripped.
+    """
     import keras
 
+    from recipes.kws import pruning
+
+    keras.utils.set_random_seed(cfg.seed)
+    target = cfg.target_sparsity if target_sparsity is None else target_sparsity
+    model = BUILDERS[name](cfg, classes=len(state["class_names"]))
+    epochs = cfg.egru_epochs if name == "egru" else cfg.epochs
+    callbacks, from_epoch, prune = [], 0, name == "egru" and target > 0
+    if prune:
+        from keras_events import sparsity
+
+        steps_per_epoch = -(-len(state["y_training"]) // cfg.batch_size)
+        schedule, from_epoch = pruning.schedule(
+            dataclasses.replace(cfg, target_sparsity=target), steps_per_epoch, epochs)
+        model = sparsity.prune_low_magnitude(model, pruning_schedule=schedule)
+        callbacks.append(sparsity.UpdatePruningStep())
+    parameters = int(sum(np.prod(w.shape) for w in model.trainable_weights))
+    _compile(model)
+    best = pruning.best_weights_callback(from_epoch)
+    _log(f"training {name} ({parameters} parameters, {epochs} epochs"
+         + (f", pruned to {target:.0%} from epoch {from_epoch + 1})" if prune else ")"))
+    started = time.perf_counter()
+    history = model.fit(
+        state["x_training"], state["y_training"], batch_size=cfg.batch_size,
+        epochs=epochs, validation_data=(state["x_validation"], state["y_validation"]),
+        callbacks=callbacks + [best], verbose=1)
+    seconds = time.perf_counter() - started
+    if prune:
+        from keras_events import sparsity
+
+        model = sparsity.strip_pruning(model)  # not compiled: saves without optimizer state
+    probs = model.predict(state["x_testing"], batch_size=256, verbose=0)
+    test_acc = float(np.mean(probs.argmax(-1) == state["y_testing"]))
+    return model, {
+        "parameters": int(model.count_params()),
+        "epochs": epochs,
+        "train_seconds": round(seconds, 1),
+        "best_epoch": None if best.best_epoch is None else best.best_epoch + 1,
+        "best_val_accuracy": float(max(history.history["val_accuracy"][from_epoch:])),
+        "test_accuracy": float(test_acc),
+        "target_sparsity": float(target) if name == "egru" else 0.0,
+        "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
+    }
+
+
+def stage_train(cfg, state):
+    """Trains every model in ``cfg.models`` with Keras progress bars; saves ``<name>.keras``."""
     state.setdefault("models", {})
     state.setdefault("results", {})
     for name in cfg.models:
-        keras.utils.set_random_seed(cfg.seed)
-        model = _compile(BUILDERS[name](cfg, classes=len(state["class_names"])))
-        epochs = cfg.egru_epochs if name == "egru" else cfg.epochs
-        _log(f"training {name} ({model.count_params()} parameters, {epochs} epochs)")
-        started = time.perf_counter()
-        best = keras.callbacks.ModelCheckpoint(
-            os.path.join(cfg.out, f"{name}.keras"), monitor="val_accuracy",
-            save_best_only=True)
-        history = model.fit(
-            state["x_training"], state["y_training"], batch_size=cfg.batch_size,
-            epochs=epochs, validation_data=(state["x_validation"], state["y_validation"]),
-            callbacks=[best], verbose=1)
-        seconds = time.perf_counter() - started
-        model = keras.saving.load_model(os.path.join(cfg.out, f"{name}.keras"))
-        _, test_acc = model.evaluate(state["x_testing"], state["y_testing"], verbose=0)
+        model, results = fit_model(cfg, state, name)
+        model.save(os.path.join(cfg.out, f"{name}.keras"))
         state["models"][name] = model
-        state["results"][name] = {
-            "parameters": int(model.count_params()),
-            "epochs": epochs,
-            "train_seconds": round(seconds, 1),
-            "best_val_accuracy": float(max(history.history["val_accuracy"])),
-            "test_accuracy": float(test_acc),
-            "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
-        }
-        _log(f"{name}: test accuracy {test_acc:.4f} ({seconds:.0f} s)")
+        state["results"][name] = results
+        _log(f"{name}: test accuracy {results['test_accuracy']:.4f} "
+             f"({results['train_seconds']:.0f} s)")
+    if "gru" in state["models"]:
+        gru = state["results"]["gru"]
+        units, mels = cfg.units, state["x_testing"].shape[-1]
+        dense = 3 * units * (mels + units)  # as activity_report's dense_macs
+        gru.update(event_rate=1.0, weight_sparsity=_zero_fraction(state["models"]["gru"]),
+                   effective_macs_per_frame=float(dense), dense_macs_per_frame=float(dense))
     if "egru" in state["models"]:
         from keras_events import activity_report
 
@@ -244,38 +307,155 @@ def stage_train(cfg, state):
     return state
 
 
-# -- stages 4-6: not built yet (other helpers) -----------------------------------------
+# -- stage 4: prune ----------------------------------------------------------------------
 
 
 def stage_prune(cfg, state):
-    """Gradual magnitude pruning of the EGRU to ``cfg.target_sparsity`` (keras_events.sparsity).
+    """Records the EGRU's weight sparsity (pruned during training, ``fit_model``) and,
+    with ``--sweep``, trains extra EGRUs at other target sparsities (accuracy vs
+    sparsity plot)."""
+    from recipes.kws import pruning
 
-    TODO(lead): prune during training with a polynomial schedule (one-shot 80 %
-    pruning lost ~30 points, DESIGN.md); record weight_sparsity and accuracy.
-    """
-    state.setdefault("stages", {})["prune"] = f"{NOT_BUILT}: keras_events.sparsity not wired in"
+    stages = state.setdefault("stages", {})
+    points = []
+    for name in ("gru", "egru"):
+        if name in state["models"]:
+            points.append({"model": name, "weight_sparsity": state["results"][name]["weight_sparsity"],
+                           "test_accuracy": state["results"][name]["test_accuracy"]})
+    if "egru" not in state["models"]:
+        stages["prune"] = "skipped: no egru model"
+    elif cfg.target_sparsity == 0:
+        stages["prune"] = "skipped: --target-sparsity 0"
+    else:
+        achieved = pruning.weight_sparsity(state["models"]["egru"])
+        stages["prune"] = (f"ok: gradual pruning to {cfg.target_sparsity:.2f} "
+                           f"(steps {cfg.prune_begin:.0%}-{cfg.prune_end:.0%} of training), "
+                           f"EGRU kernels {achieved:.3f} sparse")
+    for target in cfg.sweep:
+        if "egru" not in state["models"]:
+            break
+        model, results = fit_model(cfg, state, "egru", target_sparsity=target)
+        points.append({"model": f"egru@{target:g}", "weight_sparsity": pruning.weight_sparsity(model),
+                       "test_accuracy": results["test_accuracy"]})
+        _log(f"sweep: target sparsity {target:g} -> accuracy {results['test_accuracy']:.4f}")
+    state["sparsity_points"] = points
     return state
+
+
+# -- stage 5: export ----------------------------------------------------------------------
+
+
+def _write(cfg, name, data):
+    with open(os.path.join(cfg.out, name), "wb") as f:
+        f.write(data)
 
 
 def stage_export(cfg, state):
-    """``.tflite`` export with the KE_EGRU custom op (keras_events.export.to_tflite).
+    """int8 ``.tflite`` of the whole-sequence and streaming EGRU (KE_EGRU custom op,
+    ``keras_events.export.to_tflite``) and of the unrolled GRU baseline; their host
+    accuracy (TFLite interpreter with the project's ops)."""
+    from recipes.kws import deploy
 
-    TODO(lead): int8 export with ``representative_data=state["x_training"][:200]``;
-    the features are standardised by ``state["feature_norm"]`` first.
-    """
-    state.setdefault("stages", {})["export"] = f"{NOT_BUILT}: keras_events.export.to_tflite not wired in"
+    rep = state["x_training"][:cfg.calibration_clips]
+    x, y = state["x_testing"], state["y_testing"]
+    state["tflite"] = {}
+    if "egru" in state["models"]:
+        started = time.perf_counter()
+        model = state["models"]["egru"]
+        whole = deploy.export_egru(model, rep)
+        # Streaming calibration: consecutive frames of a few utterances are enough.
+        stream = deploy.export_stream(model, rep[:max(1, cfg.calibration_clips // 10)])
+        _write(cfg, "egru_int8.tflite", whole)
+        _write(cfg, "egru_stream_int8.tflite", stream)
+        host = deploy.egru_host_run(whole, x)
+        keras_logits = deploy.logits_model(model).predict(x, verbose=0)
+        state["tflite"].update(egru=whole, egru_stream=stream)
+        state["egru_int8_events"] = host["events"]
+        state["results"]["egru_int8"] = {
+            "test_accuracy": float(np.mean(host["logits"].argmax(-1) == y)),
+            "argmax_equal_keras": float(np.mean(host["logits"].argmax(-1) == keras_logits.argmax(-1))),
+            "event_rate": host["event_rate"],
+            "weight_sparsity": state["results"]["egru"]["weight_sparsity"],
+            "effective_macs_per_frame": host["macs_per_frame"],
+            "tflite_bytes": len(whole),
+            "stream_tflite_bytes": len(stream),
+        }
+        _log(f"egru int8: host accuracy {state['results']['egru_int8']['test_accuracy']:.4f}, "
+             f"{len(whole)} B (stream {len(stream)} B), {time.perf_counter() - started:.0f} s")
+    if "gru" in state["models"]:
+        started = time.perf_counter()
+        gru = deploy.export_gru(state["models"]["gru"], rep)
+        _write(cfg, "gru_int8.tflite", gru)
+        probs = deploy.tflite_predict(gru, x, batch=1)
+        float_probs = state["models"]["gru"].predict(x, verbose=0)
+        state["tflite"]["gru"] = gru
+        base = state["results"]["gru"]
+        state["results"]["gru_int8"] = {
+            "test_accuracy": float(np.mean(probs.argmax(-1) == y)),
+            "argmax_equal_keras": float(np.mean(probs.argmax(-1) == float_probs.argmax(-1))),
+            "event_rate": 1.0,
+            "weight_sparsity": base["weight_sparsity"],
+            "effective_macs_per_frame": base["effective_macs_per_frame"],
+            "tflite_bytes": len(gru),
+        }
+        _log(f"gru int8 (unrolled): host accuracy "
+             f"{state['results']['gru_int8']['test_accuracy']:.4f}, {len(gru)} B, "
+             f"{time.perf_counter() - started:.0f} s")
+    state.setdefault("stages", {})["export"] = "ok: " + ", ".join(
+        f"{k}_int8.tflite" for k in state["tflite"])
     return state
 
 
-def stage_run(cfg, state):
-    """Runs the ``.tflite`` in the host interpreter and on emulated Cortex-M4 (keras_events.micro).
+# -- stage 6: run (host TFLM, emulated Cortex-M4, Arduino library) ----------------------
 
-    Already here: the C front end streams one test clip on the emulated board and
-    its features are compared with the training features (``results["front_end"]``).
-    TODO(lead): the model itself: host-vs-MCU agreement, instructions per
-    inference, flash/RAM.
+
+def _example_clip(state):
+    """Index of the first test clip of a keyword (else 0); the plots use the same clip."""
+    from recipes.kws.plots import _example_index
+
+    return _example_index(state["y_testing"])
+
+
+def stage_run(cfg, state):
+    """Streaming == whole sequence on the host TFLM; the int8 models on the emulated
+    Cortex-M4 (instructions, flash/RAM, bit-exactness vs host TFLM); the Arduino library.
+
+    Also: the C front end streams one test clip on the emulated board and its features
+    are compared with the training features (``front_end_board``).
     """
-    state.setdefault("stages", {})["run"] = f"{NOT_BUILT}: keras_events.micro not wired in"
+    from recipes.kws import deploy
+
+    stages = state.setdefault("stages", {})
+    tflite = state.get("tflite", {})
+    x = state["x_testing"]
+    index = _example_clip(state)
+    if "egru_stream" in tflite:
+        clips = x[:cfg.stream_check_clips]
+        keras_logits = deploy.logits_model(state["models"]["egru"]).predict(clips, verbose=0)
+        check = deploy.streaming_check(tflite["egru_stream"], tflite["egru"], keras_logits, clips)
+        state["streaming"] = check
+        _log(f"streaming (host TFLM, {check['clips']} clips): argmax equal "
+             f"{check['argmax_equal_int8']:.3f}, max |mean(stream) - whole| "
+             f"{check['max_abs_diff_int8']:.4f} (logit range {check['logit_range']:.2f})")
+    if cfg.board:
+        ok, why = deploy.board_available()
+        if ok:
+            started = time.perf_counter()
+            state["board"] = deploy.board_runs(tflite, x[index], cfg.units, state["x_training"][:20])
+            for name, run in state["board"].items():
+                row = state["results"].get(f"{name}_int8")
+                if row is not None and "instructions" in run:
+                    row.update(mcu_instructions=run["instructions"], flash_bytes=run["flash_bytes"],
+                               ram_bytes=run["ram_bytes"], host_mcu_agreement=run["host_equal"])
+            stages["run"] = f"ok: emulated Cortex-M4 ({time.perf_counter() - started:.0f} s)"
+        else:
+            stages["run"] = f"{NOT_BUILT}: {why}"
+    else:
+        stages["run"] = f"{NOT_BUILT}: --no-board"
+    if cfg.arduino and "egru_stream" in tflite:
+        state["arduino"] = deploy.arduino_library(
+            tflite["egru_stream"], os.path.join(cfg.out, "arduino", "kws_egru"),
+            state["class_names"], state["feature_norm"], state["splits"]["testing"].audio[index])
     state["front_end_board"] = _front_end_on_board(state)
     return state
 
@@ -312,6 +492,7 @@ def _front_end_on_board(state):
 
 # -- stage 7: report -----------------------------------------------------------------
 
+NOT_APPLICABLE = "-"
 TABLE_COLUMNS = (
     ("test_accuracy", "accuracy", "{:.4f}"),
     ("event_rate", "event rate", "{:.3f}"),
@@ -323,88 +504,97 @@ TABLE_COLUMNS = (
     ("mcu_instructions", "M4 instr/inf", "{:d}"),
     ("host_mcu_agreement", "host=MCU", "{:.3f}"),
 )
+# Columns of deployed (int8) models only: "-" in the rows of the float Keras models.
+DEPLOY_COLUMNS = ("tflite_bytes", "flash_bytes", "ram_bytes", "mcu_instructions",
+                  "host_mcu_agreement")
+ROW_ORDER = ("gru", "gru_int8", "egru", "egru_int8")
 
 
 def format_table(results):
-    """The results table; "n/a" marks values of stages not built (or not applicable)."""
-    head = f"{'model':<8}" + "".join(f"{label:>16}" for _, label, _ in TABLE_COLUMNS)
+    """The results table; "n/a" marks values of stages not run, "-" values that do not
+    apply (deployment columns of the float models)."""
+    head = f"{'model':<10}" + "".join(f"{label:>15}" for _, label, _ in TABLE_COLUMNS)
     rows = [head, "-" * len(head)]
-    for name, r in results.items():
-        cells = [fmt.format(r[key]) if r.get(key) is not None else NOT_BUILT
-                 for key, _, fmt in TABLE_COLUMNS]
-        rows.append(f"{name:<8}" + "".join(f"{c:>16}" for c in cells))
+    names = [n for n in ROW_ORDER if n in results] + [n for n in results if n not in ROW_ORDER]
+    for name in names:
+        r = results[name]
+        cells = []
+        for key, _, fmt in TABLE_COLUMNS:
+            if r.get(key) is not None:
+                cells.append(fmt.format(r[key]))
+            elif key in DEPLOY_COLUMNS and not name.endswith("_int8"):
+                cells.append(NOT_APPLICABLE)
+            else:
+                cells.append(NOT_BUILT)
+        rows.append(f"{name:<10}" + "".join(f"{c:>15}" for c in cells))
     return "\n".join(rows)
 
 
-def plot_event_raster(cfg, state, path):
-    """Event raster of one test utterance: log-mel on top, EGRU events (y != 0) below."""
-    import keras
-    import matplotlib
+def target_checks(state):
+    """The issue's targets as (name, passed or None if not measured, text)."""
+    r, board = state["results"], state.get("board", {})
+    checks = []
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    def add(name, value, ok, text):
+        checks.append({"target": name, "pass": None if value is None else bool(ok), "text": text})
 
-    model = state["models"]["egru"]
-    probe = keras.Model(model.inputs, model.get_layer("egru").output)
-    labels = state["y_testing"]
-    index = int(np.flatnonzero(labels >= 2)[0]) if np.any(labels >= 2) else 0
-    x = state["x_testing"][index:index + 1]
-    y = np.asarray(probe.predict(x, verbose=0))[0]  # (frames, units)
-    fig, (ax0, ax1) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
-    ax0.imshow(x[0].T, aspect="auto", origin="lower", cmap="magma")
-    ax0.set_ylabel("mel band")
-    ax0.set_title(f"'{state['class_names'][labels[index]]}': log-mel and EGRU events "
-                  f"(rate {np.mean(y != 0):.3f})")
-    t, u = np.nonzero(y)
-    ax1.scatter(t, u, s=4, marker="|", color="k")
-    ax1.set_xlim(-0.5, y.shape[0] - 0.5)
-    ax1.set_ylim(-0.5, y.shape[1] - 0.5)
-    ax1.set_xlabel("frame (10 ms)")
-    ax1.set_ylabel("unit")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    gru, egru = r.get("gru", {}), r.get("egru", {})
+    if gru and egru:
+        gap = gru["test_accuracy"] - egru["test_accuracy"]
+        add("accuracy", gap, gap <= 0.01,
+            f"EGRU accuracy {egru['test_accuracy']:.4f} vs GRU {gru['test_accuracy']:.4f}: "
+            f"{100 * gap:+.1f} points behind (target <= 1)")
+    if egru:
+        add("event_rate", egru["event_rate"], egru["event_rate"] <= 0.2,
+            f"EGRU event rate {egru['event_rate']:.3f} (target <= 0.2)")
+        # Pruning to 0.8 leaves 0.79998 (whole weights): compare at the printed precision.
+        add("weight_sparsity", egru["weight_sparsity"], round(egru["weight_sparsity"], 3) >= 0.8,
+            f"EGRU weight sparsity {egru['weight_sparsity']:.3f} (target >= 0.8)")
+    if "egru" in board and "dense_kernel" in board:
+        ratio = board["dense_kernel"]["instructions"] / board["egru"]["instructions"]
+        text = (f"Cortex-M4 instructions/inference: EGRU {board['egru']['instructions']} vs dense "
+                f"kernel {board['dense_kernel']['instructions']}: {ratio:.1f}x fewer (target >= 5)")
+        if "gru" in board:
+            text += (f"; vs converter int8 GRU {board['gru']['instructions']}: "
+                     f"{board['gru']['instructions'] / board['egru']['instructions']:.1f}x")
+        add("instructions", ratio, ratio >= 5, text)
+    else:
+        add("instructions", None, False, "Cortex-M4 instructions: not measured (board run skipped)")
+    seconds = sum(m.get("train_seconds", 0) for m in r.values())
+    add("train_time", seconds, seconds <= 15 * 60,
+        f"training time {seconds / 60:.1f} min (target <= 15 on 2 cores)")
+    return checks
 
 
-def plot_training(state, path):
-    """Validation accuracy per epoch of every model."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for name, r in state["results"].items():
-        ax.plot(np.arange(1, len(r["history"]["val_accuracy"]) + 1),
-                r["history"]["val_accuracy"], label=name)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("validation accuracy")
-    ax.legend()
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+def format_checks(checks):
+    mark = {True: "PASS", False: "FAIL", None: "n/a "}
+    return "\n".join(f"  [{mark[c['pass']]}] {c['text']}" for c in checks)
 
 
 def stage_report(cfg, state):
-    """Prints the table, writes ``results.json`` and the PNG plots under ``cfg.out``."""
+    """Prints the table and target checks, writes ``results.json`` and the PNG plots."""
+    from recipes.kws import plots as kws_plots
+
     table = format_table(state["results"])
+    checks = target_checks(state)
     print(table)
+    print(format_checks(checks))
     for stage, status in state.get("stages", {}).items():
         print(f"  {stage}: {status}")
+    stream = state.get("streaming")
+    if stream:
+        print(f"  streaming (host TFLM, {stream['clips']} clips): argmax(mean of per-frame logits) "
+              f"== whole sequence on {stream['argmax_equal_int8']:.0%}, max |diff| "
+              f"{stream['max_abs_diff_int8']:.4f} (int8 whole), {stream['max_abs_diff_float']:.4f} (float)")
+    if state.get("arduino"):
+        print(f"  Arduino library: {state['arduino']['path']} ({len(state['arduino']['files'])} files)")
     board = state.get("front_end_board", {})
     if board.get("status") == "ok":
         print(f"  front end on Cortex-M4 (QEMU): {board['instructions_per_frame']:.0f} "
               f"instructions/frame, max |board - librosa| {board['max_abs_diff_vs_librosa']:.1e}")
     elif board:
         print(f"  front end on Cortex-M4: {board['status']}")
-    plots = []
-    if cfg.plots:
-        plot_training(state, os.path.join(cfg.out, "training.png"))
-        plots.append("training.png")
-        if "egru" in state["models"]:
-            plot_event_raster(cfg, state, os.path.join(cfg.out, "event_raster.png"))
-            plots.append("event_raster.png")
+    plots = kws_plots.write_all(cfg, state) if cfg.plots else []
     summary = {
         "config": dataclasses.asdict(cfg),
         "data_dir": state["data_dir"],
@@ -417,6 +607,11 @@ def stage_report(cfg, state):
                       "fmax": kws_features.FMAX, "log_eps": kws_features.EPS,
                       "mel": "htk, unnormalised"},
         "models": state["results"],
+        "targets": checks,
+        "streaming": state.get("streaming"),
+        "board": state.get("board"),
+        "sparsity_points": state.get("sparsity_points", []),
+        "arduino": state.get("arduino"),
         "front_end_board": state.get("front_end_board", {"status": NOT_BUILT}),
         "stages": state.get("stages", {}),
         "plots": plots,
