@@ -149,7 +149,11 @@ def _export_layer(layer, layer_id, sparse_weights):
                         experimental_implements=_implements(units, return_sequences, layer_id))
 
     class _KeEgru(keras.layers.Layer):
-        def call(self, x):
+        def call(self, x, mask=None, training=None, initial_state=None):
+            # Functional cloning replays the original call's keyword arguments.
+            if mask is not None or initial_state is not None:
+                raise ValueError(f"Layer {layer.name!r}: masks and initial states are not "
+                                 f"supported by KE_EGRU.")
             return fused(x, *[tf.constant(packed[n]) for n in pack.FLOAT_INPUTS])
 
         def compute_output_shape(self, input_shape):
