@@ -119,6 +119,7 @@ def gru_models(x):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=300, help="invokes per model")
+    parser.add_argument("--rounds", type=int, default=10, help="interleaved timing rounds")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args()
 
@@ -135,7 +136,7 @@ def main():
             interpreters["int8_" + key] = make_interpreter(
                 to_tflite(model, quantize="int8", representative_data=x), x)
             rows.append(dict(sparsity=sparsity, target=target, activity=activity, macs=macs))
-    seconds = latencies(interpreters, args.repeats)
+    seconds = latencies(interpreters, args.repeats, args.rounds)
     gru = {name: seconds[name] for name in ("gru_while", "gru_unrolled", "gru_unrolled_int8")}
     for r in rows:
         key = f"{r['sparsity']}_{r['target']}"
