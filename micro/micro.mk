@@ -44,7 +44,7 @@ test-sanitize-micro: micro-toolchain
 	$(MICRO_ENV) KE_MICRO_SANITIZE=1 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  LD_PRELOAD=$$(gcc -print-file-name=libasan.so):$$(gcc -print-file-name=libubsan.so) \
-	  $(PYTHON) -m pytest -q -p no:cacheprovider -m sanitize tests/micro
+	  $(PYTHON) -m pytest -q -p no:cacheprovider --confcutdir=tests/micro -m sanitize tests/micro
 
 micro-bench: micro
 	$(MICRO_ENV) $(PYTHON) benchmarks/micro_bench.py
