@@ -14,6 +14,8 @@ Three int8 models are exported from the trained Keras models:
     int8 only when unrolled, so the GRU is rebuilt with ``unroll=True`` and batch 1.
 """
 
+import warnings
+
 import numpy as np
 
 ARENA_SIZE = 256 * 1024  # bytes; the measured use is reported (``arena_used_bytes``)
@@ -212,8 +214,10 @@ def egru_host_run(whole_bytes, x):
     event rate and the multiply-accumulates the KE_EGRU kernel executed per frame."""
     from keras_events.export import Interpreter, runtime
 
-    interp = Interpreter(model_content=bytes(_check_bytes(whole_bytes)),
-                         experimental_preserve_all_tensors=True)
+    with warnings.catch_warnings():  # "intended for debugging": here it reads the events
+        warnings.filterwarnings("ignore", message=".*experimental_preserve_all_tensors.*")
+        interp = Interpreter(model_content=bytes(_check_bytes(whole_bytes)),
+                             experimental_preserve_all_tensors=True)
     inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
     interp.resize_tensor_input(inp["index"], list(x.shape))
     interp.allocate_tensors()
