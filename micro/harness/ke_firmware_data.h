@@ -20,6 +20,8 @@ extern const int ke_input_types[];       // TfLiteType per model input, for chec
 extern const size_t ke_num_input_types;
 extern const size_t ke_reset_every;     // reset state every N invokes (0: never)
 extern const size_t ke_print_outputs;   // 0: print only counts (benchmarks)
+extern uint8_t ke_arena[];               // the TFLM tensor arena (16-byte aligned)
+extern const size_t ke_arena_size;
 }
 
 constexpr size_t kKeMaxOps = 64;

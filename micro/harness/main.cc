@@ -16,18 +16,12 @@
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_log.h"
 
-#ifndef KE_ARENA_SIZE
-#error "KE_ARENA_SIZE must be defined by the build"
-#endif
-
 namespace {
-
-alignas(16) uint8_t g_arena[KE_ARENA_SIZE];
 
 void LogToConsole(const char* text) {
   ke_semihost_write(text);
   if (ke_log_is_fatal(text)) {  // TFLM would go on with a NULL buffer or spin forever
-    ke_semihost_write("\nKE_ERROR AllocateTensors failed: arena too small (KE_ARENA_SIZE)\n");
+    ke_semihost_write("\nKE_ERROR AllocateTensors failed: arena too small (arena_size)\n");
     ke_semihost_exit(2);
   }
 }
@@ -102,8 +96,8 @@ int main() {
   if (!ke_add_model_ops(resolver)) return Fail(2, "op resolver");
 
   static ke_micro::GuardedArena arena_storage;
-  tflite::MicroAllocator* allocator = ke_micro::CreateGuardedAllocator(arena_storage, g_arena, sizeof g_arena);
-  if (allocator == nullptr) return Fail(2, "AllocateTensors failed: arena too small (KE_ARENA_SIZE)");
+  tflite::MicroAllocator* allocator = ke_micro::CreateGuardedAllocator(arena_storage, ke_arena, ke_arena_size);
+  if (allocator == nullptr) return Fail(2, "AllocateTensors failed: arena too small (arena_size)");
   static tflite::MicroInterpreter interpreter(model, resolver, allocator);
   if (interpreter.AllocateTensors() != kTfLiteOk) {
     return Fail(2, "AllocateTensors failed (arena too small or an op's Prepare rejected the model)");

@@ -95,3 +95,12 @@ def test_cli_reports_errors_in_one_line(tmp_path):
                         "--input", str(tmp_path / "x.npy")], capture_output=True, text=True,
                        cwd=REPO_ROOT, env=dict(os.environ, PYTHONPATH=str(REPO_ROOT)), timeout=120)
     assert r.returncode == 1 and "error:" in r.stderr and "TFL3" in r.stderr
+
+
+def test_arena_sizes_near_the_need_never_fault(tflm_m4, fc_int8, fc_run):
+    model, x, _ = fc_int8
+    need = fc_run[0].arena_used_bytes
+    for size in (need - 200, need - 96, need - 16, need + 64):
+        res, _ = qemu.run_model(model, x[:1], arena_size=size, check=False, timeout=60)
+        assert res.exit_code in (0, 2), (size, res.exit_code, res.reason())
+        assert res.exit_code == 0 or "AllocateTensors failed" in res.reason()
