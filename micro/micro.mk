@@ -13,6 +13,10 @@ PYTHON ?= python3
 MICRO_ENV = TFLM_DIR=$(TFLM_DIR) PYTHONPATH=$(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 MICRO_APT = gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
 
+# `make test` / `make test-sanitize` of the top-level Makefile pick these up.
+TEST_PREREQS += micro
+test-sanitize: test-sanitize-micro
+
 .PHONY: micro micro-toolchain micro-libs micro-plugin micro-host-lib test-micro \
         test-sanitize-micro micro-bench micro-run
 
