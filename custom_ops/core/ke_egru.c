@@ -12,7 +12,8 @@ const char* ke_egru_status_string(int status) {
     case KE_EGRU_ERR_SIZE: return "units must be in 1..10922 and input size in 1..32767";
     case KE_EGRU_ERR_OFFSETS:
       return "offsets must start at 0, be non-decreasing and end at the number of values";
-    case KE_EGRU_ERR_INDEX: return "an index is outside 0..3*units-1";
+    case KE_EGRU_ERR_INDEX:
+      return "an index is outside 0..3*units-1 or not strictly ascending within its row";
     case KE_EGRU_ERR_BIAS: return "an int32 bias is outside +-2^30";
     case KE_EGRU_ERR_SCALE:
       return "a quantization scale is not positive/finite or its multiplier is out of range";
@@ -29,8 +30,13 @@ int ke_egru_check_sparse(int32_t rows, int32_t cols, int32_t nnz,
   for (r = 0; r < rows; ++r) {
     if (offsets[r + 1] < offsets[r]) return KE_EGRU_ERR_OFFSETS;
   }
-  for (n = 0; n < nnz; ++n) {
-    if (index[n] < 0 || index[n] >= cols) return KE_EGRU_ERR_INDEX;
+  for (r = 0; r < rows; ++r) {
+    /* strictly ascending within a row: a row with `cols` entries is then
+     * exactly 0..cols-1, which the step functions treat as a dense row */
+    for (n = offsets[r]; n < offsets[r + 1]; ++n) {
+      if (index[n] < 0 || index[n] >= cols) return KE_EGRU_ERR_INDEX;
+      if (n > offsets[r] && index[n] <= index[n - 1]) return KE_EGRU_ERR_INDEX;
+    }
   }
   return KE_EGRU_OK;
 }
@@ -65,7 +71,12 @@ static uint64_t f32_input_product(const ke_egru_f32_params* p, const float* x, f
     const float xi = x[i];
     const int32_t end = p->w_offsets[i + 1];
     if (xi == 0.0f) continue;
-    for (n = p->w_offsets[i]; n < end; ++n) a[p->w_index[n]] += xi * p->w_values[n];
+    if (end - p->w_offsets[i] == G) { /* dense row: contiguous, vectorizable */
+      const float* w = p->w_values + p->w_offsets[i];
+      for (k = 0; k < G; ++k) a[k] += xi * w[k];
+    } else {
+      for (n = p->w_offsets[i]; n < end; ++n) a[p->w_index[n]] += xi * p->w_values[n];
+    }
     count += (uint64_t)(end - p->w_offsets[i]);
   }
   return count;
@@ -84,7 +95,12 @@ static uint64_t f32_recurrent_step(const ke_egru_f32_params* p, const float* a, 
     const int32_t src = s->active[q];
     const float yj = s->y[src];
     const int32_t end = p->v_offsets[src + 1];
-    for (n = p->v_offsets[src]; n < end; ++n) g[p->v_index[n]] += yj * p->v_values[n];
+    if (end - p->v_offsets[src] == G) { /* dense row */
+      const float* v = p->v_values + p->v_offsets[src];
+      for (k = 0; k < G; ++k) g[k] += yj * v[k];
+    } else {
+      for (n = p->v_offsets[src]; n < end; ++n) g[p->v_index[n]] += yj * p->v_values[n];
+    }
     count += (uint64_t)(end - p->v_offsets[src]);
   }
   /* Gates, state update, events; rebuild the active list for t+1. */
@@ -291,7 +307,12 @@ static uint64_t i8_input_product(const ke_egru_i8_params* p, const int8_t* x, in
     const int32_t xi = (int32_t)x[i] - p->x_zero_point;
     const int32_t end = p->w_offsets[i + 1];
     if (xi == 0) continue;
-    for (n = p->w_offsets[i]; n < end; ++n) a[p->w_index[n]] += xi * (int32_t)p->w_values[n];
+    if (end - p->w_offsets[i] == G) { /* dense row */
+      const int8_t* w = p->w_values + p->w_offsets[i];
+      for (k = 0; k < G; ++k) a[k] += xi * (int32_t)w[k];
+    } else {
+      for (n = p->w_offsets[i]; n < end; ++n) a[p->w_index[n]] += xi * (int32_t)p->w_values[n];
+    }
     count += (uint64_t)(end - p->w_offsets[i]);
   }
   return count;
@@ -308,7 +329,12 @@ static uint64_t i8_recurrent_step(const ke_egru_i8_params* p, const int32_t* a, 
     const int32_t src = s->active[q];
     const int32_t yj = (int32_t)s->y[src] - p->y_zero_point;
     const int32_t end = p->v_offsets[src + 1];
-    for (n = p->v_offsets[src]; n < end; ++n) g[p->v_index[n]] += yj * (int32_t)p->v_values[n];
+    if (end - p->v_offsets[src] == G) { /* dense row */
+      const int8_t* v = p->v_values + p->v_offsets[src];
+      for (k = 0; k < G; ++k) g[k] += yj * (int32_t)v[k];
+    } else {
+      for (n = p->v_offsets[src]; n < end; ++n) g[p->v_index[n]] += yj * (int32_t)p->v_values[n];
+    }
     count += (uint64_t)(end - p->v_offsets[src]);
   }
   s->n_active = 0;

@@ -72,6 +72,9 @@ static void dense_step(const float* W, const float* V, const float* bias, const 
   memcpy(y, ynew, sizeof(ynew));
 }
 
+/* Fraction of weights pruned by the float test (0 exercises the dense-row path). */
+static float prune_prob = 0.5f;
+
 static void test_float_matches_dense_and_counts_macs(void) {
   float W[I_SIZE * G], V[UNITS * G], bias[2 * G], th[UNITS], x[T_STEPS * I_SIZE];
   float wv[I_SIZE * G], vv[UNITS * G];
@@ -80,8 +83,8 @@ static void test_float_matches_dense_and_counts_macs(void) {
   float chat[UNITS], y[UNITS], ref_chat[UNITS] = {0}, ref_y[UNITS] = {0};
   float scratch[KE_EGRU_F32_SCRATCH(UNITS)];
   int k, t, j, i, events = 0;
-  for (k = 0; k < I_SIZE * G; ++k) W[k] = frand(0, 1) < 0.5f ? 0.0f : frand(-1.5f, 1.5f);
-  for (k = 0; k < UNITS * G; ++k) V[k] = frand(0, 1) < 0.5f ? 0.0f : frand(-1.5f, 1.5f);
+  for (k = 0; k < I_SIZE * G; ++k) W[k] = frand(0, 1) < prune_prob ? 0.0f : frand(-1.5f, 1.5f);
+  for (k = 0; k < UNITS * G; ++k) V[k] = frand(0, 1) < prune_prob ? 0.0f : frand(-1.5f, 1.5f);
   for (k = 0; k < 2 * G; ++k) bias[k] = frand(0, 1);
   for (j = 0; j < UNITS; ++j) th[j] = frand(0.05f, 0.4f);
   for (k = 0; k < T_STEPS * I_SIZE; ++k) x[k] = frand(0, 1) < 0.3f ? 0.0f : frand(-2, 2);
@@ -127,6 +130,9 @@ static void test_check_sparse_rejects_bad_input(void) {
   CHECK(ke_egru_check_sparse(2, 3, 3, idx, off_dec) == KE_EGRU_ERR_OFFSETS, "decreasing");
   CHECK(ke_egru_check_sparse(2, 3, 3, idx, off_end) == KE_EGRU_ERR_OFFSETS, "end != nnz");
   CHECK(ke_egru_check_sparse(2, 2, 3, idx, off_ok) == KE_EGRU_ERR_INDEX, "index >= cols");
+  idx[2] = 1;
+  CHECK(ke_egru_check_sparse(2, 3, 3, idx, off_ok) == KE_EGRU_ERR_INDEX, "repeated index in a row");
+  idx[2] = 2;
   idx[1] = -1;
   CHECK(ke_egru_check_sparse(2, 3, 3, idx, off_ok) == KE_EGRU_ERR_INDEX, "negative index");
   CHECK(ke_egru_check_sparse(0, 3, 0, idx, off_ok) == KE_EGRU_ERR_SIZE, "no rows");
@@ -291,6 +297,9 @@ static void test_run_seq_matches_run(void) {
 
 int main(void) {
   test_run_seq_matches_run();
+  prune_prob = 0.0f;
+  test_float_matches_dense_and_counts_macs();
+  prune_prob = 0.5f;
   test_float_matches_dense_and_counts_macs();
   test_check_sparse_rejects_bad_input();
   test_fixed_point_helpers();
