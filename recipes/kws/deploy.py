@@ -315,15 +315,9 @@ def board_runs(tflite, clip, units, calibration):
                          "instructions_per_frame": [int(i) for i in board.instructions],
                          "host_equal": float(equal), **_memory(board)}
 
-    if "egru_stream" in tflite:
-        streamed("egru", tflite["egru_stream"])
-        classes = micro.Interpreter(bytes(tflite["egru_stream"]),
-                                    ARENA_SIZE).get_output_details()[0]["shape"][-1]
-        streamed("dense_kernel", dense_kernel_model(units, mels, classes, calibration))
-    if "gru" in tflite:
+    def gru(model):
         from keras_events.export import Interpreter
 
-        model = bytes(tflite["gru"])
         arena = _arena_for(model)
         details = Interpreter(model_content=model).get_input_details()[0]
         xq = quantize(clip[None], details)
@@ -332,6 +326,22 @@ def board_runs(tflite, clip, units, calibration):
         results["gru"] = {"instructions": int(board.instructions[0]),
                           "host_equal": float(np.mean(board.outputs[0][0] == host.outputs[0][0])),
                           **_memory(board)}
+
+    def dense_kernel(stream):
+        classes = micro.Interpreter(bytes(stream), ARENA_SIZE).get_output_details()[0]["shape"][-1]
+        streamed("dense_kernel", dense_kernel_model(units, mels, classes, calibration))
+
+    jobs = []
+    if "egru_stream" in tflite:
+        jobs += [("egru", lambda: streamed("egru", tflite["egru_stream"])),
+                 ("dense_kernel", lambda: dense_kernel(tflite["egru_stream"]))]
+    if "gru" in tflite:
+        jobs.append(("gru", lambda: gru(bytes(tflite["gru"]))))
+    for name, job in jobs:  # one failing model (e.g. too large for the board) spares the others
+        try:
+            job()
+        except Exception as err:
+            results[name] = {"error": str(err).splitlines()[0][:300]}
     return results
 
 

@@ -114,10 +114,10 @@ def plot_instructions_vs_activity(state, path):
         xs = np.array([0, events.shape[1]])
         ax.plot(xs, intercept + slope * xs, color="C0", alpha=0.5,
                 label=f"fit: {intercept:.0f} + {slope:.0f} per active unit")
-    if "dense_kernel" in board:
+    if "instructions" in board.get("dense_kernel", {}):
         dense = np.mean(board["dense_kernel"]["instructions_per_frame"])
         ax.axhline(dense, color="C3", ls="--", label=f"dense kernel ({dense:.0f}/frame)")
-    if "gru" in board:
+    if "instructions" in board.get("gru", {}):
         gru = board["gru"]["instructions"] / len(per_frame)
         ax.axhline(gru, color="C2", ls=":", label=f"converter int8 GRU ({gru:.0f}/frame)")
     ax.set_xlabel(f"units with an event in the previous frame (of {events.shape[1]})")
@@ -143,6 +143,6 @@ def write_all(cfg, state):
         save("event_raster.png", plot_event_raster, cfg, state)
     if state.get("sparsity_points"):
         save("accuracy_vs_sparsity.png", plot_accuracy_vs_sparsity, state)
-    if "egru" in state.get("board", {}) and "egru_int8_events" in state:
+    if "instructions" in state.get("board", {}).get("egru", {}) and "egru_int8_events" in state:
         save("instructions_vs_activity.png", plot_instructions_vs_activity, state)
     return written

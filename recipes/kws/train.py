@@ -3,9 +3,10 @@ export -> run on host/MCU -> report.
 
 Each stage is a function ``stage_x(cfg, state)`` that reads what earlier stages put
 in the ``state`` dict and adds its own results, so a stage can be replaced or
-extended on its own. Stages not built yet (pruning with ``keras_events.sparsity``,
-export with ``keras_events.export.to_tflite``, the MCU run with
-``keras_events.micro``) record ``"n/a"`` with the reason, and the report marks them.
+extended on its own. A stage that cannot run here (no QEMU, ``--no-board``, a non-
+TensorFlow Keras backend for the export) records ``"n/a: <reason>"`` and the report
+marks its values "n/a". Pruning: ``pruning.py``; export, host and board runs:
+``deploy.py``; plots: ``plots.py``.
 
 Models (DESIGN.md, "What is already known"):
   * ``gru``:  Input(98, 40) -> keras.layers.GRU(units) -> Dense(12, softmax)
@@ -354,8 +355,15 @@ def stage_export(cfg, state):
     """int8 ``.tflite`` of the whole-sequence and streaming EGRU (KE_EGRU custom op,
     ``keras_events.export.to_tflite``) and of the unrolled GRU baseline; their host
     accuracy (TFLite interpreter with the project's ops)."""
+    import keras
+
     from recipes.kws import deploy
 
+    if keras.backend.backend() != "tensorflow":
+        state.setdefault("stages", {})["export"] = (
+            f"{NOT_BUILT}: to_tflite needs KERAS_BACKEND=tensorflow (running "
+            f"{keras.backend.backend()})")
+        return state
     rep = state["x_training"][:cfg.calibration_clips]
     x, y = state["x_testing"], state["y_testing"]
     state["tflite"] = {}
@@ -438,25 +446,40 @@ def stage_run(cfg, state):
         _log(f"streaming (host TFLM, {check['clips']} clips): argmax equal "
              f"{check['argmax_equal_int8']:.3f}, max |mean(stream) - whole| "
              f"{check['max_abs_diff_int8']:.4f} (logit range {check['logit_range']:.2f})")
-    if cfg.board:
-        ok, why = deploy.board_available()
+    ok, why = deploy.board_available()
+    if not tflite:
+        stages["run"] = f"{NOT_BUILT}: nothing exported"
+    elif cfg.board:
         if ok:
             started = time.perf_counter()
-            state["board"] = deploy.board_runs(tflite, x[index], cfg.units, state["x_training"][:20])
+            try:
+                state["board"] = deploy.board_runs(tflite, x[index], cfg.units,
+                                                   state["x_training"][:20])
+            except Exception as err:  # after a long training the table must still be printed
+                state["board"] = {}
+                stages["run"] = f"failed: {str(err).splitlines()[0][:300]}"
+                _log(f"board run failed: {err}")
             for name, run in state["board"].items():
                 row = state["results"].get(f"{name}_int8")
                 if row is not None and "instructions" in run:
                     row.update(mcu_instructions=run["instructions"], flash_bytes=run["flash_bytes"],
                                ram_bytes=run["ram_bytes"], host_mcu_agreement=run["host_equal"])
-            stages["run"] = f"ok: emulated Cortex-M4 ({time.perf_counter() - started:.0f} s)"
+            errors = [f"{n}: {r['error']}" for n, r in state["board"].items() if "error" in r]
+            if "run" not in stages or not stages["run"].startswith("failed"):
+                stages["run"] = (f"ok: emulated Cortex-M4 ({time.perf_counter() - started:.0f} s)"
+                                 if not errors else "failed: " + "; ".join(errors))
         else:
             stages["run"] = f"{NOT_BUILT}: {why}"
     else:
         stages["run"] = f"{NOT_BUILT}: --no-board"
     if cfg.arduino and "egru_stream" in tflite:
-        state["arduino"] = deploy.arduino_library(
-            tflite["egru_stream"], os.path.join(cfg.out, "arduino", "kws_egru"),
-            state["class_names"], state["feature_norm"], state["splits"]["testing"].audio[index])
+        try:
+            state["arduino"] = deploy.arduino_library(
+                tflite["egru_stream"], os.path.join(cfg.out, "arduino", "kws_egru"),
+                state["class_names"], state["feature_norm"],
+                state["splits"]["testing"].audio[index])
+        except Exception as err:
+            stages["arduino"] = f"failed: {err}"
     state["front_end_board"] = _front_end_on_board(state)
     return state
 
@@ -551,11 +574,11 @@ def target_checks(state):
         # Pruning to 0.8 leaves 0.79998 (whole weights): compare at the printed precision.
         add("weight_sparsity", egru["weight_sparsity"], round(egru["weight_sparsity"], 3) >= 0.8,
             f"EGRU weight sparsity {egru['weight_sparsity']:.3f} (target >= 0.8)")
-    if "egru" in board and "dense_kernel" in board:
+    if "instructions" in board.get("egru", {}) and "instructions" in board.get("dense_kernel", {}):
         ratio = board["dense_kernel"]["instructions"] / board["egru"]["instructions"]
         text = (f"Cortex-M4 instructions/inference: EGRU {board['egru']['instructions']} vs dense "
                 f"kernel {board['dense_kernel']['instructions']}: {ratio:.1f}x fewer (target >= 5)")
-        if "gru" in board:
+        if "instructions" in board.get("gru", {}):
             text += (f"; vs converter int8 GRU {board['gru']['instructions']}: "
                      f"{board['gru']['instructions'] / board['egru']['instructions']:.1f}x")
         add("instructions", ratio, ratio >= 5, text)
