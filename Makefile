@@ -52,6 +52,9 @@ test-all: install $(TEST_PREREQS)
 	$(PYTEST) -q -m "slow or not slow" tests
 	KERAS_BACKEND=jax $(PYTEST) -q -m "slow or not slow" $(JAX_TESTS)
 
+# C kernels, TFLite glue and host TFLM under AddressSanitizer/UBSan (fragments add prerequisites).
+test-sanitize: test-sanitize-custom-ops
+
 bench: install $(TEST_PREREQS)
 	$(PYTHON) benchmarks/cell_bench.py
 
