@@ -308,8 +308,10 @@ static uint64_t i8_input_product(const ke_egru_i8_params* p, const int8_t* x, in
     const int32_t end = p->w_offsets[i + 1];
     if (xi == 0) continue;
     if (end - p->w_offsets[i] == G) { /* dense row */
+      /* |x - zp| <= 255, |w| <= 128: the product fits int16 exactly (16-bit SIMD) */
       const int8_t* w = p->w_values + p->w_offsets[i];
-      for (k = 0; k < G; ++k) a[k] += xi * (int32_t)w[k];
+      const int16_t x16 = (int16_t)xi;
+      for (k = 0; k < G; ++k) a[k] += (int16_t)(x16 * w[k]);
     } else {
       for (n = p->w_offsets[i]; n < end; ++n) a[p->w_index[n]] += xi * (int32_t)p->w_values[n];
     }
@@ -331,7 +333,8 @@ static uint64_t i8_recurrent_step(const ke_egru_i8_params* p, const int32_t* a, 
     const int32_t end = p->v_offsets[src + 1];
     if (end - p->v_offsets[src] == G) { /* dense row */
       const int8_t* v = p->v_values + p->v_offsets[src];
-      for (k = 0; k < G; ++k) g[k] += yj * (int32_t)v[k];
+      const int16_t y16 = (int16_t)yj; /* |y - zp| <= 255: product fits int16 */
+      for (k = 0; k < G; ++k) g[k] += (int16_t)(y16 * v[k]);
     } else {
       for (n = p->v_offsets[src]; n < end; ++n) g[p->v_index[n]] += yj * (int32_t)p->v_values[n];
     }
