@@ -7,7 +7,7 @@
 TensorFlow is imported only when a function needs it.
 """
 
-__all__ = ["to_tflite", "summary", "Interpreter", "load_ops", "pack"]
+__all__ = ["to_tflite", "summary", "Interpreter", "load_ops", "to_arduino_library"]
 
 
 def __getattr__(name):
@@ -19,6 +19,9 @@ def __getattr__(name):
     if name == "summary":
         from keras_events.export.model_summary import summary
         return summary
+    if name == "to_arduino_library":
+        from keras_events.export.arduino import to_arduino_library
+        return to_arduino_library
     if name in ("Interpreter", "load_ops"):
         from keras_events.export import runtime
         return getattr(runtime, name)
