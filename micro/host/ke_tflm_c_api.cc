@@ -48,17 +48,22 @@ void OnAbort(int) {
 }
 
 void GuardBegin() {
+  g_guard_active = true;
+#if defined(__SANITIZE_ADDRESS__)
+  return;  // sanitizer builds: an ASan/UBSan report aborts; never turn it into an exception
+#endif
   struct sigaction action;
   memset(&action, 0, sizeof action);
   action.sa_handler = OnAbort;
   sigemptyset(&action.sa_mask);
   sigaction(SIGABRT, &action, &g_previous_abort);
-  g_guard_active = true;
 }
 
 void GuardEnd() {
   g_guard_active = false;
+#if !defined(__SANITIZE_ADDRESS__)
   sigaction(SIGABRT, &g_previous_abort, nullptr);
+#endif
 }
 
 void CaptureLog(const char* text) {
