@@ -36,6 +36,8 @@ def parse_args(argv=None):
     p.add_argument("--activity-reg", type=float, default=d.activity_reg,
                    help="EGRU event-rate penalty weight λ")
     p.add_argument("--target-event-rate", type=float, default=d.target_event_rate)
+    p.add_argument("--learning-rate", type=float, default=d.learning_rate,
+                   help="Adam learning rate (cosine-decayed over training)")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--augment-copies", type=int, default=d.augment_copies,
                    help="augmented copies of the training set (time shift + noise)")
@@ -65,6 +67,7 @@ def parse_args(argv=None):
                       egru_epochs=args.egru_epochs, units=args.units,
                       target_sparsity=args.target_sparsity, activity_reg=args.activity_reg,
                       target_event_rate=args.target_event_rate, batch_size=args.batch_size,
+                      learning_rate=args.learning_rate,
                       augment_copies=args.augment_copies,
                       models=tuple(m for m in args.models.split(",") if m), seed=args.seed,
                       keywords=tuple(k for k in args.keywords.split(",") if k),

@@ -43,8 +43,11 @@ class Config:
     egru_epochs: int = None  # default: 2 x epochs (EGRU needs 2-3x more, DESIGN.md)
     units: int = 64
     target_sparsity: float = 0.8
-    activity_reg: float = 0.3
-    target_event_rate: float = 0.0
+    # Measured on the generated data (64-128 units, 80 % pruned, 40 epochs): λ = 0.5 leaves
+    # ~0.3 events/unit/step; λ = 2 toward a 0.15 target gives ~0.15 at a small accuracy cost.
+    activity_reg: float = 2.0
+    target_event_rate: float = 0.15
+    learning_rate: float = 2e-3  # Adam, cosine-decayed to 5 % over training
     batch_size: int = 32
     augment_copies: int = 1
     seed: int = 0
@@ -210,10 +213,12 @@ def _zero_fraction(model):
     return 1.0 - sum(np.count_nonzero(k) for k in kernels) / sum(k.size for k in kernels)
 
 
-def _compile(model):
+def _compile(model, learning_rate=1e-3, decay_steps=None):
     import keras
 
-    model.compile(optimizer=keras.optimizers.Adam(1e-3, clipnorm=1.0),
+    if decay_steps:
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.05)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -244,7 +249,8 @@ def fit_model(cfg, state, name, target_sparsity=None):
         model = sparsity.prune_low_magnitude(model, pruning_schedule=schedule)
         callbacks.append(sparsity.UpdatePruningStep())
     parameters = int(sum(np.prod(w.shape) for w in model.trainable_weights))
-    _compile(model)
+    steps = epochs * -(-len(state["y_training"]) // cfg.batch_size)
+    _compile(model, cfg.learning_rate, decay_steps=steps)
     best = pruning.best_weights_callback(from_epoch)
     _log(f"training {name} ({parameters} parameters, {epochs} epochs"
          + (f", pruned to {target:.0%} from epoch {from_epoch + 1})" if prune else ")"))
