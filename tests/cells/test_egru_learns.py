@@ -17,7 +17,7 @@ def test_egru_learns_pulse_task_with_sparse_events():
     ])
     model.compile(keras.optimizers.Adam(3e-3, clipnorm=1.0), "sparse_categorical_crossentropy",
                   metrics=["accuracy"])
-    model.fit(x, y, epochs=25, batch_size=32, verbose=0)
+    model.fit(x, y, epochs=40, batch_size=32, verbose=0)
     _, accuracy = model.evaluate(x_val, y_val, verbose=0)
     report = activity_report(model, x_val[:256], print_table=False)
     (stats,) = report.values()
