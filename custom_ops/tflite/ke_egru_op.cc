@@ -11,8 +11,8 @@
 #include <new>
 #include <vector>
 
-#include "flatbuffers/flexbuffers.h"
 #include "../core/ke_egru.h"
+#include "../glue/ke_egru_options.h"
 
 namespace {
 
@@ -43,34 +43,10 @@ struct OpData {
 void* Init(TfLiteContext*, const char* buffer, size_t length) {
   OpData* data = new (std::nothrow) OpData();
   if (data == nullptr) return nullptr;
-  const uint8_t* bytes = reinterpret_cast<const uint8_t*>(buffer);
-  if (buffer == nullptr || length == 0) {
-    data->options_error = "missing custom options (a flexbuffer map with `units`)";
-    return data;
-  }
-  if (!flexbuffers::VerifyBuffer(bytes, length)) {
-    data->options_error = "custom options are not a valid flexbuffer";
-    return data;
-  }
-  const flexbuffers::Reference root = flexbuffers::GetRoot(bytes, length);
-  if (!root.IsMap()) {
-    data->options_error = "custom options must be a flexbuffer map";
-    return data;
-  }
-  const flexbuffers::Map map = root.AsMap();
-  const flexbuffers::Reference units = map["units"];
-  if (!(units.IsInt() || units.IsUInt())) {
-    data->options_error = "option `units` (int) is missing";
-    return data;
-  }
-  const int64_t u = units.AsInt64();
-  if (u < 1 || u > KE_EGRU_MAX_UNITS) {
-    data->options_error = "option `units` must be in 1..10922";
-    return data;
-  }
-  data->units = static_cast<int>(u);
-  const flexbuffers::Reference rs = map["return_sequences"];
-  if (rs.IsBool() || rs.IsInt() || rs.IsUInt()) data->return_sequences = rs.AsBool();
+  ke_glue::EgruOptions options;
+  data->options_error = ke_glue::ParseEgruOptions(buffer, length, KE_EGRU_MAX_UNITS, &options);
+  data->units = options.units;
+  data->return_sequences = options.return_sequences;
   return data;
 }
 

@@ -96,12 +96,15 @@ def to_arduino_library(tflite_bytes, out_dir, labels, name=None, feature_mean=0.
     if out_dir.exists():
         shutil.rmtree(out_dir)
     (src / "micro/tflm").mkdir(parents=True)
+    (src / "custom_ops/glue").mkdir(parents=True)
     (out_dir / "examples" / name).mkdir(parents=True)
     for file in CORE_FILES:
         shutil.copy(ROOT / "custom_ops/core" / file, src / file)
     for file in sorted((ROOT / "micro/tflm").glob("*")):
         if file.suffix in (".h", ".cc"):
             shutil.copy(file, src / "micro/tflm" / file.name)
+    for file in sorted((ROOT / "custom_ops/glue").glob("*.h")):
+        shutil.copy(file, src / "custom_ops/glue" / file.name)
     for file in ("ke_streaming_classifier.h", "ke_streaming_classifier.cc"):
         shutil.copy(TEMPLATE / file, src / file)
 

@@ -15,8 +15,8 @@
 #include <cstdint>
 #include <cstring>
 
-#include "flatbuffers/flexbuffers.h"
 #include "ke_egru.h"  // custom_ops/core
+#include "custom_ops/glue/ke_egru_options.h"
 #include "micro/tflm/ke_project_ops.h"
 #include "tensorflow/lite/c/common.h"
 #include "tensorflow/lite/micro/kernels/kernel_util.h"
@@ -78,37 +78,11 @@ void* Init(TfLiteContext* context, const char* buffer, size_t length) {
   auto* data = static_cast<OpData*>(context->AllocatePersistentBuffer(context, sizeof(OpData)));
   if (data == nullptr) return nullptr;
   memset(data, 0, sizeof(OpData));
-  data->streaming_option = -1;
-  const auto* bytes = reinterpret_cast<const uint8_t*>(buffer);
-  if (buffer == nullptr || length == 0) {
-    data->options_error = "missing custom options (a flexbuffer map with `units`)";
-    return data;
-  }
-  if (!flexbuffers::VerifyBuffer(bytes, length)) {
-    data->options_error = "custom options are not a valid flexbuffer";
-    return data;
-  }
-  const flexbuffers::Reference root = flexbuffers::GetRoot(bytes, length);
-  if (!root.IsMap()) {
-    data->options_error = "custom options must be a flexbuffer map";
-    return data;
-  }
-  const flexbuffers::Map map = root.AsMap();
-  const flexbuffers::Reference units = map["units"];
-  if (!(units.IsInt() || units.IsUInt())) {
-    data->options_error = "option `units` (int) is missing";
-    return data;
-  }
-  const int64_t u = units.AsInt64();
-  if (u < 1 || u > KE_EGRU_MAX_UNITS) {
-    data->options_error = "option `units` must be in 1..10922";
-    return data;
-  }
-  data->units = static_cast<int32_t>(u);
-  const flexbuffers::Reference rs = map["return_sequences"];
-  if (rs.IsBool() || rs.IsInt() || rs.IsUInt()) data->return_sequences = rs.AsBool();
-  const flexbuffers::Reference st = map["streaming"];
-  if (st.IsBool() || st.IsInt() || st.IsUInt()) data->streaming_option = st.AsBool() ? 1 : 0;
+  ke_glue::EgruOptions options;
+  data->options_error = ke_glue::ParseEgruOptions(buffer, length, KE_EGRU_MAX_UNITS, &options);
+  data->units = options.units;
+  data->return_sequences = options.return_sequences;
+  data->streaming_option = options.streaming;
   return data;
 }
 

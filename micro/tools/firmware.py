@@ -24,6 +24,7 @@ REPO_ROOT = tflm_build.REPO_ROOT
 HARNESS = REPO_ROOT / "micro" / "harness"
 GLUE = REPO_ROOT / "micro" / "tflm"
 CORE = REPO_ROOT / "custom_ops" / "core"
+OPTIONS = REPO_ROOT / "custom_ops" / "glue"  # glue headers shared with the host TFLite op
 LINKER_SCRIPT = HARNESS / "an386.ld"
 DEFAULT_ARENA = 64 * 1024
 
@@ -56,7 +57,7 @@ def _project_flags(variant: tflm_build.Variant, tflm_dir: pathlib.Path, lang: st
 
 def _headers_digest() -> str:
     h = hashlib.sha256()
-    for d in (HARNESS, GLUE, CORE):
+    for d in (HARNESS, GLUE, CORE, OPTIONS):
         for p in sorted(d.glob("*.h")):
             h.update(p.name.encode() + p.read_bytes())
     return h.hexdigest()
