@@ -1,4 +1,4 @@
-// The KE_EGRU custom options (a flexbuffer map written by the converter from the
+// The KE_EGRU input list and custom options (a flexbuffer map written by the converter from the
 // `experimental_implements` attributes; contract in custom_ops/README.md), parsed once for
 // both registration glues: the host TFLite op (custom_ops/tflite/) and the TFLite Micro op
 // (micro/tflm/). Header-only C++: each glue compiles it against its own flexbuffers copy.
@@ -11,6 +11,19 @@
 #include "flatbuffers/flexbuffers.h"
 
 namespace ke_glue {
+
+// The op's inputs, in order (custom_ops/README.md): float models have the first 9,
+// int8 models all 11.
+enum Input : int {
+  kX = 0, kWValues, kWIndex, kWOffsets, kVValues, kVIndex, kVOffsets, kBias, kThreshold,
+  kWScale, kVScale,
+};
+constexpr int kFloatInputs = 9;
+constexpr int kInt8Inputs = 11;
+const char* const kInputNames[] = {"x", "w_values", "w_index", "w_offsets", "v_values",
+                                   "v_index", "v_offsets", "bias", "threshold",
+                                   "w_scale", "v_scale"};
+
 
 struct EgruOptions {
   int32_t units = 0;

@@ -26,15 +26,7 @@
 namespace ke_micro {
 namespace {
 
-enum Input {
-  kX = 0, kWValues, kWIndex, kWOffsets, kVValues, kVIndex, kVOffsets, kBias, kThreshold,
-  kWScale, kVScale,
-};
-constexpr int kFloatInputs = 9;
-constexpr int kInt8Inputs = 11;
-const char* const kInputNames[] = {"x", "w_values", "w_index", "w_offsets", "v_values",
-                                   "v_index", "v_offsets", "bias", "threshold",
-                                   "w_scale", "v_scale"};
+using namespace ke_glue;  // the op's input list (custom_ops/glue/ke_egru_options.h)
 
 // Returns the status of `expr` if it failed (the callee has printed why).
 #define KE_TRY(expr)                              \
