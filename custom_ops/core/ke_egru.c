@@ -5,6 +5,7 @@
 #include "ke_egru_tables.h"
 
 #include <math.h>
+#include <string.h>
 
 const char* ke_egru_status_string(int status) {
   switch (status) {
@@ -18,6 +19,10 @@ const char* ke_egru_status_string(int status) {
     case KE_EGRU_ERR_SCALE:
       return "a quantization scale is not positive/finite or its multiplier is out of range";
     case KE_EGRU_ERR_THRESHOLD: return "a threshold is outside (0, 1) (int16: 1..32767)";
+    case KE_EGRU_ERR_RANGE:
+      return "the int32 accumulators could exceed the range the requantization allows: the "
+             "input/state scales are too coarse for the weights (re-quantize with a "
+             "representative dataset)";
     default: return "unknown KE_EGRU status";
   }
 }
@@ -235,56 +240,117 @@ static int32_t ke_sat32(int64_t v) {
   return (int32_t)v;
 }
 
-static int16_t ke_sat16(int64_t v) {
-  if (v > INT16_MAX) return INT16_MAX;
-  if (v < INT16_MIN) return INT16_MIN;
-  return (int16_t)v;
+/* Saturation to int16 and the 32x16 multiply of the z gate.  On Arm cores with
+ * the DSP extension (Cortex-M4/M7/M33, A-profile) these are single instructions
+ * (ACLE intrinsics); elsewhere the portable lines compute the same values. */
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
+#include <arm_acle.h>
+#define ke_sat16(v) __ssat((v), 16)
+/* acc + floor(a * b / 2^16), b an int16 */
+#define ke_mlaw16(a, b, acc) __smlawb((a), (b), (acc))
+#else
+static inline int32_t ke_sat16(int32_t v) {
+  return v > INT16_MAX ? INT16_MAX : (v < INT16_MIN ? INT16_MIN : v);
 }
+static inline int32_t ke_mlaw16(int32_t a, int32_t b, int32_t acc) {
+  return acc + (int32_t)(((int64_t)a * (int16_t)b) >> 16);
+}
+#endif
 
 int32_t ke_egru_mul_by_multiplier(int32_t x, int32_t multiplier, int32_t shift) {
   return ke_sat32(ke_round_shift((int64_t)x * (int64_t)multiplier, 31 - shift));
 }
 
-static int16_t ke_lut(const int16_t* table, int16_t x_q12) {
-  /* 256 intervals of 1/16 over [-8, 8): index = top 8 bits, fraction = low 8. */
-  const int32_t u = (int32_t)x_q12 + 32768;
-  const int32_t i = u >> 8, f = u & 255;
-  const int32_t lo = table[i], hi = table[i + 1];
-  return (int16_t)(lo + (int32_t)ke_round_shift((int64_t)(hi - lo) * f, 8));
+/* The fused requantization of the gate loop: round((A m_A + G m_G) / 2^32) with
+ * A, G already scaled by 2^L.  Two multiply-accumulates into a 64-bit register
+ * pair preloaded with the rounding half; the result is its high word.  Exact:
+ * ke_egru_i8_check_constants() bounds |A|, |G| < 2^31 and |m| < 2^31, so the
+ * sum stays inside int64 and its high word inside +-2^31. */
+static inline int32_t ke_requant2(int32_t a, int32_t ma, int32_t g, int32_t mg) {
+  return (int32_t)((((int64_t)1 << 31) + (int64_t)a * ma + (int64_t)g * mg) >> 32);
 }
 
-int16_t ke_egru_sigmoid_q15(int16_t x_q12) { return ke_lut(ke_egru_sigmoid_table, x_q12); }
-int16_t ke_egru_tanh_q15(int16_t x_q12) { return ke_lut(ke_egru_tanh_table, x_q12); }
+static inline int32_t ke_lut(const int16_t* table, int32_t x_q12) {
+  /* 256 intervals of 1/16 over [-8, 8): index = top 8 bits, fraction = low 8.
+   * |hi - lo| * 255 < 2^31: the interpolation is exact in 32 bits. */
+  const int32_t u = x_q12 + 32768;
+  const int32_t i = u >> 8, f = u & 255;
+  const int32_t lo = table[i];
+  return lo + (((table[i + 1] - lo) * f + 128) >> 8);
+}
+
+int16_t ke_egru_sigmoid_q15(int16_t x_q12) { return (int16_t)ke_lut(ke_egru_sigmoid_table, x_q12); }
+int16_t ke_egru_tanh_q15(int16_t x_q12) { return (int16_t)ke_lut(ke_egru_tanh_table, x_q12); }
 
 int ke_egru_i8_prepare(int32_t units, float x_scale, const float* w_scale,
                        float y_scale, const float* v_scale,
-                       int32_t* a_multiplier, int32_t* a_shift,
-                       int32_t* g_multiplier, int32_t* g_shift,
+                       int32_t* a_multiplier, int32_t* g_multiplier, int32_t* acc_shift,
                        int32_t* y_multiplier, int32_t* y_shift) {
   const double pre = (double)(1 << KE_EGRU_PRE_FRAC_BITS);
-  int32_t k, status;
+  double largest = 0.0, unit;
+  int32_t k, shift;
   if (units < 1 || units > KE_EGRU_MAX_UNITS) return KE_EGRU_ERR_SIZE;
+  if (!((double)x_scale > 1e-30 && (double)x_scale < 1e30) ||
+      !((double)y_scale > 1e-30 && (double)y_scale < 1e30))
+    return KE_EGRU_ERR_SCALE;
   for (k = 0; k < 3 * units; ++k) {
+    if (!((double)w_scale[k] > 1e-30 && (double)w_scale[k] < 1e30) ||
+        !((double)v_scale[k] > 1e-30 && (double)v_scale[k] < 1e30))
+      return KE_EGRU_ERR_SCALE;
     /* float*float is exact in double, so NumPy reproduces these bit for bit. */
-    status = ke_egru_quantize_multiplier((double)x_scale * (double)w_scale[k] * pre,
-                                         &a_multiplier[k], &a_shift[k]);
-    if (status) return status;
-    status = ke_egru_quantize_multiplier((double)y_scale * (double)v_scale[k] * pre,
-                                         &g_multiplier[k], &g_shift[k]);
-    if (status) return status;
+    if ((double)x_scale * (double)w_scale[k] * pre > largest) largest = (double)x_scale * (double)w_scale[k] * pre;
+    if ((double)y_scale * (double)v_scale[k] * pre > largest) largest = (double)y_scale * (double)v_scale[k] * pre;
   }
+  /* The smallest L >= 0 that keeps every multiplier round(M 2^(32-L)) < 2^31. */
+  for (shift = 0; shift <= KE_EGRU_MAX_ACC_SHIFT; ++shift) {
+    unit = (double)((int64_t)1 << (32 - shift));
+    if (largest * unit + 0.5 < 2147483648.0) break;
+  }
+  if (shift > KE_EGRU_MAX_ACC_SHIFT) return KE_EGRU_ERR_SCALE;
+  for (k = 0; k < 3 * units; ++k) {
+    a_multiplier[k] = (int32_t)floor((double)x_scale * (double)w_scale[k] * pre * unit + 0.5);
+    g_multiplier[k] = (int32_t)floor((double)y_scale * (double)v_scale[k] * pre * unit + 0.5);
+  }
+  *acc_shift = shift;
   return ke_egru_quantize_multiplier(
       1.0 / ((double)(1 << KE_EGRU_STATE_FRAC_BITS) * (double)y_scale), y_multiplier, y_shift);
 }
 
-int ke_egru_i8_check_constants(int32_t units, const int32_t* bias, const int16_t* threshold) {
+/* Upper bound of |b + sum_i (q_i - zp) w_ik| over all columns k of one matrix. */
+static int64_t ke_acc_bound(int32_t rows, const int8_t* values, const int32_t* offsets,
+                            const int32_t* bias, int32_t cols, int32_t zero_point) {
+  const int64_t q_max = zero_point < 0 ? 127 - zero_point : 128 + zero_point;
+  int64_t bound = 0, w_max;
+  int32_t r, n;
+  for (n = 0; n < cols; ++n) {
+    const int64_t b = bias[n] < 0 ? -(int64_t)bias[n] : bias[n];
+    if (b > bound) bound = b;
+  }
+  for (r = 0; r < rows; ++r) {
+    w_max = 0;
+    for (n = offsets[r]; n < offsets[r + 1]; ++n) {
+      const int64_t w = values[n] < 0 ? -(int64_t)values[n] : values[n];
+      if (w > w_max) w_max = w;
+    }
+    bound += q_max * w_max;
+  }
+  return bound;
+}
+
+int ke_egru_i8_check_constants(const ke_egru_i8_params* p) {
+  const int32_t U = p->units, G = 3 * p->units;
+  const int64_t limit = ((int64_t)1 << (31 - p->acc_shift)) - 1;
   int32_t k;
-  for (k = 0; k < 6 * units; ++k) {
-    if (bias[k] > KE_EGRU_MAX_BIAS_I32 || bias[k] < -KE_EGRU_MAX_BIAS_I32) return KE_EGRU_ERR_BIAS;
+  for (k = 0; k < 2 * G; ++k) {
+    if (p->bias[k] > KE_EGRU_MAX_BIAS_I32 || p->bias[k] < -KE_EGRU_MAX_BIAS_I32) return KE_EGRU_ERR_BIAS;
   }
-  for (k = 0; k < units; ++k) {
-    if (threshold[k] <= 0) return KE_EGRU_ERR_THRESHOLD;
+  for (k = 0; k < U; ++k) {
+    if (p->threshold[k] <= 0) return KE_EGRU_ERR_THRESHOLD;
   }
+  if (p->acc_shift < 0 || p->acc_shift > KE_EGRU_MAX_ACC_SHIFT) return KE_EGRU_ERR_SCALE;
+  if (ke_acc_bound(p->input_size, p->w_values, p->w_offsets, p->bias, G, p->x_zero_point) > limit ||
+      ke_acc_bound(U, p->v_values, p->v_offsets, p->bias + G, G, p->y_zero_point) > limit)
+    return KE_EGRU_ERR_RANGE;
   return KE_EGRU_OK;
 }
 
@@ -297,25 +363,39 @@ void ke_egru_i8_reset(ke_egru_i8_state* s, int32_t units, int32_t y_zero_point) 
   s->n_active = 0;
 }
 
+/* acc[idx[n]] += x * w[n] for one compressed row; two per iteration. */
+static inline void ke_scatter_row(int32_t* acc, const int8_t* w, const int16_t* idx,
+                                  int32_t n, int32_t x) {
+  int32_t i = 0;
+  for (; i + 1 < n; i += 2) {
+    const int32_t k0 = idx[i], k1 = idx[i + 1];
+    acc[k0] += x * (int32_t)w[i];
+    acc[k1] += x * (int32_t)w[i + 1];
+  }
+  if (i < n) acc[idx[i]] += x * (int32_t)w[i];
+}
+
+/* acc[k] += x * w[k] for a dense row of G weights. |x| <= 255, |w| <= 128: the
+ * product fits int16 exactly (16-bit SIMD multiplies on hosts). */
+static inline void ke_dense_row(int32_t* acc, const int8_t* w, int32_t G, int32_t x) {
+  const int16_t x16 = (int16_t)x;
+  int32_t k;
+  for (k = 0; k < G; ++k) acc[k] += (int16_t)(x16 * w[k]);
+}
+
 /* Input product of one step: A = b_in + sum (x - zp_x) w (int32). */
 static uint64_t i8_input_product(const ke_egru_i8_params* p, const int8_t* x, int32_t* a) {
   const int32_t G = 3 * p->units;
   uint64_t count = 0;
-  int32_t i, k, n;
-  for (k = 0; k < G; ++k) a[k] = p->bias[k];
+  int32_t i;
+  memcpy(a, p->bias, sizeof(int32_t) * (size_t)G);
   for (i = 0; i < p->input_size; ++i) {
     const int32_t xi = (int32_t)x[i] - p->x_zero_point;
-    const int32_t end = p->w_offsets[i + 1];
+    const int32_t begin = p->w_offsets[i], n = p->w_offsets[i + 1] - begin;
     if (xi == 0) continue;
-    if (end - p->w_offsets[i] == G) { /* dense row */
-      /* |x - zp| <= 255, |w| <= 128: the product fits int16 exactly (16-bit SIMD) */
-      const int8_t* w = p->w_values + p->w_offsets[i];
-      const int16_t x16 = (int16_t)xi;
-      for (k = 0; k < G; ++k) a[k] += (int16_t)(x16 * w[k]);
-    } else {
-      for (n = p->w_offsets[i]; n < end; ++n) a[p->w_index[n]] += xi * (int32_t)p->w_values[n];
-    }
-    count += (uint64_t)(end - p->w_offsets[i]);
+    if (n == G) ke_dense_row(a, p->w_values + begin, G, xi);
+    else ke_scatter_row(a, p->w_values + begin, p->w_index + begin, n, xi);
+    count += (uint64_t)n;
   }
   return count;
 }
@@ -324,49 +404,46 @@ static uint64_t i8_input_product(const ke_egru_i8_params* p, const int8_t* x, in
 static uint64_t i8_recurrent_step(const ke_egru_i8_params* p, const int32_t* a, int32_t a_stride,
                                   ke_egru_i8_state* s, int32_t* g) {
   const int32_t U = p->units, G = 3 * p->units;
+  const int32_t scale = (int32_t)1 << p->acc_shift; /* 2^L, |A|, |G| < 2^(31-L) */
+  const int32_t *am = p->a_multiplier, *gm = p->g_multiplier;
+  const int32_t y_zp = p->y_zero_point;
   uint64_t count = 0;
-  int32_t j, k, n, q;
-  for (k = 0; k < G; ++k) g[k] = p->bias[G + k];
+  int32_t j, q;
+  memcpy(g, p->bias + G, sizeof(int32_t) * (size_t)G);
   for (q = 0; q < s->n_active; ++q) {
     const int32_t src = s->active[q];
-    const int32_t yj = (int32_t)s->y[src] - p->y_zero_point;
-    const int32_t end = p->v_offsets[src + 1];
-    if (end - p->v_offsets[src] == G) { /* dense row */
-      const int8_t* v = p->v_values + p->v_offsets[src];
-      const int16_t y16 = (int16_t)yj; /* |y - zp| <= 255: product fits int16 */
-      for (k = 0; k < G; ++k) g[k] += (int16_t)(y16 * v[k]);
-    } else {
-      for (n = p->v_offsets[src]; n < end; ++n) g[p->v_index[n]] += yj * (int32_t)p->v_values[n];
-    }
-    count += (uint64_t)(end - p->v_offsets[src]);
+    const int32_t yj = (int32_t)s->y[src] - y_zp;
+    const int32_t begin = p->v_offsets[src], n = p->v_offsets[src + 1] - begin;
+    if (n == G) ke_dense_row(g, p->v_values + begin, G, yj);
+    else ke_scatter_row(g, p->v_values + begin, p->v_index + begin, n, yj);
+    count += (uint64_t)n;
   }
   s->n_active = 0;
   for (j = 0; j < U; ++j) {
-    /* Pre-activations in Q.12; u, r, z, c, chat, theta in Q0.15. */
+    /* Pre-activations in Q3.12; u, r, z, c, chat, theta in Q0.15. */
     const int32_t ku = j, kr = U + j, kz = 2 * U + j;
-    const int64_t au = ke_egru_mul_by_multiplier(a[(size_t)ku * a_stride], p->a_multiplier[ku], p->a_shift[ku]);
-    const int64_t gu = ke_egru_mul_by_multiplier(g[ku], p->g_multiplier[ku], p->g_shift[ku]);
-    const int64_t ar = ke_egru_mul_by_multiplier(a[(size_t)kr * a_stride], p->a_multiplier[kr], p->a_shift[kr]);
-    const int64_t gr = ke_egru_mul_by_multiplier(g[kr], p->g_multiplier[kr], p->g_shift[kr]);
-    const int64_t az = ke_egru_mul_by_multiplier(a[(size_t)kz * a_stride], p->a_multiplier[kz], p->a_shift[kz]);
-    const int64_t gz = ke_egru_mul_by_multiplier(g[kz], p->g_multiplier[kz], p->g_shift[kz]);
-    const int32_t u = ke_egru_sigmoid_q15(ke_sat16(au + gu));
-    const int32_t r = ke_egru_sigmoid_q15(ke_sat16(ar + gr));
-    const int32_t z = ke_egru_tanh_q15(ke_sat16(az + ke_round_shift((int64_t)r * gz, 15)));
-    /* u + (32768 - u) = 1.0 exactly, |z|, |chat| <= 32767: |c| <= 32767. */
-    const int64_t mix = (int64_t)u * z + (int64_t)(32768 - u) * s->c_hat[j];
-    const int16_t c = ke_sat16(ke_round_shift(mix, 15));
-    const int16_t theta = p->threshold[j];
+    const int32_t u = ke_lut(ke_egru_sigmoid_table,
+        ke_sat16(ke_requant2(a[(size_t)ku * a_stride] * scale, am[ku], g[ku] * scale, gm[ku])));
+    const int32_t r = ke_lut(ke_egru_sigmoid_table,
+        ke_sat16(ke_requant2(a[(size_t)kr * a_stride] * scale, am[kr], g[kr] * scale, gm[kr])));
+    const int32_t az = ke_requant2(a[(size_t)kz * a_stride] * scale, am[kz], 0, 0);
+    const int32_t hz = ke_requant2(g[kz] * scale, gm[kz], 0, 0);
+    /* az + floor(r hz / 2^15); |az|, |hz| < 2^30, r < 2^15: no overflow. */
+    const int32_t z = ke_lut(ke_egru_tanh_table, ke_sat16(ke_mlaw16(2 * hz, r, az)));
+    /* u z + (1 - u) chat = chat + u (z - chat): |u (z - chat)| < 2^15 2^16, and
+     * c stays a convex mix of |z|, |chat| <= 32767 (no saturation needed). */
+    const int32_t chat = s->c_hat[j];
+    const int32_t c = chat + ((u * (z - chat) + (1 << 14)) >> 15);
+    const int32_t theta = p->threshold[j];
     if (c > theta) {
-      const int64_t yq =
-          (int64_t)ke_egru_mul_by_multiplier(c, p->y_multiplier, p->y_shift) + p->y_zero_point;
+      const int32_t yq = ke_egru_mul_by_multiplier(c, p->y_multiplier, p->y_shift) + y_zp;
       const int8_t y8 = (int8_t)(yq > 127 ? 127 : (yq < -128 ? -128 : yq));
       s->y[j] = y8;
       s->c_hat[j] = (int16_t)(c - theta);
-      if (y8 != p->y_zero_point) s->active[s->n_active++] = (int16_t)j;
+      if (y8 != y_zp) s->active[s->n_active++] = (int16_t)j;
     } else {
-      s->y[j] = (int8_t)p->y_zero_point;
-      s->c_hat[j] = c;
+      s->y[j] = (int8_t)y_zp;
+      s->c_hat[j] = (int16_t)c;
     }
   }
   return count;

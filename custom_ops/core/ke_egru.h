@@ -44,12 +44,13 @@
 extern "C" {
 #endif
 
-#define KE_EGRU_API_VERSION 1
+#define KE_EGRU_API_VERSION 2
 
 /* Limits that keep int16 indices and int32 accumulators exact. */
 #define KE_EGRU_MAX_UNITS 10922       /* 3U - 1 must fit an int16 index      */
 #define KE_EGRU_MAX_INPUT 32767       /* |sum x*w| < 2^30 for int8 operands  */
 #define KE_EGRU_MAX_BIAS_I32 (1 << 30) /* |bias| + |acc| < 2^31            */
+#define KE_EGRU_MAX_ACC_SHIFT 24      /* accumulators are scaled by 2^L, L <= 24 */
 
 /* Fixed-point formats of the integer path. */
 #define KE_EGRU_PRE_FRAC_BITS 12 /* gate pre-activations: int16 Q3.12 (+-8) */
@@ -63,7 +64,8 @@ typedef enum {
   KE_EGRU_ERR_INDEX = 3,        /* an index outside 0..3U-1                */
   KE_EGRU_ERR_BIAS = 4,         /* int32 bias outside +-2^30               */
   KE_EGRU_ERR_SCALE = 5,        /* scale not positive/finite or too extreme */
-  KE_EGRU_ERR_THRESHOLD = 6     /* threshold outside (0, 1) / (0, 32767]   */
+  KE_EGRU_ERR_THRESHOLD = 6,    /* threshold outside (0, 1) / (0, 32767]   */
+  KE_EGRU_ERR_RANGE = 7         /* accumulators too large for the scales   */
 } ke_egru_status;
 
 /* Human-readable text for a status code (static string). */
@@ -154,6 +156,13 @@ int32_t ke_egru_mul_by_multiplier(int32_t x, int32_t multiplier, int32_t shift);
 int16_t ke_egru_sigmoid_q15(int16_t x_q12);
 int16_t ke_egru_tanh_q15(int16_t x_q12);
 
+/* Requantization of the gate pre-activations (custom_ops/README.md, "Numerics"):
+ * with M_a[k] = s_x s_w[k] 2^12 and M_g[k] = s_y s_v[k] 2^12 (accumulator units ->
+ * Q3.12), one layer-wide shift L >= 0 and per-column multipliers
+ * m_a[k] = round(M_a[k] 2^(32-L)), m_g[k] = round(M_g[k] 2^(32-L)) (all < 2^31),
+ *   u, r:  pre = sat16(round((A 2^L m_a + G 2^L m_g) / 2^32))   one fused rounding
+ *   z:     pre = sat16(round(A 2^L m_a / 2^32) + rnd(r * round(G 2^L m_g / 2^32), 15))
+ * so every gate costs one or two 32x32->64 multiply-accumulates and no 64-bit shift. */
 typedef struct {
   int32_t input_size; /* I */
   int32_t units;      /* U */
@@ -164,24 +173,25 @@ typedef struct {
   int32_t x_zero_point;
   int32_t y_zero_point;
   /* Precomputed by ke_egru_i8_prepare(): */
-  const int32_t* a_multiplier; const int32_t* a_shift; /* [3U] s_x s_w[k] 2^12 */
-  const int32_t* g_multiplier; const int32_t* g_shift; /* [3U] s_y s_v[k] 2^12 */
-  int32_t y_multiplier, y_shift;                       /* 2^-15 / s_y          */
+  const int32_t* a_multiplier; /* [3U] m_a */
+  const int32_t* g_multiplier; /* [3U] m_g */
+  int32_t acc_shift;           /* L */
+  int32_t y_multiplier, y_shift; /* 2^-15 / s_y as m * 2^(shift - 31) */
 } ke_egru_i8_params;
 
-/* Fills the multiplier arrays (each [3U], caller-owned) from the float scales.
- * Returns KE_EGRU_ERR_SCALE if a scale is not positive/finite or the product
- * cannot be represented (shift outside [-31, 30]). Prepare only. */
+/* Fills m_a, m_g (each [3U], caller-owned), L and the output multiplier from the
+ * float scales.  Returns KE_EGRU_ERR_SCALE if a scale is not positive/finite or
+ * the multipliers cannot be represented.  Prepare only. */
 int ke_egru_i8_prepare(int32_t units, float x_scale, const float* w_scale,
                        float y_scale, const float* v_scale,
-                       int32_t* a_multiplier, int32_t* a_shift,
-                       int32_t* g_multiplier, int32_t* g_shift,
+                       int32_t* a_multiplier, int32_t* g_multiplier, int32_t* acc_shift,
                        int32_t* y_multiplier, int32_t* y_shift);
 
-/* Checks |bias| <= 2^30 (so accumulators cannot overflow) and thresholds in
- * (0, 32767]. */
-int ke_egru_i8_check_constants(int32_t units, const int32_t* bias,
-                               const int16_t* threshold);
+/* With every field of `p` set (after ke_egru_i8_prepare and ke_egru_check_sparse):
+ * |bias| <= 2^30, thresholds in (0, 32767], and the accumulator bound
+ * max|b| + max|q - zp| * sum_rows max|w| < 2^(31 - L) for both matrices, which
+ * makes every step's arithmetic exact (KE_EGRU_ERR_RANGE otherwise). */
+int ke_egru_i8_check_constants(const ke_egru_i8_params* p);
 
 typedef struct {
   int16_t* c_hat;  /* Q0.15 */

@@ -164,7 +164,7 @@ static void test_int8_close_to_float(void) {
   float wv[I_SIZE * G], vv[UNITS * G], w_scale[G], v_scale[G];
   int16_t wi[I_SIZE * G], vi[UNITS * G], active[UNITS], th_q[UNITS], chat_q[UNITS];
   int32_t wo[I_SIZE + 1], vo[UNITS + 1], bias_q[2 * G];
-  int32_t am[G], as[G], gm[G], gs[G], ym, ys, scratch_i[KE_EGRU_I8_SCRATCH(UNITS)];
+  int32_t am[G], gm[G], acc_shift, ym, ys, scratch_i[KE_EGRU_I8_SCRATCH(UNITS)];
   int8_t wq[I_SIZE * G], vq[UNITS * G], xq[T_STEPS * I_SIZE], out_q[T_STEPS * UNITS], yq[UNITS];
   float out_f[T_STEPS * UNITS], scratch_f[KE_EGRU_F32_SCRATCH(UNITS)], chat[UNITS], y[UNITS];
   const float x_scale = 2.0f / 127.0f, y_scale = 1.0f / 256.0f;
@@ -194,9 +194,8 @@ static void test_int8_close_to_float(void) {
     bias_q[G + k] = (int32_t)lrint(bias[G + k] / ((double)y_scale * v_scale[k]));
   }
   for (j = 0; j < UNITS; ++j) th_q[j] = (int16_t)lrintf(th[j] * 32768.0f);
-  CHECK(ke_egru_i8_prepare(UNITS, x_scale, w_scale, y_scale, v_scale, am, as, gm, gs, &ym, &ys) == 0,
-        "prepare");
-  CHECK(ke_egru_i8_check_constants(UNITS, bias_q, th_q) == 0, "constants");
+  CHECK(ke_egru_i8_prepare(UNITS, x_scale, w_scale, y_scale, v_scale, am, gm, &acc_shift, &ym,
+                           &ys) == 0, "prepare");
   {
     ke_egru_f32_params pf;
     ke_egru_f32_state sf;
@@ -212,8 +211,9 @@ static void test_int8_close_to_float(void) {
     pq.v_values = vq; pq.v_index = vi; pq.v_offsets = vo;
     pq.bias = bias_q; pq.threshold = th_q;
     pq.x_zero_point = 0; pq.y_zero_point = y_zp;
-    pq.a_multiplier = am; pq.a_shift = as; pq.g_multiplier = gm; pq.g_shift = gs;
+    pq.a_multiplier = am; pq.g_multiplier = gm; pq.acc_shift = acc_shift;
     pq.y_multiplier = ym; pq.y_shift = ys;
+    CHECK(ke_egru_i8_check_constants(&pq) == 0, "constants");
     sf.c_hat = chat; sf.y = y; sf.active = active;
     sq.c_hat = chat_q; sq.y = yq; sq.active = active;
     ke_egru_f32_run(&pf, x, 1, T_STEPS, 1, out_f, &sf, scratch_f, &macs_f);
@@ -239,12 +239,12 @@ static void test_run_seq_matches_run(void) {
   static int16_t wi[I_SIZE * G], vi[UNITS * G], active[UNITS], chat_q[UNITS], th_q[UNITS];
   static int32_t wo[I_SIZE + 1], vo[UNITS + 1], bias_q[2 * G], scratch_q[KE_EGRU_I8_SEQ_SCRATCH(UNITS, T_STEPS)];
   static int16_t x_scratch[I_SIZE * T_STEPS];
-  static int32_t am[G], as[G], gm[G], gs[G];
+  static int32_t am[G], gm[G];
   static int8_t wq[I_SIZE * G], vq[UNITS * G], xq[B * T_STEPS * I_SIZE], yq[UNITS];
   static int8_t oq1[B * T_STEPS * UNITS], oq2[B * T_STEPS * UNITS];
   static float w_scale[G], v_scale[G];
   int k, rs, nw, nv;
-  int32_t ym, ys;
+  int32_t ym, ys, acc_shift;
   ke_egru_f32_params p;
   ke_egru_f32_state s;
   ke_egru_i8_params q;
@@ -265,7 +265,7 @@ static void test_run_seq_matches_run(void) {
   for (k = 0; k < G; ++k) w_scale[k] = v_scale[k] = 1.0f / 127.0f;
   for (k = 0; k < 2 * G; ++k) bias_q[k] = (int32_t)lrintf(bias[k] * 20000.0f);
   for (k = 0; k < UNITS; ++k) th_q[k] = (int16_t)lrintf(th[k] * 32768.0f);
-  ke_egru_i8_prepare(UNITS, 0.02f, w_scale, 1.0f / 256.0f, v_scale, am, as, gm, gs, &ym, &ys);
+  ke_egru_i8_prepare(UNITS, 0.02f, w_scale, 1.0f / 256.0f, v_scale, am, gm, &acc_shift, &ym, &ys);
   p.input_size = q.input_size = I_SIZE;
   p.units = q.units = UNITS;
   p.w_values = wv; p.w_index = wi; p.w_offsets = wo;
@@ -274,7 +274,7 @@ static void test_run_seq_matches_run(void) {
   q.w_values = wq; q.w_index = wi; q.w_offsets = wo;
   q.v_values = vq; q.v_index = vi; q.v_offsets = vo;
   q.bias = bias_q; q.threshold = th_q; q.x_zero_point = 3; q.y_zero_point = -128;
-  q.a_multiplier = am; q.a_shift = as; q.g_multiplier = gm; q.g_shift = gs;
+  q.a_multiplier = am; q.g_multiplier = gm; q.acc_shift = acc_shift;
   q.y_multiplier = ym; q.y_shift = ys;
   s.c_hat = chat; s.y = y; s.active = active;
   sq.c_hat = chat_q; sq.y = yq; sq.active = active;

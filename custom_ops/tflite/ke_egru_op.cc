@@ -28,8 +28,8 @@ struct OpData {
   std::vector<float> c_hat_f, y_f, scratch_f;
   std::vector<int16_t> c_hat_q, active, x_scratch_q;
   std::vector<int8_t> y_q;
-  std::vector<int32_t> scratch_q, a_mult, a_shift, g_mult, g_shift;
-  int32_t y_mult = 0, y_shift = 0, x_zero_point = 0, y_zero_point = 0;
+  std::vector<int32_t> scratch_q, a_mult, g_mult;
+  int32_t acc_shift = 0, y_mult = 0, y_shift = 0, x_zero_point = 0, y_zero_point = 0;
 };
 
 void* Init(TfLiteContext*, const char* buffer, size_t length) {
@@ -129,6 +129,33 @@ TfLiteStatus CheckSparse(TfLiteContext* context, TfLiteNode* node, int first, in
   return kTfLiteOk;
 }
 
+template <typename T>
+const T* Data(TfLiteContext* context, TfLiteNode* node, int input) {
+  return reinterpret_cast<const T*>(context->tensors[node->inputs->data[input]].data.raw);
+}
+
+// The core's int8 parameters: the model's constant tensors plus what Prepare computed.
+void FillInt8Params(TfLiteContext* context, TfLiteNode* node, const OpData* data,
+                    int32_t input_size, ke_egru_i8_params* p) {
+  p->input_size = input_size;
+  p->units = data->units;
+  p->w_values = Data<int8_t>(context, node, kWValues);
+  p->w_index = Data<int16_t>(context, node, kWIndex);
+  p->w_offsets = Data<int32_t>(context, node, kWOffsets);
+  p->v_values = Data<int8_t>(context, node, kVValues);
+  p->v_index = Data<int16_t>(context, node, kVIndex);
+  p->v_offsets = Data<int32_t>(context, node, kVOffsets);
+  p->bias = Data<int32_t>(context, node, kBias);
+  p->threshold = Data<int16_t>(context, node, kThreshold);
+  p->x_zero_point = data->x_zero_point;
+  p->y_zero_point = data->y_zero_point;
+  p->a_multiplier = data->a_mult.data();
+  p->g_multiplier = data->g_mult.data();
+  p->acc_shift = data->acc_shift;
+  p->y_multiplier = data->y_mult;
+  p->y_shift = data->y_shift;
+}
+
 TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
   OpData* data = static_cast<OpData*>(node->user_data);
   KE_ENSURE(context, data != nullptr, "KE_EGRU: out of memory in Init.");
@@ -182,15 +209,15 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
               "KE_EGRU: int8 input `x` needs per-tensor quantization with scale > 0.");
     KE_ENSURE(context, PerTensorQuant(y, &y_scale, &data->y_zero_point),
               "KE_EGRU: int8 output needs per-tensor quantization with scale > 0.");
-    for (auto* v : {&data->a_mult, &data->a_shift, &data->g_mult, &data->g_shift}) {
-      v->assign(3 * units, 0);
-    }
+    data->a_mult.assign(3 * units, 0);
+    data->g_mult.assign(3 * units, 0);
     int status = ke_egru_i8_prepare(units, x_scale, w_scale->data.f, y_scale, v_scale->data.f,
-                                    data->a_mult.data(), data->a_shift.data(),
-                                    data->g_mult.data(), data->g_shift.data(), &data->y_mult,
-                                    &data->y_shift);
+                                    data->a_mult.data(), data->g_mult.data(), &data->acc_shift,
+                                    &data->y_mult, &data->y_shift);
     KE_ENSURE(context, status == KE_EGRU_OK, "KE_EGRU: scales: %s.", ke_egru_status_string(status));
-    status = ke_egru_i8_check_constants(units, bias->data.i32, threshold->data.i16);
+    ke_egru_i8_params p;
+    FillInt8Params(context, node, data, features, &p);
+    status = ke_egru_i8_check_constants(&p);
     KE_ENSURE(context, status == KE_EGRU_OK, "KE_EGRU: %s.", ke_egru_status_string(status));
     data->c_hat_q.assign(units, 0);
     data->y_q.assign(units, 0);
@@ -217,11 +244,6 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
   return context->ResizeTensor(context, y, shape);
 }
 
-template <typename T>
-const T* Data(TfLiteContext* context, TfLiteNode* node, int input) {
-  return reinterpret_cast<const T*>(context->tensors[node->inputs->data[input]].data.raw);
-}
-
 TfLiteStatus Eval(TfLiteContext* context, TfLiteNode* node) {
   OpData* data = static_cast<OpData*>(node->user_data);
   const TfLiteTensor* x = &context->tensors[node->inputs->data[kX]];
@@ -232,24 +254,7 @@ TfLiteStatus Eval(TfLiteContext* context, TfLiteNode* node) {
   uint64_t macs = 0;
   if (x->type == kTfLiteInt8) {
     ke_egru_i8_params p;
-    p.input_size = x->dims->data[2];
-    p.units = data->units;
-    p.w_values = Data<int8_t>(context, node, kWValues);
-    p.w_index = Data<int16_t>(context, node, kWIndex);
-    p.w_offsets = Data<int32_t>(context, node, kWOffsets);
-    p.v_values = Data<int8_t>(context, node, kVValues);
-    p.v_index = Data<int16_t>(context, node, kVIndex);
-    p.v_offsets = Data<int32_t>(context, node, kVOffsets);
-    p.bias = Data<int32_t>(context, node, kBias);
-    p.threshold = Data<int16_t>(context, node, kThreshold);
-    p.x_zero_point = data->x_zero_point;
-    p.y_zero_point = data->y_zero_point;
-    p.a_multiplier = data->a_mult.data();
-    p.a_shift = data->a_shift.data();
-    p.g_multiplier = data->g_mult.data();
-    p.g_shift = data->g_shift.data();
-    p.y_multiplier = data->y_mult;
-    p.y_shift = data->y_shift;
+    FillInt8Params(context, node, data, x->dims->data[2], &p);
     ke_egru_i8_state s = {data->c_hat_q.data(), data->y_q.data(), data->active.data(), 0};
     ke_egru_i8_run_seq(&p, x->data.int8, batch, time, data->return_sequences, y->data.int8, &s,
                        data->scratch_q.data(), data->x_scratch_q.data(), &macs);

@@ -23,8 +23,8 @@ class _F32Params(ctypes.Structure):
 class _I8Params(ctypes.Structure):
     _fields_ = _F32Params._fields_ + [
         ("x_zero_point", ctypes.c_int32), ("y_zero_point", ctypes.c_int32),
-        ("a_multiplier", ctypes.c_void_p), ("a_shift", ctypes.c_void_p),
-        ("g_multiplier", ctypes.c_void_p), ("g_shift", ctypes.c_void_p),
+        ("a_multiplier", ctypes.c_void_p), ("g_multiplier", ctypes.c_void_p),
+        ("acc_shift", ctypes.c_int32),
         ("y_multiplier", ctypes.c_int32), ("y_shift", ctypes.c_int32)]
 
 
@@ -107,15 +107,17 @@ def run_int8(x, packed, units, x_scale, x_zero_point, y_scale, y_zero_point,
         "bias": np.int32, "threshold": np.int16})
     w_scale = np.ascontiguousarray(packed["w_scale"], np.float32)
     v_scale = np.ascontiguousarray(packed["v_scale"], np.float32)
-    mult = [np.zeros(3 * units, np.int32) for _ in range(4)]
-    y_mult, y_shift = ctypes.c_int32(), ctypes.c_int32()
+    mult = [np.zeros(3 * units, np.int32) for _ in range(2)]
+    acc_shift, y_mult, y_shift = ctypes.c_int32(), ctypes.c_int32(), ctypes.c_int32()
     _check(lib.ke_egru_i8_prepare(units, ctypes.c_float(x_scale), _ptr(w_scale),
                                   ctypes.c_float(y_scale), _ptr(v_scale), *map(_ptr, mult),
-                                  ctypes.byref(y_mult), ctypes.byref(y_shift)))
-    _check(lib.ke_egru_i8_check_constants(units, _ptr(keep["bias"]), _ptr(keep["threshold"])))
-    p.a_multiplier, p.a_shift, p.g_multiplier, p.g_shift = map(_ptr, mult)
+                                  ctypes.byref(acc_shift), ctypes.byref(y_mult),
+                                  ctypes.byref(y_shift)))
+    p.a_multiplier, p.g_multiplier = map(_ptr, mult)
+    p.acc_shift = acc_shift.value
     p.x_zero_point, p.y_zero_point = int(x_zero_point), int(y_zero_point)
     p.y_multiplier, p.y_shift = y_mult.value, y_shift.value
+    _check(lib.ke_egru_i8_check_constants(ctypes.byref(p)))
     c_hat, y = np.zeros(units, np.int16), np.zeros(units, np.int8)
     active = np.zeros(units, np.int16)
     state = _State(_ptr(c_hat), _ptr(y), _ptr(active), 0)

@@ -11,6 +11,7 @@ Y_SCALE = 1.0 / 256.0
 Y_ZERO_POINT = -128
 
 _MAX_BIAS = 2**30
+_BIAS_BITS_SCALE = 2**20  # largest |int32 bias| column_scales() produces
 
 
 def pack_rows(dense, keep_zeros=False):
@@ -86,10 +87,12 @@ def column_scales(dense, bias_row, operand_scale):
     """Symmetric per-output-column int8 scales of `dense` (float32, > 0).
 
     The scale is also raised so the int32 bias `bias / (operand_scale * scale)`
-    stays within +-2^29 (the kernel accepts +-2^30; the margin absorbs rounding).
+    stays within +-2^20: only (nearly) all-zero columns are affected, and their
+    bias keeps 20 bits.  The kernel's accumulator bound (ke_egru_i8_check_constants,
+    |acc| * 2^L < 2^31) then holds with room for the weighted sum.
     """
     amax = np.max(np.abs(dense), axis=0).astype(np.float64) / 127.0
-    floor = np.abs(bias_row).astype(np.float64) / (float(operand_scale) * 2**29)
+    floor = np.abs(bias_row).astype(np.float64) / (float(operand_scale) * _BIAS_BITS_SCALE)
     scale = np.maximum(amax, floor)
     scale[scale == 0] = 1.0  # all-zero column without bias: any positive scale
     return scale.astype(np.float32)

@@ -47,8 +47,8 @@ struct OpData {
   bool streaming;
   int32_t input_size, batch, time;
   int scratch_index;
-  int32_t x_zero_point, y_zero_point, y_multiplier, y_shift;
-  int32_t *a_multiplier, *a_shift, *g_multiplier, *g_shift;  // [3U] each
+  int32_t x_zero_point, y_zero_point, acc_shift, y_multiplier, y_shift;
+  int32_t *a_multiplier, *g_multiplier;  // [3U] each
   void* c_hat;    // int16 Q0.15 or float [U]
   void* y;        // int8 or float [U]
   int16_t* active;
@@ -172,6 +172,12 @@ void ResetState(OpData* d) {
 // What Prepare needs after the temporary tensors are gone: pointers into the model's
 // constant buffers (stable) and the quantization parameters.
 struct Constants {
+  const void* w_values;
+  const int16_t* w_index;
+  const int32_t* w_offsets;
+  const void* v_values;
+  const int16_t* v_index;
+  const int32_t* v_offsets;
   const int32_t* bias_i32;
   const int16_t* threshold_q15;
   const float* w_scale;
@@ -261,6 +267,12 @@ TfLiteStatus Validate(TfLiteContext* context, TfLiteNode* node, OpData* d, Const
   KE_TRY(CheckConst(bias, kBias, d->is_int8 ? kTfLiteInt32 : kTfLiteFloat32, 2, 3 * units));
   KE_TRY(CheckConst(threshold, kThreshold, d->is_int8 ? kTfLiteInt16 : kTfLiteFloat32, units));
 
+  c->w_values = in.input(kWValues)->data.raw;
+  c->w_index = in.input(kWIndex)->data.i16;
+  c->w_offsets = in.input(kWOffsets)->data.i32;
+  c->v_values = in.input(kVValues)->data.raw;
+  c->v_index = in.input(kVIndex)->data.i16;
+  c->v_offsets = in.input(kVOffsets)->data.i32;
   c->bias_i32 = bias->data.i32;
   c->threshold_q15 = threshold->data.i16;
   if (d->is_int8) {
@@ -282,6 +294,30 @@ TfLiteStatus Validate(TfLiteContext* context, TfLiteNode* node, OpData* d, Const
     }
   }
   return kTfLiteOk;
+}
+
+// The core's int8 parameters: the model's constant data plus what Prepare computed.
+void FillInt8Params(const OpData* d, const int8_t* w_values, const int16_t* w_index,
+                    const int32_t* w_offsets, const int8_t* v_values, const int16_t* v_index,
+                    const int32_t* v_offsets, const int32_t* bias, const int16_t* threshold,
+                    ke_egru_i8_params* p) {
+  p->input_size = d->input_size;
+  p->units = d->units;
+  p->w_values = w_values;
+  p->w_index = w_index;
+  p->w_offsets = w_offsets;
+  p->v_values = v_values;
+  p->v_index = v_index;
+  p->v_offsets = v_offsets;
+  p->bias = bias;
+  p->threshold = threshold;
+  p->x_zero_point = d->x_zero_point;
+  p->y_zero_point = d->y_zero_point;
+  p->a_multiplier = d->a_multiplier;
+  p->g_multiplier = d->g_multiplier;
+  p->acc_shift = d->acc_shift;
+  p->y_multiplier = d->y_multiplier;
+  p->y_shift = d->y_shift;
 }
 
 // Validates, then allocates the persistent state, multipliers and scratch in the arena.
@@ -308,7 +344,7 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
                                     : KE_EGRU_F32_SCRATCH(units) * sizeof(float);
   KE_TRY(context->RequestScratchBufferInArena(context, scratch, &d->scratch_index));
   if (d->is_int8) {
-    int32_t** arrays[] = {&d->a_multiplier, &d->a_shift, &d->g_multiplier, &d->g_shift};
+    int32_t** arrays[] = {&d->a_multiplier, &d->g_multiplier};
     for (int32_t** a : arrays) {
       *a = static_cast<int32_t*>(context->AllocatePersistentBuffer(context, sizeof(int32_t) * 3 * units));
       if (*a == nullptr) {
@@ -317,9 +353,15 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
       }
     }
     int status = ke_egru_i8_prepare(units, c.x_scale, c.w_scale, c.y_scale, c.v_scale,
-                                    d->a_multiplier, d->a_shift, d->g_multiplier, d->g_shift,
+                                    d->a_multiplier, d->g_multiplier, &d->acc_shift,
                                     &d->y_multiplier, &d->y_shift);
-    if (status == KE_EGRU_OK) status = ke_egru_i8_check_constants(units, c.bias_i32, c.threshold_q15);
+    if (status == KE_EGRU_OK) {
+      ke_egru_i8_params p;
+      FillInt8Params(d, static_cast<const int8_t*>(c.w_values), c.w_index, c.w_offsets,
+                     static_cast<const int8_t*>(c.v_values), c.v_index, c.v_offsets, c.bias_i32,
+                     c.threshold_q15, &p);
+      status = ke_egru_i8_check_constants(&p);
+    }
     if (status != KE_EGRU_OK) {
       MicroPrintf("KE_EGRU: %s.", ke_egru_status_string(status));
       return kTfLiteError;
@@ -337,24 +379,10 @@ const T* In(TfLiteContext* context, TfLiteNode* node, int input) {
 TfLiteStatus EvalInt8(TfLiteContext* context, TfLiteNode* node, OpData* d, int8_t* out,
                       int32_t* scratch, uint64_t* macs) {
   ke_egru_i8_params p;
-  p.input_size = d->input_size;
-  p.units = d->units;
-  p.w_values = In<int8_t>(context, node, kWValues);
-  p.w_index = In<int16_t>(context, node, kWIndex);
-  p.w_offsets = In<int32_t>(context, node, kWOffsets);
-  p.v_values = In<int8_t>(context, node, kVValues);
-  p.v_index = In<int16_t>(context, node, kVIndex);
-  p.v_offsets = In<int32_t>(context, node, kVOffsets);
-  p.bias = In<int32_t>(context, node, kBias);
-  p.threshold = In<int16_t>(context, node, kThreshold);
-  p.x_zero_point = d->x_zero_point;
-  p.y_zero_point = d->y_zero_point;
-  p.a_multiplier = d->a_multiplier;
-  p.a_shift = d->a_shift;
-  p.g_multiplier = d->g_multiplier;
-  p.g_shift = d->g_shift;
-  p.y_multiplier = d->y_multiplier;
-  p.y_shift = d->y_shift;
+  FillInt8Params(d, In<int8_t>(context, node, kWValues), In<int16_t>(context, node, kWIndex),
+                 In<int32_t>(context, node, kWOffsets), In<int8_t>(context, node, kVValues),
+                 In<int16_t>(context, node, kVIndex), In<int32_t>(context, node, kVOffsets),
+                 In<int32_t>(context, node, kBias), In<int16_t>(context, node, kThreshold), &p);
   const int8_t* x = In<int8_t>(context, node, kX);
   ke_egru_i8_state s = {static_cast<int16_t*>(d->c_hat), static_cast<int8_t*>(d->y), d->active,
                         d->n_active};

@@ -1,9 +1,12 @@
 """Offline keyword dataset in the Speech Commands layout, spoken by espeak-ng.
 
 Each "speaker" is an espeak-ng voice plus a variant (``en-us+f3``). Every
-speaker says every keyword ``repeats`` times and ``unknown_per_speaker`` words from
-:data:`UNKNOWN_WORDS`, each rendition with a random speed, pitch, gain, time
-offset and additive noise (white/pink/brown/hum at a random SNR). Audio is
+training speaker says every keyword ``repeats`` times and ``unknown_per_speaker``
+words from :data:`UNKNOWN_WORDS`; validation and testing speakers say more
+(``heldout_repeats``, ``heldout_unknown_per_speaker``) so the held-out splits are
+large enough to resolve a 1-point accuracy difference. Each rendition has a random
+speed, pitch, gain, time offset and additive noise (white/pink/brown/hum at a
+random SNR). Audio is
 resampled from espeak's 22.05 kHz to 16 kHz mono 16-bit. ``_background_noise_/``
 holds generated noise recordings. Speakers, not clips, are split into
 training/validation/testing, as in Speech Commands, so the test set measures
@@ -141,17 +144,25 @@ def _job(args):
     return rel
 
 
-def plan(seed=0, n_speakers=None, repeats=2, unknown_per_speaker=3):
+def plan(seed=0, n_speakers=None, repeats=2, unknown_per_speaker=3, heldout_repeats=8,
+         heldout_unknown_per_speaker=12):
     """The clips to synthesise and the speaker split, without running espeak-ng.
+
+    Training speakers say each keyword ``repeats`` times and ``unknown_per_speaker``
+    unknown words; validation/testing speakers ``heldout_repeats`` and
+    ``heldout_unknown_per_speaker`` (the split stays by speaker). A clip's audio
+    depends only on (seed, speaker, word, repeat), so the held-out sizes do not
+    change the training clips.
 
     Returns:
       (jobs, split) where jobs is a list of (relative_path, word, speaker, repeat)
       and split maps speaker -> "training" | "validation" | "testing".
     """
-    if repeats < 1:
-        raise ValueError(f"repeats={repeats} must be >= 1.")
-    if unknown_per_speaker < 0:
-        raise ValueError(f"unknown_per_speaker={unknown_per_speaker} must be >= 0.")
+    for name, value, low in (("repeats", repeats, 1), ("heldout_repeats", heldout_repeats, 1),
+                             ("unknown_per_speaker", unknown_per_speaker, 0),
+                             ("heldout_unknown_per_speaker", heldout_unknown_per_speaker, 0)):
+        if value < low:
+            raise ValueError(f"{name}={value} must be >= {low}.")
     everyone = speakers()
     order = _stream(seed, "speakers").permutation(len(everyone))
     chosen = [everyone[i] for i in order]
@@ -168,11 +179,13 @@ def plan(seed=0, n_speakers=None, repeats=2, unknown_per_speaker=3):
     jobs = []
     for speaker in sorted(chosen):
         sid = speaker_id(speaker)
+        held_out = split[speaker] != "training"
         for word in KEYWORDS:
-            for r in range(repeats):
+            for r in range(heldout_repeats if held_out else repeats):
                 jobs.append((f"{word}/{sid}_nohash_{r}.wav", word, speaker, r))
-        picks = _stream(seed, speaker, "unknown").choice(len(UNKNOWN_WORDS),
-                                                         size=unknown_per_speaker)
+        picks = _stream(seed, speaker, "unknown").choice(
+            len(UNKNOWN_WORDS),
+            size=heldout_unknown_per_speaker if held_out else unknown_per_speaker)
         counts = {}
         for i in picks:
             word = UNKNOWN_WORDS[i]
@@ -182,15 +195,18 @@ def plan(seed=0, n_speakers=None, repeats=2, unknown_per_speaker=3):
 
 
 def generate(out_dir, seed=0, n_speakers=None, repeats=2, unknown_per_speaker=3,
-             workers=2, verbose=True):
+             heldout_repeats=8, heldout_unknown_per_speaker=12, workers=2, verbose=True):
     """Writes the dataset to ``out_dir`` (created; must be empty or absent).
 
     Args:
       out_dir: destination folder.
       seed: everything (speaker split, speeds, noise, ...) derives from it.
       n_speakers: use only this many voice+variant speakers (default: all 96).
-      repeats: renditions of each keyword per speaker.
-      unknown_per_speaker: non-keyword clips per speaker.
+      repeats: renditions of each keyword per training speaker.
+      unknown_per_speaker: non-keyword clips per training speaker.
+      heldout_repeats, heldout_unknown_per_speaker: the same for validation and
+        testing speakers (default 8 and 12: ~960 clips per held-out split instead of
+        240, so one clip is 0.1 accuracy points, not 0.4).
       workers: process-pool size (espeak-ng runs as a subprocess per clip).
 
     Returns:
@@ -202,7 +218,8 @@ def generate(out_dir, seed=0, n_speakers=None, repeats=2, unknown_per_speaker=3,
         raise FileExistsError(
             f"{out_dir} is not empty. Fix: choose a new --out folder or delete it first.")
     started = time.perf_counter()
-    jobs, split = plan(seed, n_speakers, repeats, unknown_per_speaker)
+    jobs, split = plan(seed, n_speakers, repeats, unknown_per_speaker, heldout_repeats,
+                       heldout_unknown_per_speaker)
     for word in sorted({j[1] for j in jobs}):
         os.makedirs(os.path.join(out_dir, word), exist_ok=True)
     os.makedirs(os.path.join(out_dir, BACKGROUND_DIR), exist_ok=True)
@@ -237,6 +254,8 @@ def generate(out_dir, seed=0, n_speakers=None, repeats=2, unknown_per_speaker=3,
                      for k in ("training", "validation", "testing")},
         "repeats": repeats,
         "unknown_per_speaker": unknown_per_speaker,
+        "heldout_repeats": heldout_repeats,
+        "heldout_unknown_per_speaker": heldout_unknown_per_speaker,
     }
     with open(os.path.join(out_dir, "generator.json"), "w", encoding="utf-8") as f:
         json.dump(stats, f, indent=1, sort_keys=True)
@@ -256,10 +275,14 @@ def main(argv=None):
                         help="number of voice+variant speakers (default: all)")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--unknown-per-speaker", type=int, default=3)
+    parser.add_argument("--heldout-repeats", type=int, default=8,
+                        help="keyword renditions per validation/testing speaker")
+    parser.add_argument("--heldout-unknown-per-speaker", type=int, default=12)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
     generate(args.out_dir, args.seed, args.speakers, args.repeats,
-             args.unknown_per_speaker, args.workers)
+             args.unknown_per_speaker, args.heldout_repeats, args.heldout_unknown_per_speaker,
+             args.workers)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,24 @@ def mbm(x, multiplier, shift):
     return np.clip(out, -2**31, 2**31 - 1)
 
 
+def fused_multipliers(m_a, m_g):
+    """Layer shift L >= 0 and per-column multipliers round(M 2^(32-L)) < 2^31."""
+    largest = max(max(m_a), max(m_g))
+    shift = 0
+    while largest * 2.0 ** (32 - shift) + 0.5 >= 2.0 ** 31:
+        shift += 1
+    unit = 2.0 ** (32 - shift)
+    q = lambda ms: np.array([int(math.floor(m * unit + 0.5)) for m in ms], np.int64)
+    return shift, q(m_a), q(m_g)
+
+
+def requant(acc_a, m_a, acc_g=0, m_g=0):
+    """round((A m_a + G m_g) / 2^32): the high word of a 64-bit sum with a half added."""
+    total = (np.asarray(acc_a, object) * np.asarray(m_a, object)
+             + np.asarray(acc_g, object) * np.asarray(m_g, object) + (1 << 31))
+    return np.array([int(v) >> 32 for v in np.atleast_1d(total)], np.int64)
+
+
 def lut(table, x_q12):
     v = np.asarray(x_q12, np.int64) + 32768
     i, f = v >> 8, v & 255
@@ -76,10 +94,9 @@ def egru_int8(x_q, dense_w_q, dense_v_q, bias_q, threshold_q, w_scale, v_scale,
     batch, time, _ = x_q.shape
     units = v.shape[0]
     f32 = lambda s: float(np.float32(s))  # the kernel reads float32 scales
-    a_mult = [quantize_multiplier(f32(x_scale) * f32(s) * 2**PRE_FRAC) for s in w_scale]
-    g_mult = [quantize_multiplier(f32(y_scale) * f32(s) * 2**PRE_FRAC) for s in v_scale]
-    am, ash = (np.array(c, np.int64) for c in zip(*a_mult))
-    gm, gsh = (np.array(c, np.int64) for c in zip(*g_mult))
+    m_a = [f32(x_scale) * f32(s) * 2**PRE_FRAC for s in w_scale]
+    m_g = [f32(y_scale) * f32(s) * 2**PRE_FRAC for s in v_scale]
+    shift, am, gm = fused_multipliers(m_a, m_g)
     ym, ysh = quantize_multiplier(1.0 / (2**STATE_FRAC * f32(y_scale)))
 
     out = np.zeros((batch, time, units), np.int64)
@@ -89,11 +106,12 @@ def egru_int8(x_q, dense_w_q, dense_v_q, bias_q, threshold_q, w_scale, v_scale,
         for t in range(time):
             acc_a = bias_q[0] + (x_q[b, t] - x_zero_point) @ w
             acc_g = bias_q[1] + (y - y_zero_point) @ v
-            pa = mbm(acc_a, am, ash)
-            pg = mbm(acc_g, gm, gsh)
-            u = lut(SIGMOID_TABLE, sat16(pa[:units] + pg[:units]))
-            r = lut(SIGMOID_TABLE, sat16(pa[units:2 * units] + pg[units:2 * units]))
-            z = lut(TANH_TABLE, sat16(pa[2 * units:] + rnd(r * pg[2 * units:], 15)))
+            acc_a, acc_g = acc_a << shift, acc_g << shift
+            u_, r_, z_ = slice(0, units), slice(units, 2 * units), slice(2 * units, None)
+            u = lut(SIGMOID_TABLE, sat16(requant(acc_a[u_], am[u_], acc_g[u_], gm[u_])))
+            r = lut(SIGMOID_TABLE, sat16(requant(acc_a[r_], am[r_], acc_g[r_], gm[r_])))
+            hz = requant(acc_g[z_], gm[z_])
+            z = lut(TANH_TABLE, sat16(requant(acc_a[z_], am[z_]) + ((r * hz) >> 15)))
             c = sat16(rnd(u * z + (32768 - u) * c_hat, 15))
             event = c > theta
             y_ev = np.clip(mbm(c, ym, ysh) + y_zero_point, -128, 127)

@@ -17,9 +17,19 @@ def _clean_env():
     return env
 
 
+# Everything the cached models and their reference outputs depend on.
+_KEY_SOURCES = (FACTORY, *sorted((REPO_ROOT / "keras_events" / "export").glob("*.py")),
+                *sorted((REPO_ROOT / "keras_events" / "cells").glob("*.py")),
+                *sorted((REPO_ROOT / "custom_ops" / "core").glob("*.[ch]")),
+                *sorted((REPO_ROOT / "custom_ops" / "tflite").glob("*.cc")))
+
+
 def make_model(name: str) -> pathlib.Path:
     """Directory with ``model.tflite`` (+ inputs) for ``name`` from model_factory.py."""
-    key = hashlib.sha256(FACTORY.read_bytes()).hexdigest()[:12]
+    h = hashlib.sha256()
+    for src in _KEY_SOURCES:
+        h.update(src.read_bytes())
+    key = h.hexdigest()[:12]
     out = MODEL_CACHE / f"{name}-{key}"
     if not (out / "model.tflite").exists():
         tmp = out.with_name(out.name + f".tmp{os.getpid()}")
