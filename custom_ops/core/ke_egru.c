@@ -363,24 +363,37 @@ void ke_egru_i8_reset(ke_egru_i8_state* s, int32_t units, int32_t y_zero_point) 
   s->n_active = 0;
 }
 
+/* x * w for |x| <= 255, |w| <= 128: the product fits int16 exactly.  On Arm a
+ * plain int32 multiply-accumulate (`mla`) is cheapest; elsewhere the int16 form
+ * lets compilers use 16-bit SIMD multiplies (SSE2 has no 32-bit one). */
+#if defined(__ARM_ARCH)
+#define KE_MUL_I8(x, w) ((x) * (int32_t)(w))
+#else
+#define KE_MUL_I8(x, w) ((int16_t)((int16_t)(x) * (w)))
+#endif
+
 /* acc[idx[n]] += x * w[n] for one compressed row; two per iteration. */
 static inline void ke_scatter_row(int32_t* acc, const int8_t* w, const int16_t* idx,
                                   int32_t n, int32_t x) {
   int32_t i = 0;
   for (; i + 1 < n; i += 2) {
     const int32_t k0 = idx[i], k1 = idx[i + 1];
-    acc[k0] += x * (int32_t)w[i];
-    acc[k1] += x * (int32_t)w[i + 1];
+    acc[k0] += KE_MUL_I8(x, w[i]);
+    acc[k1] += KE_MUL_I8(x, w[i + 1]);
   }
-  if (i < n) acc[idx[i]] += x * (int32_t)w[i];
+  if (i < n) acc[idx[i]] += KE_MUL_I8(x, w[i]);
 }
 
-/* acc[k] += x * w[k] for a dense row of G weights. |x| <= 255, |w| <= 128: the
- * product fits int16 exactly (16-bit SIMD multiplies on hosts). */
+/* acc[k] += x * w[k] for a dense row of G weights. */
 static inline void ke_dense_row(int32_t* acc, const int8_t* w, int32_t G, int32_t x) {
-  const int16_t x16 = (int16_t)x;
-  int32_t k;
-  for (k = 0; k < G; ++k) acc[k] += (int16_t)(x16 * w[k]);
+  int32_t k = 0;
+#if defined(__ARM_ARCH)
+  for (; k + 1 < G; k += 2) { /* two per iteration: 5 instead of 7 instructions per MAC */
+    acc[k] += KE_MUL_I8(x, w[k]);
+    acc[k + 1] += KE_MUL_I8(x, w[k + 1]);
+  }
+#endif
+  for (; k < G; ++k) acc[k] += KE_MUL_I8(x, w[k]);
 }
 
 /* Input product of one step: A = b_in + sum (x - zp_x) w (int32). */

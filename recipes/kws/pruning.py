@@ -63,3 +63,41 @@ def weight_sparsity(model):
     layer = sparsity.report(model, print_table=False).get("egru", {})
     size = sum(w["size"] for w in layer.values())
     return 1.0 - sum(w["nonzero"] for w in layer.values()) / size if size else 0.0
+
+
+def activity_targets(start_rate, final_rate, end_epoch, updates):
+    """{epoch: event-rate target}: the EGRU's activity-penalty target stepped down
+    linearly from ``start_rate`` (at epoch 0) to ``final_rate`` (from ``end_epoch`` on) in
+    ``updates`` steps. Each change retraces the train function, hence a few steps, not
+    one per batch."""
+    if end_epoch <= 0 or start_rate <= final_rate:
+        return {0: final_rate}
+    updates = max(1, min(int(updates), end_epoch))
+    epochs = [round(i * end_epoch / updates) for i in range(updates + 1)]
+    targets = {e: float(start_rate + (final_rate - start_rate) * e / end_epoch) for e in epochs}
+    targets[end_epoch] = float(final_rate)
+    return targets
+
+
+def activity_target_callback(targets):
+    """Sets ``target_event_rate`` of every ``EGRU`` layer (also inside pruning wrappers) at
+    the epochs of ``targets`` ({epoch: rate}, from :func:`activity_targets`) and retraces
+    the train function so the new target takes effect; the last target stays set."""
+    import keras
+
+    from keras_events import EGRU
+
+    class ActivityTarget(keras.callbacks.Callback):
+        def _egru_layers(self):
+            return [layer for layer in self.model._flatten_layers() if isinstance(layer, EGRU)]
+
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch not in targets:
+                return
+            layers = self._egru_layers()
+            if any(layer.target_event_rate != targets[epoch] for layer in layers):
+                for layer in layers:
+                    layer.target_event_rate = targets[epoch]
+                self.model.make_train_function(force=True)
+
+    return ActivityTarget()

@@ -55,6 +55,11 @@ class Config:
     models: tuple = ("gru", "egru")
     keywords: tuple = kws_data.KEYWORDS
     plots: bool = True
+    # Activity annealing (recipes/kws/pruning.py): the penalty's event-rate target steps
+    # down from activity_start (an untrained EGRU fires ~0.75) to target_event_rate at
+    # activity_end x EGRU epochs; activity_start <= target_event_rate: constant target.
+    activity_start: float = 0.0
+    activity_end: float = 0.5
     # Pruning (recipes/kws/pruning.py): fractions of all EGRU training steps.
     prune_begin: float = 0.2
     prune_end: float = 0.7
@@ -79,6 +84,10 @@ class Config:
             raise ValueError(f"--target-sparsity must be in [0, 1), got {self.target_sparsity}.")
         if self.activity_reg < 0:
             raise ValueError(f"--activity-reg must be >= 0, got {self.activity_reg}.")
+        if not 0.0 < self.activity_end < 1.0:
+            raise ValueError(f"--activity-end must be in (0, 1), got {self.activity_end}.")
+        if not 0.0 <= self.activity_start <= 1.0:
+            raise ValueError(f"--activity-start must be in [0, 1], got {self.activity_start}.")
         if not 0.0 <= self.prune_begin < self.prune_end < 1.0:
             raise ValueError(f"need 0 <= --prune-begin < --prune-end < 1, got "
                              f"{self.prune_begin} and {self.prune_end}.")
@@ -111,7 +120,8 @@ def stage_data(cfg, state):
 
                 shutil.rmtree(data_dir)
             _log(f"no --data-dir: generating the offline dataset into {data_dir}")
-            size = dict(n_speakers=10, repeats=1, unknown_per_speaker=1) if cfg.quick else {}
+            size = dict(n_speakers=10, repeats=1, unknown_per_speaker=1, heldout_repeats=1,
+                        heldout_unknown_per_speaker=1) if cfg.quick else {}
             kws_generate.generate(data_dir, seed=cfg.seed, **size)
     dataset = kws_data.SpeechCommands(data_dir, keywords=cfg.keywords, seed=cfg.seed)
     splits = {name: dataset.load(name) for name in kws_data.SPLITS}
@@ -218,8 +228,11 @@ def _compile(model, learning_rate=1e-3, decay_steps=None):
 
     if decay_steps:
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.05)
+    # XLA: Keras' "auto" leaves it off on CPU-only machines; on: EGRU(128) trains in
+    # 7.9 s per epoch of 3648 clips instead of 14.8 s (2 cores, same result).
+    jit = True if keras.backend.backend() == "tensorflow" else "auto"
     model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=1.0),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"], jit_compile=jit)
     return model
 
 
@@ -248,6 +261,12 @@ def fit_model(cfg, state, name, target_sparsity=None):
             dataclasses.replace(cfg, target_sparsity=target), steps_per_epoch, epochs)
         model = sparsity.prune_low_magnitude(model, pruning_schedule=schedule)
         callbacks.append(sparsity.UpdatePruningStep())
+    if name == "egru" and cfg.activity_start > cfg.target_event_rate:
+        end_epoch = int(round(cfg.activity_end * epochs))
+        targets = pruning.activity_targets(cfg.activity_start, cfg.target_event_rate,
+                                           end_epoch, updates=8)
+        callbacks.append(pruning.activity_target_callback(targets))
+        from_epoch = max(from_epoch, end_epoch)  # pick the best epoch at the final target
     parameters = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     steps = epochs * -(-len(state["y_training"]) // cfg.batch_size)
     _compile(model, cfg.learning_rate, decay_steps=steps)

@@ -14,5 +14,5 @@ def tiny_dataset(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("kws") / "data"
     generate(str(root), seed=3, n_speakers=6, repeats=1, unknown_per_speaker=1,
-             workers=1, verbose=False)
+             heldout_repeats=1, heldout_unknown_per_speaker=1, workers=1, verbose=False)
     return root

@@ -41,8 +41,29 @@ def test_layout_and_split(tiny_dataset):
 def test_same_seed_same_files(tiny_dataset, tmp_path):
     # The fixture used workers=1; a pool of 2 must give the identical bytes.
     gen.generate(str(tmp_path / "again"), seed=3, n_speakers=6, repeats=1,
-                 unknown_per_speaker=1, workers=2, verbose=False)
+                 unknown_per_speaker=1, heldout_repeats=1, heldout_unknown_per_speaker=1,
+                 workers=2, verbose=False)
     assert _digest(tmp_path / "again") == _digest(tiny_dataset)
+
+
+def test_held_out_speakers_say_more_and_stay_disjoint():
+    jobs, split = gen.plan(seed=0)  # the default size
+    by_split = {}
+    for rel, word, speaker, repeat in jobs:
+        by_split.setdefault(split[speaker], []).append((rel, speaker))
+    speakers = {k: {s for _, s in v} for k, v in by_split.items()}
+    assert [len(speakers[k]) for k in ("training", "validation", "testing")] == [76, 10, 10]
+    assert not (speakers["validation"] & speakers["testing"]
+                or speakers["training"] & (speakers["validation"] | speakers["testing"]))
+    # 10 keywords x 8 + 12 unknown per held-out speaker, 10 x 2 + 3 per training speaker.
+    assert [len(by_split[k]) for k in ("training", "validation", "testing")] == [76 * 23, 920, 920]
+    # A clip's file name carries its speaker id, so the lists stay speaker-disjoint.
+    ids = {k: {rel.split("/")[1].split("_")[0] for rel, _ in v} for k, v in by_split.items()}
+    assert not ids["training"] & ids["testing"] and not ids["validation"] & ids["testing"]
+    # Larger held-out splits leave the training clips unchanged.
+    small, _ = gen.plan(seed=0, heldout_repeats=2, heldout_unknown_per_speaker=3)
+    train = {j for j in jobs if split[j[2]] == "training"}
+    assert train == {j for j in small if split[j[2]] == "training"}
 
 
 def test_other_seed_other_data():
@@ -65,5 +86,7 @@ def test_bad_arguments():
         gen.plan(n_speakers=2)
     with pytest.raises(ValueError, match="repeats"):
         gen.plan(repeats=0)
+    with pytest.raises(ValueError, match="heldout_repeats"):
+        gen.plan(heldout_repeats=0)
     with pytest.raises(ValueError, match="noise kind"):
         gen.noise("purple", 10, np.random.default_rng(0))
