@@ -50,12 +50,34 @@ int ke_egru_check_sparse(int32_t rows, int32_t cols, int32_t nnz,
 /* float32 reference                                                       */
 /* ----------------------------------------------------------------------- */
 
-/* C99 <math.h>: part of every C toolchain (newlib on the MCUs); the float
- * path is the reference, the int8 path uses no floating point at all. */
-static float ke_sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
-/* tanh x = 1 - 2 / (exp(2x) + 1): one expf (glibc's tanhf goes through the
- * slower expm1f); absolute error ~1e-7, saturates correctly at +-inf. */
-static float ke_tanh(float x) { return 1.0f - 2.0f / (expf(2.0f * x) + 1.0f); }
+/* exp(x) for the float gates, written so that compilers vectorize the gate loop
+ * (glibc's expf is a call per element; the host build adds -fno-trapping-math so
+ * gcc if-converts the clamps): x = n ln2 + r with n = round(x / ln2)
+ * (round-to-nearest through the 1.5 * 2^23 trick, no libm), ln2 split in a
+ * high part exact in float and a low part (Cody-Waite), e^r by its degree-6
+ * Taylor polynomial on |r| <= ln2/2 (truncation < 1.3e-7 relative), 2^n built
+ * in the exponent bits.  |x| is clamped to 87 so 2^n stays a normal float; the
+ * gates saturate long before (sigmoid(-87) ~ 1.6e-38).  Relative error ~2e-7,
+ * like expf's. */
+static inline float ke_exp(float x) {
+  const float shifter = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+  float k, n, r, p, scale;
+  int32_t k_bits, bits;
+  x = x < 87.0f ? x : 87.0f; /* this operand order maps to minss/maxss */
+  x = x > -87.0f ? x : -87.0f;
+  k = x * 1.44269504f + shifter; /* round(x / ln2) sits in k's low mantissa bits */
+  n = k - shifter;
+  memcpy(&k_bits, &k, sizeof k_bits);
+  r = x - n * 0.693145752f;   /* ln2 high part (0x3f317200): n * hi is exact */
+  r = r - n * 1.42860677e-6f; /* ln2 - high part */
+  p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 + r * (1.0f / 720))))));
+  bits = (k_bits - 0x4B400000 + 127) * (1 << 23); /* 2^n, n in [-126, 126] */
+  memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+static inline float ke_sigmoid(float x) { return 1.0f / (1.0f + ke_exp(-x)); }
+/* tanh x = 1 - 2 / (exp(2x) + 1): saturates correctly at both ends. */
+static inline float ke_tanh(float x) { return 1.0f - 2.0f / (ke_exp(2.0f * x) + 1.0f); }
 
 void ke_egru_f32_reset(ke_egru_f32_state* s, int32_t units) {
   int32_t j;
@@ -87,9 +109,9 @@ static uint64_t f32_input_product(const ke_egru_f32_params* p, const float* x, f
   return count;
 }
 
-/* Rest of a step given the input pre-activations a[k * a_stride] (k < 3U):
+/* Rest of a step given the input pre-activations a[k] (k < 3U):
  * the event-driven recurrent product, gates, state and events.  g: 3U floats. */
-static uint64_t f32_recurrent_step(const ke_egru_f32_params* p, const float* a, int32_t a_stride,
+static uint64_t f32_recurrent_step(const ke_egru_f32_params* p, const float* a,
                                    ke_egru_f32_state* s, float* g) {
   const int32_t U = p->units, G = 3 * p->units;
   uint64_t count = 0;
@@ -108,16 +130,19 @@ static uint64_t f32_recurrent_step(const ke_egru_f32_params* p, const float* a, 
     }
     count += (uint64_t)(end - p->v_offsets[src]);
   }
-  /* Gates, state update, events; rebuild the active list for t+1. */
-  s->n_active = 0;
+  /* Gates and the new c (no branches: the loop vectorizes); c overwrites g[j]. */
   for (j = 0; j < U; ++j) {
-    const float a_u = a[(size_t)j * a_stride], a_r = a[(size_t)(U + j) * a_stride];
-    const float a_z = a[(size_t)(2 * U + j) * a_stride];
+    const float a_u = a[j], a_r = a[U + j];
+    const float a_z = a[2 * U + j];
     const float u = ke_sigmoid(a_u + g[j]);
     const float r = ke_sigmoid(a_r + g[U + j]);
     const float z = ke_tanh(a_z + r * g[2 * U + j]);
-    const float c = u * z + (1.0f - u) * s->c_hat[j];
-    const float theta = p->threshold[j];
+    g[j] = u * z + (1.0f - u) * s->c_hat[j];
+  }
+  /* Events, state, and the active list for t+1. */
+  s->n_active = 0;
+  for (j = 0; j < U; ++j) {
+    const float c = g[j], theta = p->threshold[j];
     if (c > theta) {
       s->y[j] = c;
       s->c_hat[j] = c - theta;
@@ -133,7 +158,7 @@ static uint64_t f32_recurrent_step(const ke_egru_f32_params* p, const float* a, 
 void ke_egru_f32_step(const ke_egru_f32_params* p, const float* x,
                       ke_egru_f32_state* s, float* scratch, uint64_t* macs) {
   uint64_t count = f32_input_product(p, x, scratch);
-  count += f32_recurrent_step(p, scratch, 1, s, scratch + 3 * p->units);
+  count += f32_recurrent_step(p, scratch, s, scratch + 3 * p->units);
   if (macs) *macs += count;
 }
 
@@ -156,55 +181,6 @@ void ke_egru_f32_run(const ke_egru_f32_params* p, const float* x, int32_t batch,
       for (j = 0; j < U; ++j) o[j] = s->y[j];
     }
   }
-}
-
-/* Copies y into the output row of step t (return_sequences) or of the batch row. */
-#define KE_EMIT(out, y, U, b, t, time, return_sequences)                      \
-  do {                                                                        \
-    int32_t j_;                                                               \
-    if (return_sequences) {                                                   \
-      for (j_ = 0; j_ < (U); ++j_) (out)[((size_t)(b) * (time) + (t)) * (U) + j_] = (y)[j_]; \
-    } else if ((t) == (time) - 1) {                                           \
-      for (j_ = 0; j_ < (U); ++j_) (out)[(size_t)(b) * (U) + j_] = (y)[j_];   \
-    }                                                                         \
-  } while (0)
-
-void ke_egru_f32_run_seq(const ke_egru_f32_params* p, const float* x, int32_t batch,
-                         int32_t time, int return_sequences, float* out,
-                         ke_egru_f32_state* s, float* scratch, uint64_t* macs) {
-  const int32_t I = p->input_size, U = p->units, G = 3 * p->units;
-  float* g = scratch;                            /* [3U]     */
-  float* xt = scratch + 6 * (size_t)U;           /* [I][T]   */
-  float* a = xt + (size_t)I * time;              /* [3U][T]  */
-  uint64_t count = 0;
-  int32_t b, t, i, k, n;
-  for (b = 0; b < batch; ++b) {
-    const float* xb = x + (size_t)b * time * I;
-    /* Input product of the whole sequence at once, time innermost: each stored
-     * weight is read once per sequence and the loop over t vectorizes. */
-    for (i = 0; i < I; ++i)
-      for (t = 0; t < time; ++t) xt[(size_t)i * time + t] = xb[(size_t)t * I + i];
-    for (k = 0; k < G; ++k)
-      for (t = 0; t < time; ++t) a[(size_t)k * time + t] = p->bias[k];
-    for (i = 0; i < I; ++i) {
-      const float* xi = xt + (size_t)i * time;
-      int32_t any = 0;
-      for (t = 0; t < time; ++t) any |= xi[t] != 0.0f;
-      if (!any) continue; /* a feature silent for the whole sequence */
-      for (n = p->w_offsets[i]; n < p->w_offsets[i + 1]; ++n) {
-        const float w = p->w_values[n];
-        float* ak = a + (size_t)p->w_index[n] * time;
-        for (t = 0; t < time; ++t) ak[t] += xi[t] * w;
-      }
-      count += (uint64_t)(p->w_offsets[i + 1] - p->w_offsets[i]) * (uint64_t)time;
-    }
-    ke_egru_f32_reset(s, U);
-    for (t = 0; t < time; ++t) {
-      count += f32_recurrent_step(p, a + t, time, s, g);
-      KE_EMIT(out, s->y, U, b, t, time, return_sequences);
-    }
-  }
-  if (macs) *macs += count;
 }
 
 /* ----------------------------------------------------------------------- */
@@ -413,8 +389,8 @@ static uint64_t i8_input_product(const ke_egru_i8_params* p, const int8_t* x, in
   return count;
 }
 
-/* Rest of a step given the input accumulators a[k * a_stride]; g: 3U int32. */
-static uint64_t i8_recurrent_step(const ke_egru_i8_params* p, const int32_t* a, int32_t a_stride,
+/* Rest of a step given the input accumulators a[k]; g: 3U int32. */
+static uint64_t i8_recurrent_step(const ke_egru_i8_params* p, const int32_t* a,
                                   ke_egru_i8_state* s, int32_t* g) {
   const int32_t U = p->units, G = 3 * p->units;
   const int32_t scale = (int32_t)1 << p->acc_shift; /* 2^L, |A|, |G| < 2^(31-L) */
@@ -436,10 +412,10 @@ static uint64_t i8_recurrent_step(const ke_egru_i8_params* p, const int32_t* a, 
     /* Pre-activations in Q3.12; u, r, z, c, chat, theta in Q0.15. */
     const int32_t ku = j, kr = U + j, kz = 2 * U + j;
     const int32_t u = ke_lut(ke_egru_sigmoid_table,
-        ke_sat16(ke_requant2(a[(size_t)ku * a_stride] * scale, am[ku], g[ku] * scale, gm[ku])));
+        ke_sat16(ke_requant2(a[ku] * scale, am[ku], g[ku] * scale, gm[ku])));
     const int32_t r = ke_lut(ke_egru_sigmoid_table,
-        ke_sat16(ke_requant2(a[(size_t)kr * a_stride] * scale, am[kr], g[kr] * scale, gm[kr])));
-    const int32_t az = ke_requant2(a[(size_t)kz * a_stride] * scale, am[kz], 0, 0);
+        ke_sat16(ke_requant2(a[kr] * scale, am[kr], g[kr] * scale, gm[kr])));
+    const int32_t az = ke_requant2(a[kz] * scale, am[kz], 0, 0);
     const int32_t hz = ke_requant2(g[kz] * scale, gm[kz], 0, 0);
     /* az + floor(r hz / 2^15); |az|, |hz| < 2^30, r < 2^15: no overflow. */
     const int32_t z = ke_lut(ke_egru_tanh_table, ke_sat16(ke_mlaw16(2 * hz, r, az)));
@@ -465,7 +441,7 @@ static uint64_t i8_recurrent_step(const ke_egru_i8_params* p, const int32_t* a, 
 void ke_egru_i8_step(const ke_egru_i8_params* p, const int8_t* x,
                      ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs) {
   uint64_t count = i8_input_product(p, x, scratch);
-  count += i8_recurrent_step(p, scratch, 1, s, scratch + 3 * p->units);
+  count += i8_recurrent_step(p, scratch, s, scratch + 3 * p->units);
   if (macs) *macs += count;
 }
 
@@ -488,44 +464,4 @@ void ke_egru_i8_run(const ke_egru_i8_params* p, const int8_t* x, int32_t batch,
       for (j = 0; j < U; ++j) o[j] = s->y[j];
     }
   }
-}
-
-void ke_egru_i8_run_seq(const ke_egru_i8_params* p, const int8_t* x, int32_t batch,
-                        int32_t time, int return_sequences, int8_t* out,
-                        ke_egru_i8_state* s, int32_t* scratch, int16_t* x_scratch,
-                        uint64_t* macs) {
-  const int32_t I = p->input_size, U = p->units, G = 3 * p->units;
-  int32_t* g = scratch;                     /* [3U]    */
-  int32_t* a = scratch + 6 * (size_t)U;     /* [3U][T] */
-  int16_t* xt = x_scratch;                  /* [I][T]  x - zp_x, in [-255, 255] */
-  uint64_t count = 0;
-  int32_t b, t, i, k, n;
-  for (b = 0; b < batch; ++b) {
-    const int8_t* xb = x + (size_t)b * time * I;
-    for (i = 0; i < I; ++i)
-      for (t = 0; t < time; ++t)
-        xt[(size_t)i * time + t] = (int16_t)((int32_t)xb[(size_t)t * I + i] - p->x_zero_point);
-    for (k = 0; k < G; ++k)
-      for (t = 0; t < time; ++t) a[(size_t)k * time + t] = p->bias[k];
-    for (i = 0; i < I; ++i) {
-      const int16_t* xi = xt + (size_t)i * time;
-      int32_t any = 0;
-      for (t = 0; t < time; ++t) any |= xi[t] != 0;
-      if (!any) continue;
-      for (n = p->w_offsets[i]; n < p->w_offsets[i + 1]; ++n) {
-        /* |x - zp| <= 255 and |w| <= 128: the product fits int16 exactly, which
-         * lets the loop use 16-bit SIMD multiplies (no 32-bit one in SSE2). */
-        const int16_t w = p->w_values[n];
-        int32_t* ak = a + (size_t)p->w_index[n] * time;
-        for (t = 0; t < time; ++t) ak[t] += (int16_t)(xi[t] * w);
-      }
-      count += (uint64_t)(p->w_offsets[i + 1] - p->w_offsets[i]) * (uint64_t)time;
-    }
-    ke_egru_i8_reset(s, U, p->y_zero_point);
-    for (t = 0; t < time; ++t) {
-      count += i8_recurrent_step(p, a + t, time, s, g);
-      KE_EMIT(out, s->y, U, b, t, time, return_sequences);
-    }
-  }
-  if (macs) *macs += count;
 }

@@ -28,7 +28,8 @@
  *   index  [nnz]      int16 output column (0 .. 3U-1) of each value
  *   offsets[rows + 1] int32, row r owns values[offsets[r] .. offsets[r+1]-1]
  *
- * The float path uses expf/tanhf from <math.h> (link -lm); the int8 path uses
+ * The float path computes exp inline (no libm call per element); <math.h> (floor) is
+ * used by ke_egru_i8_prepare only; the int8 path uses
  * no floating point outside ke_egru_quantize_multiplier/ke_egru_i8_prepare.
  *
  * Validation happens once, in ke_egru_check_sparse() / ke_egru_i8_check_bias()
@@ -124,20 +125,6 @@ void ke_egru_f32_run(const ke_egru_f32_params* p, const float* x, int32_t batch,
                      int32_t time, int return_sequences, float* out,
                      ke_egru_f32_state* s, float* scratch, uint64_t* macs);
 
-/* Scratch floats of ke_egru_f32_run_seq. */
-#define KE_EGRU_SEQ_SCRATCH(units, input_size, time) \
-  (6 * (size_t)(units) + ((size_t)(input_size) + 3 * (size_t)(units)) * (size_t)(time))
-
-/* Same result as ke_egru_f32_run (bit for bit) for hosts with memory to spare:
- * the input product of a whole sequence is computed at once with time
- * innermost, so every stored weight is read once per sequence and the loop
- * vectorizes.  An input feature is skipped only if it is zero for the whole
- * sequence, so its input MACs are sum over such rows of nnz(row) * T.
- * scratch: KE_EGRU_SEQ_SCRATCH(U, I, T) floats. */
-void ke_egru_f32_run_seq(const ke_egru_f32_params* p, const float* x, int32_t batch,
-                         int32_t time, int return_sequences, float* out,
-                         ke_egru_f32_state* s, float* scratch, uint64_t* macs);
-
 /* ----------------------------------------------------------------------- */
 /* int8 integer path                                                       */
 /* ----------------------------------------------------------------------- */
@@ -211,14 +198,6 @@ void ke_egru_i8_step(const ke_egru_i8_params* p, const int8_t* x,
 void ke_egru_i8_run(const ke_egru_i8_params* p, const int8_t* x, int32_t batch,
                     int32_t time, int return_sequences, int8_t* out,
                     ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs);
-
-/* int8 counterpart of ke_egru_f32_run_seq.  scratch: KE_EGRU_I8_SEQ_SCRATCH(U, T)
- * int32; x_scratch: I * T int16 (the input minus its zero point, time innermost). */
-#define KE_EGRU_I8_SEQ_SCRATCH(units, time) (6 * (size_t)(units) + 3 * (size_t)(units) * (size_t)(time))
-void ke_egru_i8_run_seq(const ke_egru_i8_params* p, const int8_t* x, int32_t batch,
-                        int32_t time, int return_sequences, int8_t* out,
-                        ke_egru_i8_state* s, int32_t* scratch, int16_t* x_scratch,
-                        uint64_t* macs);
 
 #ifdef __cplusplus
 } /* extern "C" */

@@ -230,73 +230,7 @@ static void test_int8_close_to_float(void) {
   }
 }
 
-/* The sequence runners equal the step-based ones bit for bit. */
-static void test_run_seq_matches_run(void) {
-  enum { B = 2 };
-  static float W[I_SIZE * G], V[UNITS * G], bias[2 * G], th[UNITS], x[B * T_STEPS * I_SIZE];
-  static float wv[I_SIZE * G], vv[UNITS * G], out1[B * T_STEPS * UNITS], out2[B * T_STEPS * UNITS];
-  static float chat[UNITS], y[UNITS], scratch[KE_EGRU_SEQ_SCRATCH(UNITS, I_SIZE, T_STEPS)];
-  static int16_t wi[I_SIZE * G], vi[UNITS * G], active[UNITS], chat_q[UNITS], th_q[UNITS];
-  static int32_t wo[I_SIZE + 1], vo[UNITS + 1], bias_q[2 * G], scratch_q[KE_EGRU_I8_SEQ_SCRATCH(UNITS, T_STEPS)];
-  static int16_t x_scratch[I_SIZE * T_STEPS];
-  static int32_t am[G], gm[G];
-  static int8_t wq[I_SIZE * G], vq[UNITS * G], xq[B * T_STEPS * I_SIZE], yq[UNITS];
-  static int8_t oq1[B * T_STEPS * UNITS], oq2[B * T_STEPS * UNITS];
-  static float w_scale[G], v_scale[G];
-  int k, rs, nw, nv;
-  int32_t ym, ys, acc_shift;
-  ke_egru_f32_params p;
-  ke_egru_f32_state s;
-  ke_egru_i8_params q;
-  ke_egru_i8_state sq;
-  for (k = 0; k < I_SIZE * G; ++k) W[k] = frand(0, 1) < 0.4f ? 0.0f : frand(-1, 1);
-  for (k = 0; k < UNITS * G; ++k) V[k] = frand(0, 1) < 0.4f ? 0.0f : frand(-1, 1);
-  for (k = 0; k < 2 * G; ++k) bias[k] = frand(-0.5f, 1);
-  for (k = 0; k < UNITS; ++k) th[k] = frand(0.05f, 0.3f);
-  for (k = 0; k < B * T_STEPS * I_SIZE; ++k) {
-    /* feature 1 silent for the whole sequence, others sometimes zero */
-    x[k] = (k % I_SIZE == 1 || frand(0, 1) < 0.2f) ? 0.0f : frand(-2, 2);
-    xq[k] = (int8_t)(x[k] * 50);
-  }
-  nw = pack(W, I_SIZE, wv, wi, wo);
-  nv = pack(V, UNITS, vv, vi, vo);
-  for (k = 0; k < nw; ++k) wq[k] = (int8_t)lrintf(wv[k] * 127.0f);
-  for (k = 0; k < nv; ++k) vq[k] = (int8_t)lrintf(vv[k] * 127.0f);
-  for (k = 0; k < G; ++k) w_scale[k] = v_scale[k] = 1.0f / 127.0f;
-  for (k = 0; k < 2 * G; ++k) bias_q[k] = (int32_t)lrintf(bias[k] * 20000.0f);
-  for (k = 0; k < UNITS; ++k) th_q[k] = (int16_t)lrintf(th[k] * 32768.0f);
-  ke_egru_i8_prepare(UNITS, 0.02f, w_scale, 1.0f / 256.0f, v_scale, am, gm, &acc_shift, &ym, &ys);
-  p.input_size = q.input_size = I_SIZE;
-  p.units = q.units = UNITS;
-  p.w_values = wv; p.w_index = wi; p.w_offsets = wo;
-  p.v_values = vv; p.v_index = vi; p.v_offsets = vo;
-  p.bias = bias; p.threshold = th;
-  q.w_values = wq; q.w_index = wi; q.w_offsets = wo;
-  q.v_values = vq; q.v_index = vi; q.v_offsets = vo;
-  q.bias = bias_q; q.threshold = th_q; q.x_zero_point = 3; q.y_zero_point = -128;
-  q.a_multiplier = am; q.g_multiplier = gm; q.acc_shift = acc_shift;
-  q.y_multiplier = ym; q.y_shift = ys;
-  s.c_hat = chat; s.y = y; s.active = active;
-  sq.c_hat = chat_q; sq.y = yq; sq.active = active;
-  for (rs = 0; rs <= 1; ++rs) {
-    uint64_t m1 = 0, m2 = 0, silent = 0;
-    const size_t n = rs ? B * T_STEPS * UNITS : B * UNITS;
-    memset(out1, 0, sizeof(out1));
-    memset(out2, 0, sizeof(out2));
-    ke_egru_f32_run(&p, x, B, T_STEPS, rs, out1, &s, scratch, &m1);
-    ke_egru_f32_run_seq(&p, x, B, T_STEPS, rs, out2, &s, scratch, &m2);
-    CHECK(memcmp(out1, out2, n * sizeof(float)) == 0, "f32 run_seq != run (rs=%d)", rs);
-    /* run skips zeros per step, run_seq per sequence: run_seq does more input MACs */
-    CHECK(m2 >= m1, "f32 macs");
-    ke_egru_i8_run(&q, xq, B, T_STEPS, rs, oq1, &sq, scratch_q, &m1);
-    ke_egru_i8_run_seq(&q, xq, B, T_STEPS, rs, oq2, &sq, scratch_q, x_scratch, &m2);
-    CHECK(memcmp(oq1, oq2, n) == 0, "i8 run_seq != run (rs=%d)", rs);
-    (void)silent;
-  }
-}
-
 int main(void) {
-  test_run_seq_matches_run();
   prune_prob = 0.0f;
   test_float_matches_dense_and_counts_macs();
   prune_prob = 0.5f;

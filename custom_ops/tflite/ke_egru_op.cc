@@ -1,7 +1,7 @@
 // Host TFLite glue of KE_EGRU: Init parses the flexbuffer options, Prepare
 // validates every input and precomputes the int8 multipliers, Eval calls the
-// portable core (custom_ops/core/ke_egru.c); on the host with the *_run_seq
-// variants (whole-sequence input product, vectorized over time).  Compiled against the full
+// portable core (custom_ops/core/ke_egru.c), the same step code as on the MCU; the host
+// build's flags (custom_ops.mk) let the compiler vectorize it.  Compiled against the full
 // TFLite struct layout (no TF_LITE_STATIC_MEMORY).
 #include "ke_egru_op.h"
 
@@ -26,7 +26,7 @@ struct OpData {
   bool return_sequences = false;
   // Working buffers (sized in Prepare).
   std::vector<float> c_hat_f, y_f, scratch_f;
-  std::vector<int16_t> c_hat_q, active, x_scratch_q;
+  std::vector<int16_t> c_hat_q, active;
   std::vector<int8_t> y_q;
   std::vector<int32_t> scratch_q, a_mult, g_mult;
   int32_t acc_shift = 0, y_mult = 0, y_shift = 0, x_zero_point = 0, y_zero_point = 0;
@@ -221,12 +221,11 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
     KE_ENSURE(context, status == KE_EGRU_OK, "KE_EGRU: %s.", ke_egru_status_string(status));
     data->c_hat_q.assign(units, 0);
     data->y_q.assign(units, 0);
-    data->scratch_q.assign(KE_EGRU_I8_SEQ_SCRATCH(units, time), 0);
-    data->x_scratch_q.assign(static_cast<size_t>(features) * time, 0);
+    data->scratch_q.assign(KE_EGRU_I8_SCRATCH(units), 0);
   } else {
     data->c_hat_f.assign(units, 0.0f);
     data->y_f.assign(units, 0.0f);
-    data->scratch_f.assign(KE_EGRU_SEQ_SCRATCH(units, features, time), 0.0f);
+    data->scratch_f.assign(KE_EGRU_F32_SCRATCH(units), 0.0f);
   }
 
   const int out_rank = data->return_sequences ? 3 : 2;
@@ -256,8 +255,8 @@ TfLiteStatus Eval(TfLiteContext* context, TfLiteNode* node) {
     ke_egru_i8_params p;
     FillInt8Params(context, node, data, x->dims->data[2], &p);
     ke_egru_i8_state s = {data->c_hat_q.data(), data->y_q.data(), data->active.data(), 0};
-    ke_egru_i8_run_seq(&p, x->data.int8, batch, time, data->return_sequences, y->data.int8, &s,
-                       data->scratch_q.data(), data->x_scratch_q.data(), &macs);
+    ke_egru_i8_run(&p, x->data.int8, batch, time, data->return_sequences, y->data.int8, &s,
+                   data->scratch_q.data(), &macs);
   } else {
     ke_egru_f32_params p;
     p.input_size = x->dims->data[2];
@@ -271,7 +270,7 @@ TfLiteStatus Eval(TfLiteContext* context, TfLiteNode* node) {
     p.bias = Data<float>(context, node, kBias);
     p.threshold = Data<float>(context, node, kThreshold);
     ke_egru_f32_state s = {data->c_hat_f.data(), data->y_f.data(), data->active.data(), 0};
-    ke_egru_f32_run_seq(&p, x->data.f, batch, time, data->return_sequences, y->data.f, &s,
+    ke_egru_f32_run(&p, x->data.f, batch, time, data->return_sequences, y->data.f, &s,
                     data->scratch_f.data(), &macs);
   }
   g_macs.fetch_add(macs, std::memory_order_relaxed);
