@@ -7,6 +7,12 @@
 #include <math.h>
 #include <string.h>
 
+#if defined(__GNUC__)
+#define KE_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define KE_ALWAYS_INLINE inline
+#endif
+
 const char* ke_egru_status_string(int status) {
   switch (status) {
     case KE_EGRU_OK: return "ok";
@@ -348,16 +354,18 @@ void ke_egru_i8_reset(ke_egru_i8_state* s, int32_t units, int32_t y_zero_point) 
 #define KE_MUL_I8(x, w) ((int16_t)((int16_t)(x) * (w)))
 #endif
 
-/* acc[idx[n]] += x * w[n] for one compressed row; two per iteration. */
+/* acc[idx[n]] += x * w[n] for one compressed row; four per iteration. */
 static inline void ke_scatter_row(int32_t* acc, const int8_t* w, const int16_t* idx,
                                   int32_t n, int32_t x) {
   int32_t i = 0;
-  for (; i + 1 < n; i += 2) {
-    const int32_t k0 = idx[i], k1 = idx[i + 1];
+  for (; i + 3 < n; i += 4) {
+    const int32_t k0 = idx[i], k1 = idx[i + 1], k2 = idx[i + 2], k3 = idx[i + 3];
     acc[k0] += KE_MUL_I8(x, w[i]);
     acc[k1] += KE_MUL_I8(x, w[i + 1]);
+    acc[k2] += KE_MUL_I8(x, w[i + 2]);
+    acc[k3] += KE_MUL_I8(x, w[i + 3]);
   }
-  if (i < n) acc[idx[i]] += KE_MUL_I8(x, w[i]);
+  for (; i < n; ++i) acc[idx[i]] += KE_MUL_I8(x, w[i]);
 }
 
 /* acc[k] += x * w[k] for a dense row of G weights. */
@@ -389,24 +397,15 @@ static uint64_t i8_input_product(const ke_egru_i8_params* p, const int8_t* x, in
   return count;
 }
 
-/* Rest of a step given the input accumulators a[k]; g: 3U int32. */
-static uint64_t i8_recurrent_step(const ke_egru_i8_params* p, const int32_t* a,
-                                  ke_egru_i8_state* s, int32_t* g) {
-  const int32_t U = p->units, G = 3 * p->units;
-  const int32_t scale = (int32_t)1 << p->acc_shift; /* 2^L, |A|, |G| < 2^(31-L) */
+/* Gates, state and events of all units given the accumulators a (input) and g
+ * (recurrent); scale = 2^L (|A|, |G| < 2^(31-L)).  Rebuilds the active list. */
+static KE_ALWAYS_INLINE void i8_gates(const ke_egru_i8_params* p, const int32_t* a,
+                                      const int32_t* g, ke_egru_i8_state* s,
+                                      const int32_t scale) {
+  const int32_t U = p->units;
   const int32_t *am = p->a_multiplier, *gm = p->g_multiplier;
   const int32_t y_zp = p->y_zero_point;
-  uint64_t count = 0;
-  int32_t j, q;
-  memcpy(g, p->bias + G, sizeof(int32_t) * (size_t)G);
-  for (q = 0; q < s->n_active; ++q) {
-    const int32_t src = s->active[q];
-    const int32_t yj = (int32_t)s->y[src] - y_zp;
-    const int32_t begin = p->v_offsets[src], n = p->v_offsets[src + 1] - begin;
-    if (n == G) ke_dense_row(g, p->v_values + begin, G, yj);
-    else ke_scatter_row(g, p->v_values + begin, p->v_index + begin, n, yj);
-    count += (uint64_t)n;
-  }
+  int32_t j;
   s->n_active = 0;
   for (j = 0; j < U; ++j) {
     /* Pre-activations in Q3.12; u, r, z, c, chat, theta in Q0.15. */
@@ -435,6 +434,28 @@ static uint64_t i8_recurrent_step(const ke_egru_i8_params* p, const int32_t* a,
       s->c_hat[j] = (int16_t)c;
     }
   }
+}
+
+
+/* Rest of a step given the input accumulators a[k]; g: 3U int32. */
+static uint64_t i8_recurrent_step(const ke_egru_i8_params* p, const int32_t* a,
+                                  ke_egru_i8_state* s, int32_t* g) {
+  const int32_t G = 3 * p->units;
+  const int32_t y_zp = p->y_zero_point;
+  uint64_t count = 0;
+  int32_t q;
+  memcpy(g, p->bias + G, sizeof(int32_t) * (size_t)G);
+  for (q = 0; q < s->n_active; ++q) {
+    const int32_t src = s->active[q];
+    const int32_t yj = (int32_t)s->y[src] - y_zp;
+    const int32_t begin = p->v_offsets[src], n = p->v_offsets[src + 1] - begin;
+    if (n == G) ke_dense_row(g, p->v_values + begin, G, yj);
+    else ke_scatter_row(g, p->v_values + begin, p->v_index + begin, n, yj);
+    count += (uint64_t)n;
+  }
+  /* L = 0 is the common case: a separate copy of the gate loop without the shifts. */
+  if (p->acc_shift == 0) i8_gates(p, a, g, s, 1);
+  else i8_gates(p, a, g, s, (int32_t)1 << p->acc_shift);
   return count;
 }
 

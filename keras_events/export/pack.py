@@ -14,8 +14,17 @@ _MAX_BIAS = 2**30
 _BIAS_BITS_SCALE = 2**20  # largest |int32 bias| column_scales() produces
 
 
+DENSE_ROW_FRACTION = 0.9  # rows at least this full are stored whole (zeros included)
+
+
 def pack_rows(dense, keep_zeros=False):
     """Row-compresses a dense matrix: returns `(values, index, offsets)`.
+
+    A row with at least `DENSE_ROW_FRACTION` non-zeros is stored whole, zeros
+    included: the kernels run such rows with a contiguous (vectorized) loop, which
+    is faster than skipping the few zeros (int8 rounding zeroes some small weights
+    of unpruned kernels; on a Cortex-M4 a full row costs ~5.5 instructions per
+    entry, a compressed one ~5.75 per stored entry).
 
     Args:
         dense: array `(rows, cols)`; exact zeros are not stored...
@@ -33,7 +42,9 @@ def pack_rows(dense, keep_zeros=False):
     if dense.shape[1] > 32768:
         raise ValueError(f"{dense.shape[1]} output columns do not fit int16 indices (max 32768).")
     # row-major order: rows ascending, columns ascending within a row
-    rows, cols = np.nonzero(np.ones(dense.shape, bool) if keep_zeros else dense)
+    stored = dense != 0
+    stored[stored.sum(axis=1) >= DENSE_ROW_FRACTION * dense.shape[1]] = True
+    rows, cols = np.nonzero(np.ones(dense.shape, bool) if keep_zeros else stored)
     values = dense[rows, cols]
     index = cols.astype(np.int16)
     offsets = np.zeros(dense.shape[0] + 1, np.int32)

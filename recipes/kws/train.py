@@ -85,9 +85,9 @@ class Config:
         if self.activity_reg < 0:
             raise ValueError(f"--activity-reg must be >= 0, got {self.activity_reg}.")
         if not 0.0 < self.activity_end < 1.0:
-            raise ValueError(f"--activity-end must be in (0, 1), got {self.activity_end}.")
+            raise ValueError(f"activity_end must be in (0, 1), got {self.activity_end}.")
         if not 0.0 <= self.activity_start <= 1.0:
-            raise ValueError(f"--activity-start must be in [0, 1], got {self.activity_start}.")
+            raise ValueError(f"activity_start must be in [0, 1], got {self.activity_start}.")
         if not 0.0 <= self.prune_begin < self.prune_end < 1.0:
             raise ValueError(f"need 0 <= --prune-begin < --prune-end < 1, got "
                              f"{self.prune_begin} and {self.prune_end}.")
