@@ -8,7 +8,10 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
+#include <mutex>
 #include <new>
+#include <set>
 #include <vector>
 
 #include "../core/ke_egru.h"
@@ -24,6 +27,12 @@ struct OpData {
   const char* options_error = nullptr;  // set by Init, reported by Prepare
   int units = 0;
   bool return_sequences = false;
+  int streaming_option = -1;  // -1: absent, 0/1: given
+  // Streaming (option `streaming`, like the TFLM glue): the state is kept between
+  // invokes; KE_Ops_ResetStates() or a new Prepare zeroes it.
+  bool streaming = false;
+  bool is_int8 = false;
+  int32_t n_active = 0;
   // Working buffers (sized in Prepare).
   std::vector<float> c_hat_f, y_f, scratch_f;
   std::vector<int16_t> c_hat_q, active;
@@ -32,6 +41,29 @@ struct OpData {
   int32_t acc_shift = 0, y_mult = 0, y_shift = 0, x_zero_point = 0, y_zero_point = 0;
 };
 
+// Every live op, so KE_Ops_ResetStates() can zero the streaming states.
+std::mutex g_ops_mutex;
+std::set<OpData*>& LiveOps() {
+  static std::set<OpData*> ops;
+  return ops;
+}
+void Register(OpData* d) {
+  std::lock_guard<std::mutex> lock(g_ops_mutex);
+  LiveOps().insert(d);
+}
+void Unregister(OpData* d) {
+  std::lock_guard<std::mutex> lock(g_ops_mutex);
+  LiveOps().erase(d);
+}
+
+void ResetState(OpData* d) {
+  std::fill(d->c_hat_q.begin(), d->c_hat_q.end(), 0);
+  std::fill(d->y_q.begin(), d->y_q.end(), static_cast<int8_t>(d->y_zero_point));
+  std::fill(d->c_hat_f.begin(), d->c_hat_f.end(), 0.0f);
+  std::fill(d->y_f.begin(), d->y_f.end(), 0.0f);
+  d->n_active = 0;
+}
+
 void* Init(TfLiteContext*, const char* buffer, size_t length) {
   OpData* data = new (std::nothrow) OpData();
   if (data == nullptr) return nullptr;
@@ -39,10 +71,16 @@ void* Init(TfLiteContext*, const char* buffer, size_t length) {
   data->options_error = ke_glue::ParseEgruOptions(buffer, length, KE_EGRU_MAX_UNITS, &options);
   data->units = options.units;
   data->return_sequences = options.return_sequences;
+  data->streaming_option = options.streaming;
+  Register(data);
   return data;
 }
 
-void Free(TfLiteContext*, void* buffer) { delete static_cast<OpData*>(buffer); }
+void Free(TfLiteContext*, void* buffer) {
+  OpData* data = static_cast<OpData*>(buffer);
+  Unregister(data);
+  delete data;
+}
 
 const char* TypeName(TfLiteType type) {
   switch (type) {
@@ -228,6 +266,13 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
     data->scratch_f.assign(KE_EGRU_F32_SCRATCH(units), 0.0f);
   }
 
+  data->is_int8 = is_int8;
+  // As in the TFLM glue: without the option, a one-frame input streams.
+  data->streaming = data->streaming_option >= 0 ? data->streaming_option == 1 : time == 1;
+  KE_ENSURE(context, !data->streaming || batch == 1,
+            "KE_EGRU: streaming keeps one state, so batch must be 1 (got %d).", batch);
+  ResetState(data);
+
   const int out_rank = data->return_sequences ? 3 : 2;
   TfLiteIntArray* shape = static_cast<TfLiteIntArray*>(
       std::malloc(sizeof(TfLiteIntArray) + out_rank * sizeof(int)));  // freed by TFLite
@@ -251,16 +296,29 @@ TfLiteStatus Eval(TfLiteContext* context, TfLiteNode* node) {
             "KE_EGRU: input or output buffer not allocated.");
   const int batch = x->dims->data[0], time = x->dims->data[1];
   uint64_t macs = 0;
+  const int32_t U = data->units, I = x->dims->data[2];
   if (x->type == kTfLiteInt8) {
     ke_egru_i8_params p;
-    FillInt8Params(context, node, data, x->dims->data[2], &p);
-    ke_egru_i8_state s = {data->c_hat_q.data(), data->y_q.data(), data->active.data(), 0};
-    ke_egru_i8_run(&p, x->data.int8, batch, time, data->return_sequences, y->data.int8, &s,
-                   data->scratch_q.data(), &macs);
+    FillInt8Params(context, node, data, I, &p);
+    ke_egru_i8_state s = {data->c_hat_q.data(), data->y_q.data(), data->active.data(),
+                          data->n_active};
+    if (!data->streaming) {
+      ke_egru_i8_run(&p, x->data.int8, batch, time, data->return_sequences, y->data.int8, &s,
+                     data->scratch_q.data(), &macs);
+    } else {
+      for (int t = 0; t < time; ++t) {
+        ke_egru_i8_step(&p, x->data.int8 + static_cast<size_t>(t) * I, &s,
+                        data->scratch_q.data(), &macs);
+        if (data->return_sequences || t == time - 1)
+          std::memcpy(y->data.int8 + (data->return_sequences ? static_cast<size_t>(t) * U : 0),
+                      s.y, U);
+      }
+      data->n_active = s.n_active;  // the active list is part of the carried state
+    }
   } else {
     ke_egru_f32_params p;
-    p.input_size = x->dims->data[2];
-    p.units = data->units;
+    p.input_size = I;
+    p.units = U;
     p.w_values = Data<float>(context, node, kWValues);
     p.w_index = Data<int16_t>(context, node, kWIndex);
     p.w_offsets = Data<int32_t>(context, node, kWOffsets);
@@ -269,9 +327,21 @@ TfLiteStatus Eval(TfLiteContext* context, TfLiteNode* node) {
     p.v_offsets = Data<int32_t>(context, node, kVOffsets);
     p.bias = Data<float>(context, node, kBias);
     p.threshold = Data<float>(context, node, kThreshold);
-    ke_egru_f32_state s = {data->c_hat_f.data(), data->y_f.data(), data->active.data(), 0};
-    ke_egru_f32_run(&p, x->data.f, batch, time, data->return_sequences, y->data.f, &s,
-                    data->scratch_f.data(), &macs);
+    ke_egru_f32_state s = {data->c_hat_f.data(), data->y_f.data(), data->active.data(),
+                           data->n_active};
+    if (!data->streaming) {
+      ke_egru_f32_run(&p, x->data.f, batch, time, data->return_sequences, y->data.f, &s,
+                      data->scratch_f.data(), &macs);
+    } else {
+      for (int t = 0; t < time; ++t) {
+        ke_egru_f32_step(&p, x->data.f + static_cast<size_t>(t) * I, &s,
+                         data->scratch_f.data(), &macs);
+        if (data->return_sequences || t == time - 1)
+          std::memcpy(y->data.f + (data->return_sequences ? static_cast<size_t>(t) * U : 0),
+                      s.y, U * sizeof(float));
+      }
+      data->n_active = s.n_active;
+    }
   }
   g_macs.fetch_add(macs, std::memory_order_relaxed);
   return kTfLiteOk;
@@ -298,6 +368,11 @@ __attribute__((visibility("default"))) const TfLiteRegistration* KE_EGRU_Registr
 }
 
 __attribute__((visibility("default"))) uint64_t KE_Ops_MacCount(void) { return g_macs.load(); }
+
+__attribute__((visibility("default"))) void KE_Ops_ResetStates(void) {
+  std::lock_guard<std::mutex> lock(g_ops_mutex);
+  for (OpData* d : LiveOps()) ResetState(d);
+}
 __attribute__((visibility("default"))) void KE_Ops_ResetMacCount(void) { g_macs.store(0); }
 
 }  // extern "C"

@@ -16,6 +16,10 @@ const TfLiteRegistration* KE_EGRU_Registration(void);
 uint64_t KE_Ops_MacCount(void);
 void KE_Ops_ResetMacCount(void);
 
+// Zeroes the recurrent state of every streaming KE_EGRU op (option `streaming`:
+// state kept between invokes) of every interpreter in this process.
+void KE_Ops_ResetStates(void);
+
 }  // extern "C"
 
 #endif  // KE_EGRU_OP_H_

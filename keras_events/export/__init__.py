@@ -7,7 +7,7 @@
 TensorFlow is imported only when a function needs it.
 """
 
-__all__ = ["to_tflite", "summary", "Interpreter", "load_ops", "to_arduino_library"]
+__all__ = ["to_tflite", "summary", "Interpreter", "load_ops", "reset_states", "to_arduino_library"]
 
 
 def __getattr__(name):
@@ -22,7 +22,7 @@ def __getattr__(name):
     if name == "to_arduino_library":
         from keras_events.export.arduino import to_arduino_library
         return to_arduino_library
-    if name in ("Interpreter", "load_ops"):
+    if name in ("Interpreter", "load_ops", "reset_states"):
         from keras_events.export import runtime
         return getattr(runtime, name)
     raise AttributeError(f"module 'keras_events.export' has no attribute {name!r}")

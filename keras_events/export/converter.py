@@ -89,11 +89,13 @@ def egru_weights(layer):
     return numpy(cell.kernel), numpy(cell.recurrent_kernel), bias, numpy(cell.threshold)
 
 
-def _implements(units, return_sequences, layer_id):
+def _implements(units, return_sequences, layer_id, streaming=False):
     """The NameAttrList text the converter's composite-function fusion looks for."""
     attrs = {"tfl_fusable_op": "b: true", "units": f"i: {units}",
              "return_sequences": f"b: {'true' if return_sequences else 'false'}",
              "version": f"i: {_OP_VERSION}", "layer_id": f"i: {layer_id}"}
+    if streaming:  # absent: the kernels stream iff the input has one time step
+        attrs["streaming"] = "b: true"
     body = " ".join(f'attr {{ key: "{k}" value {{ {v} }} }}' for k, v in attrs.items())
     return f'name: "KE_EGRU" {body}'
 
@@ -135,7 +137,7 @@ def _tf_reference(units, return_sequences):
     return body
 
 
-def _export_layer(layer, layer_id, sparse_weights):
+def _export_layer(layer, layer_id, sparse_weights, streaming=False):
     """A stand-in Keras layer that calls the fusable composite function."""
     import keras
     import tensorflow as tf
@@ -146,7 +148,8 @@ def _export_layer(layer, layer_id, sparse_weights):
     packed = pack.pack_egru_float(kernel, recurrent, bias, threshold,
                                   keep_zeros=not sparse_weights)
     fused = tf.function(_tf_reference(units, return_sequences),
-                        experimental_implements=_implements(units, return_sequences, layer_id))
+                        experimental_implements=_implements(units, return_sequences, layer_id,
+                                                                streaming))
 
     class _KeEgru(keras.layers.Layer):
         def call(self, x, mask=None, training=None, initial_state=None):
@@ -165,13 +168,13 @@ def _export_layer(layer, layer_id, sparse_weights):
 
 
 def _convert(model, event_layers, sparse_weights, quantize, representative_data,
-             inference_input_type, inference_output_type):
+             inference_input_type, inference_output_type, streaming=False):
     import keras
     import tensorflow as tf
 
     ids = {id(layer): i for i, layer in enumerate(event_layers)}
     clone = keras.models.clone_model(
-        model, clone_function=lambda l: _export_layer(l, ids[id(l)], sparse_weights)
+        model, clone_function=lambda l: _export_layer(l, ids[id(l)], sparse_weights, streaming)
         if id(l) in ids else l)
     specs = [tf.TensorSpec((None,) + tuple(t.shape[1:]), t.dtype, name=f"input_{i}")
              for i, t in enumerate(model.inputs)]
@@ -217,8 +220,21 @@ def _run_converter(converter, quantize, representative_data, inference_input_typ
     return converter.convert()
 
 
+def _stream_frames(model, representative_data):
+    """Whole calibration sequences (N, T, F) -> their frames in time order (N*T, 1, F)."""
+    data = np.asarray(representative_data, np.float32)
+    if data.ndim != 3:
+        raise ValueError(f"streaming=True needs `representative_data` shaped (sequences, "
+                         f"frames, features); got shape {data.shape}.")
+    features = model.inputs[0].shape[-1]
+    if data.shape[-1] != features:
+        raise ValueError(f"`representative_data` has {data.shape[-1]} features per frame; the "
+                         f"model expects {features}.")
+    return data.reshape(-1, 1, features)
+
+
 def to_tflite(model, quantize=None, representative_data=None, sparse_weights=True,
-              inference_input_type=None, inference_output_type=None):
+              inference_input_type=None, inference_output_type=None, streaming=False):
     """Converts a Keras model with event layers to `.tflite` bytes.
 
     Each event layer (`keras.layers.RNN` with an `EGRUCell`, e.g.
@@ -237,6 +253,15 @@ def to_tflite(model, quantize=None, representative_data=None, sparse_weights=Tru
         inference_input_type, inference_output_type: For int8, the model's
             interface types (`tf.int8` or `tf.float32`, default float32), as
             the TFLite converter's options of the same name.
+        streaming: One frame per invoke with the recurrent state kept between
+            invokes (an always-on detector): `model` must take one frame,
+            `keras.Input(batch_shape=(1, 1, features))`; each `KE_EGRU` gets the
+            option `streaming: true` (host TFLite and TFLite Micro keep the state;
+            reset it with `Interpreter.reset_state()`). For int8, give whole
+            sequences `(N, T, features)` as `representative_data`: they are fed
+            frame by frame, in order, so calibration sees the states of real streams
+            (calibrating on frames from the zero state narrows the ranges of the
+            layers after the event layer and saturates later frames).
 
     Returns:
         The `.tflite` flatbuffer as `bytes`.
@@ -270,8 +295,16 @@ def to_tflite(model, quantize=None, representative_data=None, sparse_weights=Tru
         raise ValueError("to_tflite needs a fixed number of time steps: build the model with "
                          "keras.Input((timesteps, features)).")
     event_layers = _check_model(model)
+    if streaming:
+        shapes = [tuple(t.shape) for t in model.inputs]
+        if len(shapes) != 1 or len(shapes[0]) != 3 or shapes[0][0] not in (None, 1) \
+                or shapes[0][1] != 1:
+            raise ValueError(f"streaming=True exports one frame per invoke: build the model with "
+                             f"keras.Input(batch_shape=(1, 1, features)); its inputs are {shapes}.")
+        if representative_data is not None:
+            representative_data = _stream_frames(model, representative_data)
     tflite_bytes = _convert(model, event_layers, sparse_weights, quantize, representative_data,
-                            inference_input_type, inference_output_type)
+                            inference_input_type, inference_output_type, streaming)
     if quantize == "int8":
         from keras_events.export.quantize import quantize_event_ops
 

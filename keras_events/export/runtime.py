@@ -59,6 +59,16 @@ def reset_mac_count():
     _lib.KE_Ops_ResetMacCount()
 
 
+def reset_states():
+    """Zeroes the recurrent state of every streaming `KE_EGRU` op (exported with
+    `to_tflite(..., streaming=True)`) of every host interpreter in this process:
+    call it before feeding a new stream. (TFLite has no per-op reset hook for
+    custom ops; `keras_events.micro.Interpreter.reset_state()` resets one TFLM
+    interpreter.)"""
+    load_ops()
+    _lib.KE_Ops_ResetStates()
+
+
 def registration_address():
     """Address of the op's `TfLiteRegistration` (for C/C++ hosts that add it themselves)."""
     load_ops()

@@ -99,50 +99,16 @@ def export_egru(model, representative):
 
 
 def export_stream(model, representative):
-    """int8 streaming EGRU, with the output (per-frame logits) range of real streaming.
-
-    The converter calibrates each representative frame from the zero state, so the
-    per-frame logits it sees are those of a first frame: their range is too narrow and
-    the logits of later frames saturate (the mean of the per-frame logits then drifted
-    by ~11 % of the logit range on the default model). The output tensor's scale and
-    zero point are therefore set from the float per-frame logits ``Dense(y_t)`` of the
-    whole-sequence model over the representative clips (the int8 FULLY_CONNECTED derives
-    its requantization from the tensors' scales when it is prepared).
-    """
-    import keras
+    """int8 streaming EGRU: one log-mel frame in, the per-frame logits out, the state kept
+    between invokes (``to_tflite(..., streaming=True)``), calibrated on the whole
+    representative clips fed frame by frame, so the ranges are those of real streams."""
     import tensorflow as tf
     from keras_events import export
 
-    rep = np.asarray(representative, np.float32)
-    frames = rep.reshape(-1, 1, rep.shape[-1])
-    stream = export.to_tflite(streaming_model(model), quantize="int8", representative_data=frames,
-                              inference_input_type=tf.int8, inference_output_type=tf.int8)
-    whole = logits_model(model)
-    y = keras.Model(whole.inputs, whole.get_layer("egru").output).predict(rep, verbose=0)
-    kernel, bias = whole.get_layer("logits").get_weights()
-    per_frame = y @ kernel + bias
-    return set_output_range(stream, float(per_frame.min()), float(per_frame.max()))
-
-
-def set_output_range(tflite_bytes, lo, hi):
-    """Rewrites the int8 quantization of the model's (single) output tensor to cover
-    [lo, hi] (and 0), TFLite's asymmetric scheme: scale = (hi - lo) / 255."""
-    import flatbuffers
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    lo, hi = min(lo, 0.0), max(hi, 0.0)
-    scale = max(hi - lo, 1e-6) / 255.0
-    zero_point = int(np.clip(np.round(-128 - lo / scale), -128, 127))
-    flat = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(bytearray(tflite_bytes), 0))
-    graph = flat.subgraphs[0]
-    tensor = graph.tensors[graph.outputs[0]]
-    if tensor.type != schema.TensorType.INT8:
-        raise ValueError("set_output_range needs an int8 model output (inference_output_type=tf.int8).")
-    tensor.quantization.scale = [float(scale)]
-    tensor.quantization.zeroPoint = [zero_point]
-    builder = flatbuffers.Builder(len(tflite_bytes) + 1024)
-    builder.Finish(flat.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    return export.to_tflite(streaming_model(model), quantize="int8",
+                            representative_data=np.asarray(representative, np.float32),
+                            inference_input_type=tf.int8, inference_output_type=tf.int8,
+                            streaming=True)
 
 
 def export_gru(model, representative):
