@@ -402,45 +402,40 @@ static uint64_t i8_input_product(const ke_egru_i8_params* p, const int8_t* x, in
 static KE_ALWAYS_INLINE void i8_gates(const ke_egru_i8_params* p, const int32_t* a,
                                       const int32_t* g, ke_egru_i8_state* s,
                                       const int32_t scale) {
-  /* Everything the loop reads, in locals: the int8 stores to y may alias any
-   * object, so without them the compiler reloads p->... and s->... per unit. */
   const int32_t U = p->units;
   const int32_t *am = p->a_multiplier, *gm = p->g_multiplier;
-  const int16_t* threshold = p->threshold;
-  const int16_t *sigmoid = ke_egru_sigmoid_table, *tanh_ = ke_egru_tanh_table;
-  const int32_t y_zp = p->y_zero_point, y_mult = p->y_multiplier, y_shift = p->y_shift;
-  int8_t* y = s->y;
-  int16_t *c_hat = s->c_hat, *active = s->active;
-  int32_t j, n_active = 0;
+  const int32_t y_zp = p->y_zero_point;
+  int32_t j;
+  s->n_active = 0;
   for (j = 0; j < U; ++j) {
     /* Pre-activations in Q3.12; u, r, z, c, chat, theta in Q0.15. */
     const int32_t ku = j, kr = U + j, kz = 2 * U + j;
-    const int32_t u = ke_lut(sigmoid,
+    const int32_t u = ke_lut(ke_egru_sigmoid_table,
         ke_sat16(ke_requant2(a[ku] * scale, am[ku], g[ku] * scale, gm[ku])));
-    const int32_t r = ke_lut(sigmoid,
+    const int32_t r = ke_lut(ke_egru_sigmoid_table,
         ke_sat16(ke_requant2(a[kr] * scale, am[kr], g[kr] * scale, gm[kr])));
     const int32_t az = ke_requant2(a[kz] * scale, am[kz], 0, 0);
     const int32_t hz = ke_requant2(g[kz] * scale, gm[kz], 0, 0);
     /* az + floor(r hz / 2^15); |az|, |hz| < 2^30, r < 2^15: no overflow. */
-    const int32_t z = ke_lut(tanh_, ke_sat16(ke_mlaw16(2 * hz, r, az)));
+    const int32_t z = ke_lut(ke_egru_tanh_table, ke_sat16(ke_mlaw16(2 * hz, r, az)));
     /* u z + (1 - u) chat = chat + u (z - chat): |u (z - chat)| < 2^15 2^16, and
      * c stays a convex mix of |z|, |chat| <= 32767 (no saturation needed). */
-    const int32_t chat = c_hat[j];
+    const int32_t chat = s->c_hat[j];
     const int32_t c = chat + ((u * (z - chat) + (1 << 14)) >> 15);
-    const int32_t theta = threshold[j];
+    const int32_t theta = p->threshold[j];
     if (c > theta) {
-      const int32_t yq = ke_egru_mul_by_multiplier(c, y_mult, y_shift) + y_zp;
+      const int32_t yq = ke_egru_mul_by_multiplier(c, p->y_multiplier, p->y_shift) + y_zp;
       const int8_t y8 = (int8_t)(yq > 127 ? 127 : (yq < -128 ? -128 : yq));
-      y[j] = y8;
-      c_hat[j] = (int16_t)(c - theta);
-      if (y8 != y_zp) active[n_active++] = (int16_t)j;
+      s->y[j] = y8;
+      s->c_hat[j] = (int16_t)(c - theta);
+      if (y8 != y_zp) s->active[s->n_active++] = (int16_t)j;
     } else {
-      y[j] = (int8_t)y_zp;
-      c_hat[j] = (int16_t)c;
+      s->y[j] = (int8_t)y_zp;
+      s->c_hat[j] = (int16_t)c;
     }
   }
-  s->n_active = n_active;
 }
+
 
 /* Rest of a step given the input accumulators a[k]; g: 3U int32. */
 static uint64_t i8_recurrent_step(const ke_egru_i8_params* p, const int32_t* a,
