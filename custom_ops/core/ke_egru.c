@@ -243,22 +243,23 @@ int32_t ke_egru_mul_by_multiplier(int32_t x, int32_t multiplier, int32_t shift) 
   return ke_sat32(ke_round_shift((int64_t)x * (int64_t)multiplier, 31 - shift));
 }
 
-/* The fused requantization of the gate loop: round((A m_A + G m_G) / 2^32) with
- * A, G already scaled by 2^L.  Two multiply-accumulates into a 64-bit register
- * pair preloaded with the rounding half; the result is its high word.  Exact:
- * ke_egru_i8_check_constants() bounds |A|, |G| < 2^31 and |m| < 2^31, so the
- * sum stays inside int64 and its high word inside +-2^31. */
+/* The fused requantization of the gate loop: floor((A m_A + G m_G) / 2^32) with
+ * A, G already scaled by 2^L.  One `smull` + one `smlal` into a 64-bit register
+ * pair, the result is its high word (floor, not round: no rounding constant to
+ * set up; the -0.5 LSB bias is 1.2e-4 in the Q3.12 pre-activation).  Exact:
+ * ke_egru_i8_check_constants() bounds |A|, |G| < 2^31 and |m| < 2^31, so the sum
+ * stays inside int64 and its high word inside +-2^31. */
 static inline int32_t ke_requant2(int32_t a, int32_t ma, int32_t g, int32_t mg) {
-  return (int32_t)((((int64_t)1 << 31) + (int64_t)a * ma + (int64_t)g * mg) >> 32);
+  return (int32_t)(((int64_t)a * ma + (int64_t)g * mg) >> 32);
 }
 
 static inline int32_t ke_lut(const int16_t* table, int32_t x_q12) {
   /* 256 intervals of 1/16 over [-8, 8): index = top 8 bits, fraction = low 8.
    * |hi - lo| * 255 < 2^31: the interpolation is exact in 32 bits. */
   const int32_t u = x_q12 + 32768;
-  const int32_t i = u >> 8, f = u & 255;
-  const int32_t lo = table[i];
-  return lo + (((table[i + 1] - lo) * f + 128) >> 8);
+  const int16_t* t = table + (u >> 8); /* one base register for both entries */
+  const int32_t lo = t[0], f = u & 255;
+  return lo + (((t[1] - lo) * f + 128) >> 8);
 }
 
 int16_t ke_egru_sigmoid_q15(int16_t x_q12) { return (int16_t)ke_lut(ke_egru_sigmoid_table, x_q12); }

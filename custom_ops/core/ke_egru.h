@@ -147,8 +147,8 @@ int16_t ke_egru_tanh_q15(int16_t x_q12);
  * with M_a[k] = s_x s_w[k] 2^12 and M_g[k] = s_y s_v[k] 2^12 (accumulator units ->
  * Q3.12), one layer-wide shift L >= 0 and per-column multipliers
  * m_a[k] = round(M_a[k] 2^(32-L)), m_g[k] = round(M_g[k] 2^(32-L)) (all < 2^31),
- *   u, r:  pre = sat16(round((A 2^L m_a + G 2^L m_g) / 2^32))   one fused rounding
- *   z:     pre = sat16(round(A 2^L m_a / 2^32) + rnd(r * round(G 2^L m_g / 2^32), 15))
+ *   u, r:  pre = sat16(floor((A 2^L m_a + G 2^L m_g) / 2^32))   one fused requantization
+ *   z:     pre = sat16(floor(A 2^L m_a / 2^32) + floor(r * floor(G 2^L m_g / 2^32) / 2^15))
  * so every gate costs one or two 32x32->64 multiply-accumulates and no 64-bit shift. */
 typedef struct {
   int32_t input_size; /* I */

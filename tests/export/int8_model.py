@@ -66,9 +66,9 @@ def fused_multipliers(m_a, m_g):
 
 
 def requant(acc_a, m_a, acc_g=0, m_g=0):
-    """round((A m_a + G m_g) / 2^32): the high word of a 64-bit sum with a half added."""
+    """floor((A m_a + G m_g) / 2^32): the high word of a 64-bit sum."""
     total = (np.asarray(acc_a, object) * np.asarray(m_a, object)
-             + np.asarray(acc_g, object) * np.asarray(m_g, object) + (1 << 31))
+             + np.asarray(acc_g, object) * np.asarray(m_g, object))
     return np.array([int(v) >> 32 for v in np.atleast_1d(total)], np.int64)
 
 
