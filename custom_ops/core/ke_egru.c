@@ -348,12 +348,14 @@ void ke_egru_i8_reset(ke_egru_i8_state* s, int32_t units, int32_t y_zero_point) 
 
 /* x * w for |x| <= 255, |w| <= 128: the product fits int16 exactly.  On Arm a
  * plain int32 multiply-accumulate (`mla`) is cheapest; elsewhere the int16 form
- * lets compilers use 16-bit SIMD multiplies (SSE2 has no 32-bit one). */
+ * lets compilers vectorize dense rows with 16-bit SIMD multiplies (SSE2 has no
+ * 32-bit one).  The scatter below does not vectorize: it always uses int32. */
 #if defined(__ARM_ARCH)
 #define KE_MUL_I8(x, w) ((x) * (int32_t)(w))
 #else
 #define KE_MUL_I8(x, w) ((int16_t)((int16_t)(x) * (w)))
 #endif
+#define KE_MUL_I8_SCALAR(x, w) ((x) * (int32_t)(w))
 
 /* acc[idx[n]] += x * w[n] for one compressed row; four per iteration. */
 static inline void ke_scatter_row(int32_t* acc, const int8_t* w, const int16_t* idx,
@@ -361,12 +363,12 @@ static inline void ke_scatter_row(int32_t* acc, const int8_t* w, const int16_t* 
   int32_t i = 0;
   for (; i + 3 < n; i += 4) {
     const int32_t k0 = idx[i], k1 = idx[i + 1], k2 = idx[i + 2], k3 = idx[i + 3];
-    acc[k0] += KE_MUL_I8(x, w[i]);
-    acc[k1] += KE_MUL_I8(x, w[i + 1]);
-    acc[k2] += KE_MUL_I8(x, w[i + 2]);
-    acc[k3] += KE_MUL_I8(x, w[i + 3]);
+    acc[k0] += KE_MUL_I8_SCALAR(x, w[i]);
+    acc[k1] += KE_MUL_I8_SCALAR(x, w[i + 1]);
+    acc[k2] += KE_MUL_I8_SCALAR(x, w[i + 2]);
+    acc[k3] += KE_MUL_I8_SCALAR(x, w[i + 3]);
   }
-  for (; i < n; ++i) acc[idx[i]] += KE_MUL_I8(x, w[i]);
+  for (; i < n; ++i) acc[idx[i]] += KE_MUL_I8_SCALAR(x, w[i]);
 }
 
 /* acc[k] += x * w[k] for a dense row of G weights. */
