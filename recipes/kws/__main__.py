@@ -29,7 +29,7 @@ def parse_args(argv=None):
                    help="Speech Commands folder (default: generate offline data under --out)")
     p.add_argument("--out", default=d.out, help=f"output folder (default {d.out})")
     p.add_argument("--epochs", type=int, default=d.epochs, help="GRU epochs")
-    p.add_argument("--egru-epochs", type=int, default=None, help="EGRU epochs (default 3 x --epochs)")
+    p.add_argument("--egru-epochs", type=int, default=None, help="EGRU epochs (default 4 x --epochs)")
     p.add_argument("--units", type=int, default=d.units)
     p.add_argument("--target-sparsity", type=float, default=d.target_sparsity,
                    help="weight sparsity for the pruning stage")

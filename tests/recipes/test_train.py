@@ -122,7 +122,7 @@ def test_bad_config_is_a_clear_error():
 
 def test_cli_arguments():
     cfg = parse_args(["--epochs", "3", "--units", "8", "--models", "egru", "--seed", "2"])
-    assert (cfg.epochs, cfg.egru_epochs, cfg.units, cfg.models, cfg.seed) == (3, 9, 8, ("egru",), 2)
+    assert (cfg.epochs, cfg.egru_epochs, cfg.units, cfg.models, cfg.seed) == (3, 12, 8, ("egru",), 2)
     assert cfg.board and cfg.arduino and cfg.sweep == ()
     cfg = parse_args(["--target-sparsity", "0", "--sweep", "0.5,0.9", "--no-board", "--no-arduino",
                       "--prune-begin", "0.1", "--prune-end", "0.5"])
