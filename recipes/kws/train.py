@@ -41,8 +41,8 @@ class Config:
     out: str = "build/kws"
     epochs: int = 15  # GRU: test 0.9875 at 15 epochs as at 20 (best val epoch 13), 84 s
     # default: 4 x epochs. 60 EGRU epochs: val/test 0.931/0.932 vs 0.915/0.900 at 40 (0.149
-    # events, 960-clip splits). make demo: GRU 15 (84 s) + EGRU 60 epochs (772 s) = 14.3 min
-    # on 2 cores with XLA (GRU 20 epochs made it 15.1).
+    # events, 960-clip splits). make demo: GRU 15 + EGRU 60 epochs trained in 14.3-15.7 min
+    # on 2 cores with XLA (EGRU 772-837 s run to run): at the 15-minute budget.
     egru_epochs: int = None
     units: int = 128  # EGRU 128 @ 80 % pruned: 0.933 vs 0.808 at 64 units (same λ, generated data)
     target_sparsity: float = 0.8
