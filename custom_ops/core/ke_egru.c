@@ -168,24 +168,27 @@ void ke_egru_f32_step(const ke_egru_f32_params* p, const float* x,
   if (macs) *macs += count;
 }
 
-void ke_egru_f32_run(const ke_egru_f32_params* p, const float* x, int32_t batch,
-                     int32_t time, int return_sequences, float* out,
-                     ke_egru_f32_state* s, float* scratch, uint64_t* macs) {
+void ke_egru_f32_continue(const ke_egru_f32_params* p, const float* x, int32_t time,
+                          int return_sequences, float* out, ke_egru_f32_state* s, float* scratch,
+                          uint64_t* macs) {
   const int32_t I = p->input_size, U = p->units;
-  int32_t b, t, j;
+  int32_t t;
+  for (t = 0; t < time; ++t) {
+    ke_egru_f32_step(p, x + (size_t)t * I, s, scratch, macs);
+    if (return_sequences || t == time - 1)
+      memcpy(out + (return_sequences ? (size_t)t * U : 0), s->y, sizeof(float) * (size_t)U);
+  }
+}
+
+void ke_egru_f32_run(const ke_egru_f32_params* p, const float* x, int32_t batch,
+                    int32_t time, int return_sequences, float* out,
+                    ke_egru_f32_state* s, float* scratch, uint64_t* macs) {
+  const int32_t I = p->input_size, U = p->units;
+  int32_t b;
   for (b = 0; b < batch; ++b) {
     ke_egru_f32_reset(s, U);
-    for (t = 0; t < time; ++t) {
-      ke_egru_f32_step(p, x + ((size_t)b * time + t) * I, s, scratch, macs);
-      if (return_sequences) {
-        float* o = out + ((size_t)b * time + t) * U;
-        for (j = 0; j < U; ++j) o[j] = s->y[j];
-      }
-    }
-    if (!return_sequences) {
-      float* o = out + (size_t)b * U;
-      for (j = 0; j < U; ++j) o[j] = s->y[j];
-    }
+    ke_egru_f32_continue(p, x + (size_t)b * time * I, time, return_sequences,
+                          out + (size_t)b * (return_sequences ? time : 1) * U, s, scratch, macs);
   }
 }
 
@@ -469,23 +472,26 @@ void ke_egru_i8_step(const ke_egru_i8_params* p, const int8_t* x,
   if (macs) *macs += count;
 }
 
+void ke_egru_i8_continue(const ke_egru_i8_params* p, const int8_t* x, int32_t time,
+                          int return_sequences, int8_t* out, ke_egru_i8_state* s, int32_t* scratch,
+                          uint64_t* macs) {
+  const int32_t I = p->input_size, U = p->units;
+  int32_t t;
+  for (t = 0; t < time; ++t) {
+    ke_egru_i8_step(p, x + (size_t)t * I, s, scratch, macs);
+    if (return_sequences || t == time - 1)
+      memcpy(out + (return_sequences ? (size_t)t * U : 0), s->y, sizeof(int8_t) * (size_t)U);
+  }
+}
+
 void ke_egru_i8_run(const ke_egru_i8_params* p, const int8_t* x, int32_t batch,
                     int32_t time, int return_sequences, int8_t* out,
                     ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs) {
   const int32_t I = p->input_size, U = p->units;
-  int32_t b, t, j;
+  int32_t b;
   for (b = 0; b < batch; ++b) {
     ke_egru_i8_reset(s, U, p->y_zero_point);
-    for (t = 0; t < time; ++t) {
-      ke_egru_i8_step(p, x + ((size_t)b * time + t) * I, s, scratch, macs);
-      if (return_sequences) {
-        int8_t* o = out + ((size_t)b * time + t) * U;
-        for (j = 0; j < U; ++j) o[j] = s->y[j];
-      }
-    }
-    if (!return_sequences) {
-      int8_t* o = out + (size_t)b * U;
-      for (j = 0; j < U; ++j) o[j] = s->y[j];
-    }
+    ke_egru_i8_continue(p, x + (size_t)b * time * I, time, return_sequences,
+                          out + (size_t)b * (return_sequences ? time : 1) * U, s, scratch, macs);
   }
 }

@@ -118,6 +118,12 @@ void ke_egru_f32_reset(ke_egru_f32_state* s, int32_t units);
 void ke_egru_f32_step(const ke_egru_f32_params* p, const float* x,
                       ke_egru_f32_state* s, float* scratch, uint64_t* macs);
 
+/* One sequence of `time` steps on from the state in `s` (no reset: streaming
+ * calls it per invoke): x [T][I] -> out [T][U] (return_sequences) or [U]. */
+void ke_egru_f32_continue(const ke_egru_f32_params* p, const float* x, int32_t time,
+                          int return_sequences, float* out, ke_egru_f32_state* s,
+                          float* scratch, uint64_t* macs);
+
 /* Whole sequences: x [B][T][I] -> out [B][T][U] (return_sequences) or
  * [B][U] (last step).  Each batch row starts from the zero state; `s` and
  * `scratch` are working buffers (U-sized state arrays, 6U floats). */
@@ -194,6 +200,11 @@ void ke_egru_i8_reset(ke_egru_i8_state* s, int32_t units, int32_t y_zero_point);
 
 void ke_egru_i8_step(const ke_egru_i8_params* p, const int8_t* x,
                      ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs);
+
+/* int8 counterpart of ke_egru_f32_continue. */
+void ke_egru_i8_continue(const ke_egru_i8_params* p, const int8_t* x, int32_t time,
+                         int return_sequences, int8_t* out, ke_egru_i8_state* s,
+                         int32_t* scratch, uint64_t* macs);
 
 void ke_egru_i8_run(const ke_egru_i8_params* p, const int8_t* x, int32_t batch,
                     int32_t time, int return_sequences, int8_t* out,

@@ -31,6 +31,12 @@ struct EgruOptions {
   int streaming = -1;  // -1: option absent, 0/1: given
 };
 
+// Whether the op keeps its state between invokes: the `streaming` option, or (absent)
+// a model that feeds one frame per invoke. The same rule for the host and TFLM glue.
+inline bool IsStreaming(int streaming_option, int32_t time) {
+  return streaming_option >= 0 ? streaming_option == 1 : time == 1;
+}
+
 // A boolean option: absent (or not a number/bool) leaves `fallback`.
 inline int OptionalBool(const flexbuffers::Map& map, const char* key, int fallback) {
   const flexbuffers::Reference value = map[key];

@@ -31,7 +31,6 @@ struct OpData {
   // Streaming (option `streaming`, like the TFLM glue): the state is kept between
   // invokes; KE_Ops_ResetStates() or a new Prepare zeroes it.
   bool streaming = false;
-  bool is_int8 = false;
   int32_t n_active = 0;
   // Working buffers (sized in Prepare).
   std::vector<float> c_hat_f, y_f, scratch_f;
@@ -266,9 +265,7 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
     data->scratch_f.assign(KE_EGRU_F32_SCRATCH(units), 0.0f);
   }
 
-  data->is_int8 = is_int8;
-  // As in the TFLM glue: without the option, a one-frame input streams.
-  data->streaming = data->streaming_option >= 0 ? data->streaming_option == 1 : time == 1;
+  data->streaming = ke_glue::IsStreaming(data->streaming_option, time);
   KE_ENSURE(context, !data->streaming || batch == 1,
             "KE_EGRU: streaming keeps one state, so batch must be 1 (got %d).", batch);
   ResetState(data);
@@ -296,7 +293,7 @@ TfLiteStatus Eval(TfLiteContext* context, TfLiteNode* node) {
             "KE_EGRU: input or output buffer not allocated.");
   const int batch = x->dims->data[0], time = x->dims->data[1];
   uint64_t macs = 0;
-  const int32_t U = data->units, I = x->dims->data[2];
+  const int32_t I = x->dims->data[2];
   if (x->type == kTfLiteInt8) {
     ke_egru_i8_params p;
     FillInt8Params(context, node, data, I, &p);
@@ -306,19 +303,14 @@ TfLiteStatus Eval(TfLiteContext* context, TfLiteNode* node) {
       ke_egru_i8_run(&p, x->data.int8, batch, time, data->return_sequences, y->data.int8, &s,
                      data->scratch_q.data(), &macs);
     } else {
-      for (int t = 0; t < time; ++t) {
-        ke_egru_i8_step(&p, x->data.int8 + static_cast<size_t>(t) * I, &s,
-                        data->scratch_q.data(), &macs);
-        if (data->return_sequences || t == time - 1)
-          std::memcpy(y->data.int8 + (data->return_sequences ? static_cast<size_t>(t) * U : 0),
-                      s.y, U);
-      }
+      ke_egru_i8_continue(&p, x->data.int8, time, data->return_sequences, y->data.int8, &s,
+                          data->scratch_q.data(), &macs);
       data->n_active = s.n_active;  // the active list is part of the carried state
     }
   } else {
     ke_egru_f32_params p;
     p.input_size = I;
-    p.units = U;
+    p.units = data->units;
     p.w_values = Data<float>(context, node, kWValues);
     p.w_index = Data<int16_t>(context, node, kWIndex);
     p.w_offsets = Data<int32_t>(context, node, kWOffsets);
@@ -333,13 +325,8 @@ TfLiteStatus Eval(TfLiteContext* context, TfLiteNode* node) {
       ke_egru_f32_run(&p, x->data.f, batch, time, data->return_sequences, y->data.f, &s,
                       data->scratch_f.data(), &macs);
     } else {
-      for (int t = 0; t < time; ++t) {
-        ke_egru_f32_step(&p, x->data.f + static_cast<size_t>(t) * I, &s,
-                         data->scratch_f.data(), &macs);
-        if (data->return_sequences || t == time - 1)
-          std::memcpy(y->data.f + (data->return_sequences ? static_cast<size_t>(t) * U : 0),
-                      s.y, U * sizeof(float));
-      }
+      ke_egru_f32_continue(&p, x->data.f, time, data->return_sequences, y->data.f, &s,
+                           data->scratch_f.data(), &macs);
       data->n_active = s.n_active;
     }
   }

@@ -252,7 +252,7 @@ TfLiteStatus Validate(TfLiteContext* context, TfLiteNode* node, OpData* d, Const
                 static_cast<int>(units));
     return kTfLiteError;
   }
-  d->streaming = d->streaming_option >= 0 ? d->streaming_option == 1 : d->time == 1;
+  d->streaming = ke_glue::IsStreaming(d->streaming_option, d->time);
   if (d->streaming && d->batch != 1) {
     MicroPrintf("KE_EGRU: streaming keeps one state, so batch must be 1 (got %d).",
                 static_cast<int>(d->batch));
@@ -390,13 +390,7 @@ TfLiteStatus EvalInt8(TfLiteContext* context, TfLiteNode* node, OpData* d, int8_
     ke_egru_i8_run(&p, x, d->batch, d->time, d->return_sequences, out, &s, scratch, macs);
     return kTfLiteOk;
   }
-  const int32_t U = d->units;
-  for (int32_t t = 0; t < d->time; ++t) {
-    ke_egru_i8_step(&p, x + static_cast<size_t>(t) * d->input_size, &s, scratch, macs);
-    if (d->return_sequences || t == d->time - 1) {
-      memcpy(out + (d->return_sequences ? static_cast<size_t>(t) * U : 0), s.y, U);
-    }
-  }
+  ke_egru_i8_continue(&p, x, d->time, d->return_sequences, out, &s, scratch, macs);
   d->n_active = s.n_active;  // the active list is part of the carried state
   return kTfLiteOk;
 }
@@ -421,13 +415,7 @@ TfLiteStatus EvalFloat(TfLiteContext* context, TfLiteNode* node, OpData* d, floa
     ke_egru_f32_run(&p, x, d->batch, d->time, d->return_sequences, out, &s, scratch, macs);
     return kTfLiteOk;
   }
-  const int32_t U = d->units;
-  for (int32_t t = 0; t < d->time; ++t) {
-    ke_egru_f32_step(&p, x + static_cast<size_t>(t) * d->input_size, &s, scratch, macs);
-    if (d->return_sequences || t == d->time - 1) {
-      memcpy(out + (d->return_sequences ? static_cast<size_t>(t) * U : 0), s.y, U * sizeof(float));
-    }
-  }
+  ke_egru_f32_continue(&p, x, d->time, d->return_sequences, out, &s, scratch, macs);
   d->n_active = s.n_active;
   return kTfLiteOk;
 }
