@@ -9,8 +9,10 @@
 
 #if defined(__GNUC__)
 #define KE_ALWAYS_INLINE inline __attribute__((always_inline))
+#define KE_NOINLINE __attribute__((noinline))
 #else
 #define KE_ALWAYS_INLINE inline
+#define KE_NOINLINE
 #endif
 
 const char* ke_egru_status_string(int status) {
@@ -256,21 +258,28 @@ static inline int32_t ke_requant2(int32_t a, int32_t ma, int32_t g, int32_t mg) 
   return (int32_t)(((int64_t)a * ma + (int64_t)g * mg) >> 32);
 }
 
-static inline int32_t ke_lut(const int16_t* table, int32_t x_q12) {
-  /* 256 intervals of 1/16 over [-8, 8): index = top 8 bits, fraction = low 8.
-   * |hi - lo| * 255 < 2^31: the interpolation is exact in 32 bits. */
-  const int32_t u = x_q12 + 32768;
-  const int16_t* t = table + (u >> 8); /* one base register for both entries */
-  const int32_t lo = t[0], f = u & 255;
-  return lo + (((t[1] - lo) * f + 128) >> 8);
+/* Table entry of x_q12 at mid[k], k = (x >> 8) + off; `mid` points at the
+ * entry of x = 0 of a table, `off` (a constant) moves to another table of the
+ * same array: the gate loop reaches both gate tables from one base register. */
+static inline int32_t ke_lut(const int16_t* mid, int32_t off, int32_t x_q12) {
+  /* 256 intervals of 1/16 over [-8, 8): index = top 8 bits + 128, fraction = low
+   * 8 bits (the same as (x + 2^15) >> 8 and & 255, one add fewer: the +128 is
+   * in the table pointer).  |hi - lo| * 255 < 2^31: the interpolation is exact
+   * in 32 bits. */
+  const int16_t* t = mid + (x_q12 >> 8);
+  const int32_t lo = t[off], f = x_q12 & 255;
+  return lo + (((t[off + 1] - lo) * f + 128) >> 8);
 }
 
-int16_t ke_egru_sigmoid_q15(int16_t x_q12) { return (int16_t)ke_lut(ke_egru_sigmoid_table, x_q12); }
-int16_t ke_egru_tanh_q15(int16_t x_q12) { return (int16_t)ke_lut(ke_egru_tanh_table, x_q12); }
+/* Offset from the sigmoid table to the tanh table in ke_egru_gate_tables. */
+#define KE_TANH_OFFSET 257
+
+int16_t ke_egru_sigmoid_q15(int16_t x_q12) { return (int16_t)ke_lut(ke_egru_sigmoid_table + 128, 0, x_q12); }
+int16_t ke_egru_tanh_q15(int16_t x_q12) { return (int16_t)ke_lut(ke_egru_sigmoid_table + 128, KE_TANH_OFFSET, x_q12); }
 
 int ke_egru_i8_prepare(int32_t units, float x_scale, const float* w_scale,
-                       float y_scale, const float* v_scale,
-                       int32_t* a_multiplier, int32_t* g_multiplier, int32_t* acc_shift,
+                       float y_scale, const float* v_scale, const int16_t* threshold,
+                       int32_t* unit_consts, int32_t* acc_shift,
                        int32_t* y_multiplier, int32_t* y_shift) {
   const double pre = (double)(1 << KE_EGRU_PRE_FRAC_BITS);
   double largest = 0.0, unit;
@@ -293,10 +302,12 @@ int ke_egru_i8_prepare(int32_t units, float x_scale, const float* w_scale,
     if (largest * unit + 0.5 < 2147483648.0) break;
   }
   if (shift > KE_EGRU_MAX_ACC_SHIFT) return KE_EGRU_ERR_SCALE;
-  for (k = 0; k < 3 * units; ++k) {
-    a_multiplier[k] = (int32_t)floor((double)x_scale * (double)w_scale[k] * pre * unit + 0.5);
-    g_multiplier[k] = (int32_t)floor((double)y_scale * (double)v_scale[k] * pre * unit + 0.5);
+  for (k = 0; k < 3 * units; ++k) { /* column k = gate * U + j */
+    int32_t* m = unit_consts + KE_EGRU_UNIT_WORDS * (k % units) + 2 * (k / units);
+    m[0] = (int32_t)floor((double)x_scale * (double)w_scale[k] * pre * unit + 0.5);
+    m[1] = (int32_t)floor((double)y_scale * (double)v_scale[k] * pre * unit + 0.5);
   }
+  for (k = 0; k < units; ++k) unit_consts[KE_EGRU_UNIT_WORDS * k + 6] = threshold[k];
   *acc_shift = shift;
   return ke_egru_quantize_multiplier(
       1.0 / ((double)(1 << KE_EGRU_STATE_FRAC_BITS) * (double)y_scale), y_multiplier, y_shift);
@@ -360,9 +371,9 @@ void ke_egru_i8_reset(ke_egru_i8_state* s, int32_t units, int32_t y_zero_point) 
 #endif
 #define KE_MUL_I8_SCALAR(x, w) ((x) * (int32_t)(w))
 
-/* acc[idx[n]] += x * w[n] for one compressed row; four per iteration. */
-static inline void ke_scatter_row(int32_t* acc, const int8_t* w, const int16_t* idx,
-                                  int32_t n, int32_t x) {
+/* acc[idx[i]] += x * w[i] for one compressed row of n weights; four per iteration. */
+static KE_ALWAYS_INLINE void ke_scatter_row(int32_t* acc, const int8_t* w, const int16_t* idx,
+                                            int32_t n, int32_t x) {
   int32_t i = 0;
   for (; i + 3 < n; i += 4) {
     const int32_t k0 = idx[i], k1 = idx[i + 1], k2 = idx[i + 2], k3 = idx[i + 3];
@@ -375,7 +386,7 @@ static inline void ke_scatter_row(int32_t* acc, const int8_t* w, const int16_t* 
 }
 
 /* acc[k] += x * w[k] for a dense row of G weights. */
-static inline void ke_dense_row(int32_t* acc, const int8_t* w, int32_t G, int32_t x) {
+static KE_ALWAYS_INLINE void ke_dense_row(int32_t* acc, const int8_t* w, int32_t G, int32_t x) {
   int32_t k = 0;
 #if defined(__ARM_ARCH)
   for (; k + 1 < G; k += 2) { /* two per iteration: 5 instead of 7 instructions per MAC */
@@ -386,21 +397,41 @@ static inline void ke_dense_row(int32_t* acc, const int8_t* w, int32_t G, int32_
   for (; k < G; ++k) acc[k] += KE_MUL_I8(x, w[k]);
 }
 
-/* Input product of one step: A = b_in + sum (x - zp_x) w (int32). */
-static uint64_t i8_input_product(const ke_egru_i8_params* p, const int8_t* x, int32_t* a) {
-  const int32_t G = 3 * p->units;
-  uint64_t count = 0;
-  int32_t i;
+/* acc += (q - zp) * row for one stored row (dense when it holds all G columns).
+ * Returns the MACs executed. */
+static KE_ALWAYS_INLINE int32_t ke_row_mac(int32_t* acc, const int8_t* values, const int16_t* index,
+                                 const int32_t* offsets, int32_t row, int32_t G, int32_t x) {
+  const int32_t begin = offsets[row], end = offsets[row + 1];
+  if (end - begin == G) ke_dense_row(acc, values + begin, G, x);
+  else ke_scatter_row(acc, values + begin, index + begin, end - begin, x);
+  return end - begin;
+}
+
+/* Input product of one step: A = b_in + sum (x - zp_x) w (int32).  The MAC
+ * count fits int32: at most I * 3U < 2^30 (ke_egru_check_sparse bounds). */
+static int32_t i8_input_product(const ke_egru_i8_params* p, const int8_t* x, int32_t* a) {
+  const int32_t G = 3 * p->units, I = p->input_size, x_zp = p->x_zero_point;
+  const int8_t* values = p->w_values; /* locals: the accumulator stores could alias p */
+  const int16_t* index = p->w_index;
+  const int32_t* offsets = p->w_offsets;
+  int32_t skipped = 0, i; /* MACs of zero inputs: counted off the hot path */
   memcpy(a, p->bias, sizeof(int32_t) * (size_t)G);
-  for (i = 0; i < p->input_size; ++i) {
-    const int32_t xi = (int32_t)x[i] - p->x_zero_point;
-    const int32_t begin = p->w_offsets[i], n = p->w_offsets[i + 1] - begin;
-    if (xi == 0) continue;
-    if (n == G) ke_dense_row(a, p->w_values + begin, G, xi);
-    else ke_scatter_row(a, p->w_values + begin, p->w_index + begin, n, xi);
-    count += (uint64_t)n;
+  for (i = 0; i < I; ++i) {
+    const int32_t xi = (int32_t)x[i] - x_zp;
+    if (xi != 0) (void)ke_row_mac(a, values, index, offsets, i, G, xi);
+    else skipped += offsets[i + 1] - offsets[i];
   }
-  return count;
+  return offsets[I] - skipped;
+}
+
+/* Unit j fires with c > theta: its int8 output, and the active list.  Out of line:
+ * few units fire, and the gate loop keeps its registers for the common case. */
+static KE_NOINLINE void i8_fire(const ke_egru_i8_params* p, ke_egru_i8_state* s, int32_t j,
+                                int32_t c) {
+  const int32_t yq = ke_egru_mul_by_multiplier(c, p->y_multiplier, p->y_shift) + p->y_zero_point;
+  const int8_t y8 = (int8_t)(yq > 127 ? 127 : (yq < -128 ? -128 : yq));
+  s->y[j] = y8;
+  if (y8 != p->y_zero_point) s->active[s->n_active++] = (int16_t)j;
 }
 
 /* Gates, state and events of all units given the accumulators a (input) and g
@@ -408,56 +439,49 @@ static uint64_t i8_input_product(const ke_egru_i8_params* p, const int8_t* x, in
 static KE_ALWAYS_INLINE void i8_gates(const ke_egru_i8_params* p, const int32_t* a,
                                       const int32_t* g, ke_egru_i8_state* s,
                                       const int32_t scale) {
+  /* Pointers walk the units; gate columns U and 2U further on. */
   const int32_t U = p->units;
-  const int32_t *am = p->a_multiplier, *gm = p->g_multiplier;
-  const int32_t y_zp = p->y_zero_point;
-  int32_t j;
+  const int32_t* m = p->unit_consts;
+  const int16_t* sigmoid = ke_egru_sigmoid_table + 128; /* and tanh at KE_TANH_OFFSET */
+  int16_t* const c_hat = s->c_hat;
+  int16_t* const c_end = c_hat + U;
+  int16_t* ch;
+  /* Most units stay silent: every output starts as "no event"; i8_fire writes
+   * the units that fire. */
+  memset(s->y, p->y_zero_point, (size_t)U);
   s->n_active = 0;
-  for (j = 0; j < U; ++j) {
+  for (ch = c_hat; ch < c_end; ++ch, ++a, ++g, m += KE_EGRU_UNIT_WORDS) {
     /* Pre-activations in Q3.12; u, r, z, c, chat, theta in Q0.15. */
-    const int32_t ku = j, kr = U + j, kz = 2 * U + j;
-    const int32_t u = ke_lut(ke_egru_sigmoid_table,
-        ke_sat16(ke_requant2(a[ku] * scale, am[ku], g[ku] * scale, gm[ku])));
-    const int32_t r = ke_lut(ke_egru_sigmoid_table,
-        ke_sat16(ke_requant2(a[kr] * scale, am[kr], g[kr] * scale, gm[kr])));
-    const int32_t az = ke_requant2(a[kz] * scale, am[kz], 0, 0);
-    const int32_t hz = ke_requant2(g[kz] * scale, gm[kz], 0, 0);
+    const int32_t u = ke_lut(sigmoid, 0, ke_sat16(ke_requant2(a[0] * scale, m[0], g[0] * scale, m[1])));
+    const int32_t r = ke_lut(sigmoid, 0, ke_sat16(ke_requant2(a[U] * scale, m[2], g[U] * scale, m[3])));
+    const int32_t az = ke_requant2(a[2 * U] * scale, m[4], 0, 0);
+    const int32_t hz = ke_requant2(g[2 * U] * scale, m[5], 0, 0);
     /* az + floor(r hz / 2^15); |az|, |hz| < 2^30, r < 2^15: no overflow. */
-    const int32_t z = ke_lut(ke_egru_tanh_table, ke_sat16(ke_mlaw16(2 * hz, r, az)));
+    const int32_t z = ke_lut(sigmoid, KE_TANH_OFFSET, ke_sat16(ke_mlaw16(2 * hz, r, az)));
     /* u z + (1 - u) chat = chat + u (z - chat): |u (z - chat)| < 2^15 2^16, and
      * c stays a convex mix of |z|, |chat| <= 32767 (no saturation needed). */
-    const int32_t chat = s->c_hat[j];
+    const int32_t chat = *ch;
     const int32_t c = chat + ((u * (z - chat) + (1 << 14)) >> 15);
-    const int32_t theta = p->threshold[j];
-    if (c > theta) {
-      const int32_t yq = ke_egru_mul_by_multiplier(c, p->y_multiplier, p->y_shift) + y_zp;
-      const int8_t y8 = (int8_t)(yq > 127 ? 127 : (yq < -128 ? -128 : yq));
-      s->y[j] = y8;
-      s->c_hat[j] = (int16_t)(c - theta);
-      if (y8 != y_zp) s->active[s->n_active++] = (int16_t)j;
+    if (c > m[6]) {
+      *ch = (int16_t)(c - m[6]);
+      i8_fire(p, s, (int32_t)(ch - c_hat), c);
     } else {
-      s->y[j] = (int8_t)y_zp;
-      s->c_hat[j] = (int16_t)c;
+      *ch = (int16_t)c;
     }
   }
 }
 
-
 /* Rest of a step given the input accumulators a[k]; g: 3U int32. */
-static uint64_t i8_recurrent_step(const ke_egru_i8_params* p, const int32_t* a,
-                                  ke_egru_i8_state* s, int32_t* g) {
-  const int32_t G = 3 * p->units;
-  const int32_t y_zp = p->y_zero_point;
-  uint64_t count = 0;
-  int32_t q;
+static int32_t i8_recurrent_step(const ke_egru_i8_params* p, const int32_t* a,
+                                 ke_egru_i8_state* s, int32_t* g) {
+  const int32_t G = 3 * p->units, y_zp = p->y_zero_point, n_active = s->n_active;
+  const int16_t* active = s->active;
+  const int8_t* y = s->y;
+  int32_t count = 0, q;
   memcpy(g, p->bias + G, sizeof(int32_t) * (size_t)G);
-  for (q = 0; q < s->n_active; ++q) {
-    const int32_t src = s->active[q];
-    const int32_t yj = (int32_t)s->y[src] - y_zp;
-    const int32_t begin = p->v_offsets[src], n = p->v_offsets[src + 1] - begin;
-    if (n == G) ke_dense_row(g, p->v_values + begin, G, yj);
-    else ke_scatter_row(g, p->v_values + begin, p->v_index + begin, n, yj);
-    count += (uint64_t)n;
+  for (q = 0; q < n_active; ++q) {
+    const int32_t src = active[q];
+    count += ke_row_mac(g, p->v_values, p->v_index, p->v_offsets, src, G, (int32_t)y[src] - y_zp);
   }
   /* L = 0 is the common case: a separate copy of the gate loop without the shifts. */
   if (p->acc_shift == 0) i8_gates(p, a, g, s, 1);
@@ -467,9 +491,9 @@ static uint64_t i8_recurrent_step(const ke_egru_i8_params* p, const int32_t* a,
 
 void ke_egru_i8_step(const ke_egru_i8_params* p, const int8_t* x,
                      ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs) {
-  uint64_t count = i8_input_product(p, x, scratch);
-  count += i8_recurrent_step(p, scratch, s, scratch + 3 * p->units);
-  if (macs) *macs += count;
+  const int32_t count = i8_input_product(p, x, scratch);
+  const int32_t rec = i8_recurrent_step(p, scratch, s, scratch + 3 * p->units);
+  if (macs) *macs += (uint64_t)count + (uint64_t)rec;
 }
 
 void ke_egru_i8_continue(const ke_egru_i8_params* p, const int8_t* x, int32_t time,

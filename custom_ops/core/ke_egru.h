@@ -45,7 +45,7 @@
 extern "C" {
 #endif
 
-#define KE_EGRU_API_VERSION 2
+#define KE_EGRU_API_VERSION 3
 
 /* Limits that keep int16 indices and int32 accumulators exact. */
 #define KE_EGRU_MAX_UNITS 10922       /* 3U - 1 must fit an int16 index      */
@@ -166,18 +166,23 @@ typedef struct {
   int32_t x_zero_point;
   int32_t y_zero_point;
   /* Precomputed by ke_egru_i8_prepare(): */
-  const int32_t* a_multiplier; /* [3U] m_a */
-  const int32_t* g_multiplier; /* [3U] m_g */
+  /* [U][KE_EGRU_UNIT_WORDS]: per unit j, m_a and m_g of gate u, of gate r, of
+   * gate z, then the threshold (= threshold[j]): the gate loop reads all of a
+   * unit's constants through one pointer. */
+  const int32_t* unit_consts;
   int32_t acc_shift;           /* L */
   int32_t y_multiplier, y_shift; /* 2^-15 / s_y as m * 2^(shift - 31) */
 } ke_egru_i8_params;
 
-/* Fills m_a, m_g (each [3U], caller-owned), L and the output multiplier from the
+#define KE_EGRU_UNIT_WORDS 7
+
+/* Fills `unit_consts` ([U][KE_EGRU_UNIT_WORDS], caller-owned, layout above; the
+ * thresholds are copied from `threshold`), L and the output multiplier from the
  * float scales.  Returns KE_EGRU_ERR_SCALE if a scale is not positive/finite or
  * the multipliers cannot be represented.  Prepare only. */
 int ke_egru_i8_prepare(int32_t units, float x_scale, const float* w_scale,
-                       float y_scale, const float* v_scale,
-                       int32_t* a_multiplier, int32_t* g_multiplier, int32_t* acc_shift,
+                       float y_scale, const float* v_scale, const int16_t* threshold,
+                       int32_t* unit_consts, int32_t* acc_shift,
                        int32_t* y_multiplier, int32_t* y_shift);
 
 /* With every field of `p` set (after ke_egru_i8_prepare and ke_egru_check_sparse):

@@ -4,7 +4,9 @@
 
 #include <stdint.h>
 
-extern const int16_t ke_egru_sigmoid_table[257];
-extern const int16_t ke_egru_tanh_table[257];
+/* [0]: sigmoid, [1]: tanh; one array so that one base register reaches both. */
+extern const int16_t ke_egru_gate_tables[2][257];
+#define ke_egru_sigmoid_table (ke_egru_gate_tables[0])
+#define ke_egru_tanh_table (ke_egru_gate_tables[1])
 
 #endif /* KE_EGRU_TABLES_H_ */

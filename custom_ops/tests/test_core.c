@@ -164,7 +164,7 @@ static void test_int8_close_to_float(void) {
   float wv[I_SIZE * G], vv[UNITS * G], w_scale[G], v_scale[G];
   int16_t wi[I_SIZE * G], vi[UNITS * G], active[UNITS], th_q[UNITS], chat_q[UNITS];
   int32_t wo[I_SIZE + 1], vo[UNITS + 1], bias_q[2 * G];
-  int32_t am[G], gm[G], acc_shift, ym, ys, scratch_i[KE_EGRU_I8_SCRATCH(UNITS)];
+  int32_t consts[KE_EGRU_UNIT_WORDS * UNITS], acc_shift, ym, ys, scratch_i[KE_EGRU_I8_SCRATCH(UNITS)];
   int8_t wq[I_SIZE * G], vq[UNITS * G], xq[T_STEPS * I_SIZE], out_q[T_STEPS * UNITS], yq[UNITS];
   float out_f[T_STEPS * UNITS], scratch_f[KE_EGRU_F32_SCRATCH(UNITS)], chat[UNITS], y[UNITS];
   const float x_scale = 2.0f / 127.0f, y_scale = 1.0f / 256.0f;
@@ -194,7 +194,7 @@ static void test_int8_close_to_float(void) {
     bias_q[G + k] = (int32_t)lrint(bias[G + k] / ((double)y_scale * v_scale[k]));
   }
   for (j = 0; j < UNITS; ++j) th_q[j] = (int16_t)lrintf(th[j] * 32768.0f);
-  CHECK(ke_egru_i8_prepare(UNITS, x_scale, w_scale, y_scale, v_scale, am, gm, &acc_shift, &ym,
+  CHECK(ke_egru_i8_prepare(UNITS, x_scale, w_scale, y_scale, v_scale, th_q, consts, &acc_shift, &ym,
                            &ys) == 0, "prepare");
   {
     ke_egru_f32_params pf;
@@ -211,7 +211,7 @@ static void test_int8_close_to_float(void) {
     pq.v_values = vq; pq.v_index = vi; pq.v_offsets = vo;
     pq.bias = bias_q; pq.threshold = th_q;
     pq.x_zero_point = 0; pq.y_zero_point = y_zp;
-    pq.a_multiplier = am; pq.g_multiplier = gm; pq.acc_shift = acc_shift;
+    pq.unit_consts = consts; pq.acc_shift = acc_shift;
     pq.y_multiplier = ym; pq.y_shift = ys;
     CHECK(ke_egru_i8_check_constants(&pq) == 0, "constants");
     sf.c_hat = chat; sf.y = y; sf.active = active;

@@ -36,7 +36,7 @@ struct OpData {
   std::vector<float> c_hat_f, y_f, scratch_f;
   std::vector<int16_t> c_hat_q, active;
   std::vector<int8_t> y_q;
-  std::vector<int32_t> scratch_q, a_mult, g_mult;
+  std::vector<int32_t> scratch_q, unit_consts;
   int32_t acc_shift = 0, y_mult = 0, y_shift = 0, x_zero_point = 0, y_zero_point = 0;
 };
 
@@ -186,8 +186,7 @@ void FillInt8Params(TfLiteContext* context, TfLiteNode* node, const OpData* data
   p->threshold = Data<int16_t>(context, node, kThreshold);
   p->x_zero_point = data->x_zero_point;
   p->y_zero_point = data->y_zero_point;
-  p->a_multiplier = data->a_mult.data();
-  p->g_multiplier = data->g_mult.data();
+  p->unit_consts = data->unit_consts.data();
   p->acc_shift = data->acc_shift;
   p->y_multiplier = data->y_mult;
   p->y_shift = data->y_shift;
@@ -246,10 +245,10 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
               "KE_EGRU: int8 input `x` needs per-tensor quantization with scale > 0.");
     KE_ENSURE(context, PerTensorQuant(y, &y_scale, &data->y_zero_point),
               "KE_EGRU: int8 output needs per-tensor quantization with scale > 0.");
-    data->a_mult.assign(3 * units, 0);
-    data->g_mult.assign(3 * units, 0);
+    data->unit_consts.assign(KE_EGRU_UNIT_WORDS * units, 0);
     int status = ke_egru_i8_prepare(units, x_scale, w_scale->data.f, y_scale, v_scale->data.f,
-                                    data->a_mult.data(), data->g_mult.data(), &data->acc_shift,
+                                    threshold->data.i16,
+                                    data->unit_consts.data(), &data->acc_shift,
                                     &data->y_mult, &data->y_shift);
     KE_ENSURE(context, status == KE_EGRU_OK, "KE_EGRU: scales: %s.", ke_egru_status_string(status));
     ke_egru_i8_params p;

@@ -23,7 +23,7 @@ class _F32Params(ctypes.Structure):
 class _I8Params(ctypes.Structure):
     _fields_ = _F32Params._fields_ + [
         ("x_zero_point", ctypes.c_int32), ("y_zero_point", ctypes.c_int32),
-        ("a_multiplier", ctypes.c_void_p), ("g_multiplier", ctypes.c_void_p),
+        ("unit_consts", ctypes.c_void_p),
         ("acc_shift", ctypes.c_int32),
         ("y_multiplier", ctypes.c_int32), ("y_shift", ctypes.c_int32)]
 
@@ -49,6 +49,9 @@ def _ptr(a):
 def _check(status):
     if status:
         raise ValueError(_library().ke_egru_status_string(status).decode())
+
+
+UNIT_WORDS = 7  # KE_EGRU_UNIT_WORDS of ke_egru.h
 
 
 def _fill(params, arrays, x_shape, units, dtypes):
@@ -107,13 +110,14 @@ def run_int8(x, packed, units, x_scale, x_zero_point, y_scale, y_zero_point,
         "bias": np.int32, "threshold": np.int16})
     w_scale = np.ascontiguousarray(packed["w_scale"], np.float32)
     v_scale = np.ascontiguousarray(packed["v_scale"], np.float32)
-    mult = [np.zeros(3 * units, np.int32) for _ in range(2)]
+    consts = np.zeros(UNIT_WORDS * units, np.int32)
     acc_shift, y_mult, y_shift = ctypes.c_int32(), ctypes.c_int32(), ctypes.c_int32()
     _check(lib.ke_egru_i8_prepare(units, ctypes.c_float(x_scale), _ptr(w_scale),
-                                  ctypes.c_float(y_scale), _ptr(v_scale), *map(_ptr, mult),
+                                  ctypes.c_float(y_scale), _ptr(v_scale),
+                                  _ptr(keep["threshold"]), _ptr(consts),
                                   ctypes.byref(acc_shift), ctypes.byref(y_mult),
                                   ctypes.byref(y_shift)))
-    p.a_multiplier, p.g_multiplier = map(_ptr, mult)
+    p.unit_consts = _ptr(consts)
     p.acc_shift = acc_shift.value
     p.x_zero_point, p.y_zero_point = int(x_zero_point), int(y_zero_point)
     p.y_multiplier, p.y_shift = y_mult.value, y_shift.value

@@ -48,7 +48,7 @@ struct OpData {
   int32_t input_size, batch, time;
   int scratch_index;
   int32_t x_zero_point, y_zero_point, acc_shift, y_multiplier, y_shift;
-  int32_t *a_multiplier, *g_multiplier;  // [3U] each
+  int32_t* unit_consts;  // [U][KE_EGRU_UNIT_WORDS], see ke_egru_i8_params
   void* c_hat;    // int16 Q0.15 or float [U]
   void* y;        // int8 or float [U]
   int16_t* active;
@@ -313,8 +313,7 @@ void FillInt8Params(const OpData* d, const int8_t* w_values, const int16_t* w_in
   p->threshold = threshold;
   p->x_zero_point = d->x_zero_point;
   p->y_zero_point = d->y_zero_point;
-  p->a_multiplier = d->a_multiplier;
-  p->g_multiplier = d->g_multiplier;
+  p->unit_consts = d->unit_consts;
   p->acc_shift = d->acc_shift;
   p->y_multiplier = d->y_multiplier;
   p->y_shift = d->y_shift;
@@ -344,16 +343,14 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
                                     : KE_EGRU_F32_SCRATCH(units) * sizeof(float);
   KE_TRY(context->RequestScratchBufferInArena(context, scratch, &d->scratch_index));
   if (d->is_int8) {
-    int32_t** arrays[] = {&d->a_multiplier, &d->g_multiplier};
-    for (int32_t** a : arrays) {
-      *a = static_cast<int32_t*>(context->AllocatePersistentBuffer(context, sizeof(int32_t) * 3 * units));
-      if (*a == nullptr) {
-        MicroPrintf("KE_EGRU: arena too small for the requantization multipliers.");
-        return kTfLiteError;
-      }
+    d->unit_consts = static_cast<int32_t*>(
+        context->AllocatePersistentBuffer(context, sizeof(int32_t) * KE_EGRU_UNIT_WORDS * units));
+    if (d->unit_consts == nullptr) {
+      MicroPrintf("KE_EGRU: arena too small for the requantization multipliers.");
+      return kTfLiteError;
     }
     int status = ke_egru_i8_prepare(units, c.x_scale, c.w_scale, c.y_scale, c.v_scale,
-                                    d->a_multiplier, d->g_multiplier, &d->acc_shift,
+                                    c.threshold_q15, d->unit_consts, &d->acc_shift,
                                     &d->y_multiplier, &d->y_shift);
     if (status == KE_EGRU_OK) {
       ke_egru_i8_params p;
