@@ -83,17 +83,10 @@ def gru_tflite(units, steps, rep, int8):
     import tensorflow as tf
     model = keras.Sequential([keras.Input((steps, FEATURES), batch_size=1),
                               keras.layers.GRU(units, unroll=int8)])
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
     if int8:
-        def representative():
-            for r in rep:
-                yield [r[None]]
-        conv.optimizations = [tf.lite.Optimize.DEFAULT]
-        conv.representative_dataset = representative
-        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        conv.inference_input_type = tf.int8
-        conv.inference_output_type = tf.int8
-    return conv.convert()
+        from keras_events.export import builtin_int8_tflite
+        return builtin_int8_tflite(model, rep)
+    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
 
 
 def quantized_input(model, x):

@@ -7,7 +7,8 @@
 TensorFlow is imported only when a function needs it.
 """
 
-__all__ = ["to_tflite", "summary", "Interpreter", "load_ops", "reset_states", "to_arduino_library"]
+__all__ = ["to_tflite", "summary", "Interpreter", "load_ops", "reset_states", "to_arduino_library",
+           "builtin_int8_tflite"]
 
 
 def __getattr__(name):
@@ -22,6 +23,9 @@ def __getattr__(name):
     if name == "to_arduino_library":
         from keras_events.export.arduino import to_arduino_library
         return to_arduino_library
+    if name == "builtin_int8_tflite":
+        from keras_events.export.builtin_int8 import builtin_int8_tflite
+        return builtin_int8_tflite
     if name in ("Interpreter", "load_ops", "reset_states"):
         from keras_events.export import runtime
         return getattr(runtime, name)

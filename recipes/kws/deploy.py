@@ -113,20 +113,9 @@ def export_stream(model, representative):
 
 def export_gru(model, representative):
     """int8 unrolled GRU with the standard converter (post-training full-integer)."""
-    import tensorflow as tf
+    from keras_events.export import builtin_int8_tflite
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(unrolled_gru(model))
-
-    def dataset():
-        for x in np.asarray(representative, np.float32):
-            yield [x[None]]
-
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = dataset
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    return converter.convert()
+    return builtin_int8_tflite(unrolled_gru(model), representative)
 
 
 # -- host runs --------------------------------------------------------------------------
