@@ -7,6 +7,14 @@
 #include <math.h>
 #include <string.h>
 
+/* x86-64 hosts: an AVX2 copy of the vectorized host loops next to the baseline one,
+ * picked at load time (gcc/clang function multi-versioning; same integer results). */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__linux__)
+#define KE_HOST_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define KE_HOST_SIMD_CLONES
+#endif
+
 #if defined(__GNUC__)
 #define KE_ALWAYS_INLINE inline __attribute__((always_inline))
 #define KE_NOINLINE __attribute__((noinline))
@@ -437,10 +445,12 @@ static KE_NOINLINE void i8_fire(const ke_egru_i8_params* p, ke_egru_i8_state* s,
 /* Gates, state and events of all units given the accumulators a (input) and g
  * (recurrent); scale = 2^L (|A|, |G| < 2^(31-L)).  Rebuilds the active list. */
 static KE_ALWAYS_INLINE void i8_gates(const ke_egru_i8_params* p, const int32_t* a,
-                                      const int32_t* g, ke_egru_i8_state* s,
-                                      const int32_t scale) {
-  /* Pointers walk the units; gate columns U and 2U further on. */
-  const int32_t U = p->units;
+                                      const int32_t a_stride, const int32_t* g,
+                                      ke_egru_i8_state* s, const int32_t scale) {
+  /* Pointers walk the units; gate columns U and 2U further on.  a[k] is at
+   * a[k * a_stride] (1 per step; the time-major input products of
+   * ke_egru_i8_continue_seq have stride T). */
+  const int32_t U = p->units, aU = U * a_stride;
   const int32_t* m = p->unit_consts;
   const int16_t* sigmoid = ke_egru_sigmoid_table + 128; /* and tanh at KE_TANH_OFFSET */
   int16_t* const c_hat = s->c_hat;
@@ -450,11 +460,11 @@ static KE_ALWAYS_INLINE void i8_gates(const ke_egru_i8_params* p, const int32_t*
    * the units that fire. */
   memset(s->y, p->y_zero_point, (size_t)U);
   s->n_active = 0;
-  for (ch = c_hat; ch < c_end; ++ch, ++a, ++g, m += KE_EGRU_UNIT_WORDS) {
+  for (ch = c_hat; ch < c_end; ++ch, a += a_stride, ++g, m += KE_EGRU_UNIT_WORDS) {
     /* Pre-activations in Q3.12; u, r, z, c, chat, theta in Q0.15. */
     const int32_t u = ke_lut(sigmoid, 0, ke_sat16(ke_requant2(a[0] * scale, m[0], g[0] * scale, m[1])));
-    const int32_t r = ke_lut(sigmoid, 0, ke_sat16(ke_requant2(a[U] * scale, m[2], g[U] * scale, m[3])));
-    const int32_t az = ke_requant2(a[2 * U] * scale, m[4], 0, 0);
+    const int32_t r = ke_lut(sigmoid, 0, ke_sat16(ke_requant2(a[aU] * scale, m[2], g[U] * scale, m[3])));
+    const int32_t az = ke_requant2(a[2 * aU] * scale, m[4], 0, 0);
     const int32_t hz = ke_requant2(g[2 * U] * scale, m[5], 0, 0);
     /* az + floor(r hz / 2^15); |az|, |hz| < 2^30, r < 2^15: no overflow. */
     const int32_t z = ke_lut(sigmoid, KE_TANH_OFFSET, ke_sat16(ke_mlaw16(2 * hz, r, az)));
@@ -472,8 +482,9 @@ static KE_ALWAYS_INLINE void i8_gates(const ke_egru_i8_params* p, const int32_t*
 }
 
 /* Rest of a step given the input accumulators a[k]; g: 3U int32. */
-static int32_t i8_recurrent_step(const ke_egru_i8_params* p, const int32_t* a,
-                                 ke_egru_i8_state* s, int32_t* g) {
+static KE_ALWAYS_INLINE int32_t i8_recurrent_step(const ke_egru_i8_params* p, const int32_t* a,
+                                                   const int32_t a_stride, ke_egru_i8_state* s,
+                                                   int32_t* g) {
   const int32_t G = 3 * p->units, y_zp = p->y_zero_point, n_active = s->n_active;
   const int16_t* active = s->active;
   const int8_t* y = s->y;
@@ -484,15 +495,15 @@ static int32_t i8_recurrent_step(const ke_egru_i8_params* p, const int32_t* a,
     count += ke_row_mac(g, p->v_values, p->v_index, p->v_offsets, src, G, (int32_t)y[src] - y_zp);
   }
   /* L = 0 is the common case: a separate copy of the gate loop without the shifts. */
-  if (p->acc_shift == 0) i8_gates(p, a, g, s, 1);
-  else i8_gates(p, a, g, s, (int32_t)1 << p->acc_shift);
+  if (p->acc_shift == 0) i8_gates(p, a, a_stride, g, s, 1);
+  else i8_gates(p, a, a_stride, g, s, (int32_t)1 << p->acc_shift);
   return count;
 }
 
 void ke_egru_i8_step(const ke_egru_i8_params* p, const int8_t* x,
                      ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs) {
   const int32_t count = i8_input_product(p, x, scratch);
-  const int32_t rec = i8_recurrent_step(p, scratch, s, scratch + 3 * p->units);
+  const int32_t rec = i8_recurrent_step(p, scratch, 1, s, scratch + 3 * p->units);
   if (macs) *macs += (uint64_t)count + (uint64_t)rec;
 }
 
@@ -506,6 +517,57 @@ void ke_egru_i8_continue(const ke_egru_i8_params* p, const int8_t* x, int32_t ti
     if (return_sequences || t == time - 1)
       memcpy(out + (return_sequences ? (size_t)t * U : 0), s->y, sizeof(int8_t) * (size_t)U);
   }
+}
+
+/* Input products of a whole sequence, a_seq[k][t] = b_in,k + sum_i (x_t,i - zp_x) w_ik
+ * (time-major per column): each stored weight updates all T steps at once, a loop
+ * over t that compilers vectorize (|x - zp| <= 255, |w| <= 128: the product fits
+ * int16).  The integer sums equal ke_egru_i8_step's exactly.  Returns the MACs of
+ * the non-zero inputs (the same count as per step).  xt: int16 [I][T]. */
+KE_HOST_SIMD_CLONES
+static int64_t i8_input_sequence(const ke_egru_i8_params* p, const int8_t* x, int32_t time,
+                                 int16_t* xt, int32_t* a_seq) {
+  const int32_t G = 3 * p->units, I = p->input_size, x_zp = p->x_zero_point;
+  int64_t count = 0;
+  int32_t i, k, n, t;
+  for (i = 0; i < I; ++i) {
+    int32_t nonzero = 0;
+    for (t = 0; t < time; ++t) {
+      xt[(size_t)i * time + t] = (int16_t)((int32_t)x[(size_t)t * I + i] - x_zp);
+      nonzero += xt[(size_t)i * time + t] != 0;
+    }
+    count += (int64_t)nonzero * (p->w_offsets[i + 1] - p->w_offsets[i]);
+  }
+  for (k = 0; k < G; ++k) {
+    int32_t* acc = a_seq + (size_t)k * time;
+    for (t = 0; t < time; ++t) acc[t] = p->bias[k];
+  }
+  for (i = 0; i < I; ++i) {
+    const int16_t* xi = xt + (size_t)i * time;
+    for (n = p->w_offsets[i]; n < p->w_offsets[i + 1]; ++n) {
+      const int16_t w = p->w_values[n];
+      int32_t* acc = a_seq + (size_t)p->w_index[n] * time;
+      for (t = 0; t < time; ++t) acc[t] += (int16_t)(xi[t] * w);
+    }
+  }
+  return count;
+}
+
+void ke_egru_i8_continue_seq(const ke_egru_i8_params* p, const int8_t* x, int32_t time,
+                             int return_sequences, int8_t* out, ke_egru_i8_state* s,
+                             int32_t* scratch, uint64_t* macs) {
+  const int32_t U = p->units, G = 3 * p->units;
+  int32_t* g = scratch;
+  int32_t* a_seq = g + G;
+  int16_t* xt = (int16_t*)(a_seq + (size_t)time * G);
+  int64_t count = i8_input_sequence(p, x, time, xt, a_seq);
+  int32_t t;
+  for (t = 0; t < time; ++t) {
+    count += i8_recurrent_step(p, a_seq + t, time, s, g);
+    if (return_sequences || t == time - 1)
+      memcpy(out + (return_sequences ? (size_t)t * U : 0), s->y, sizeof(int8_t) * (size_t)U);
+  }
+  if (macs) *macs += (uint64_t)count;
 }
 
 void ke_egru_i8_run(const ke_egru_i8_params* p, const int8_t* x, int32_t batch,

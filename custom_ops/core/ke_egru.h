@@ -211,6 +211,17 @@ void ke_egru_i8_continue(const ke_egru_i8_params* p, const int8_t* x, int32_t ti
                          int return_sequences, int8_t* out, ke_egru_i8_state* s,
                          int32_t* scratch, uint64_t* macs);
 
+/* ke_egru_i8_continue for hosts: the input products of all `time` steps first, one
+ * pass per stored weight vectorized over time, then the per-step recurrence.  Same
+ * outputs and MAC count, bit for bit; needs more scratch (below), so MCUs use
+ * ke_egru_i8_continue. */
+#define KE_EGRU_I8_SEQ_SCRATCH_BYTES(units, input_size, time)            \
+  (sizeof(int32_t) * 3 * (size_t)(units) * (1 + (size_t)(time)) +       \
+   sizeof(int16_t) * (size_t)(input_size) * (size_t)(time))
+void ke_egru_i8_continue_seq(const ke_egru_i8_params* p, const int8_t* x, int32_t time,
+                             int return_sequences, int8_t* out, ke_egru_i8_state* s,
+                             int32_t* scratch, uint64_t* macs);
+
 void ke_egru_i8_run(const ke_egru_i8_params* p, const int8_t* x, int32_t batch,
                     int32_t time, int return_sequences, int8_t* out,
                     ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs);

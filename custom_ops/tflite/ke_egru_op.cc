@@ -257,7 +257,7 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
     KE_ENSURE(context, status == KE_EGRU_OK, "KE_EGRU: %s.", ke_egru_status_string(status));
     data->c_hat_q.assign(units, 0);
     data->y_q.assign(units, 0);
-    data->scratch_q.assign(KE_EGRU_I8_SCRATCH(units), 0);
+    data->scratch_q.assign((KE_EGRU_I8_SEQ_SCRATCH_BYTES(units, features, time) + 3) / 4, 0);
   } else {
     data->c_hat_f.assign(units, 0.0f);
     data->y_f.assign(units, 0.0f);
@@ -298,14 +298,16 @@ TfLiteStatus Eval(TfLiteContext* context, TfLiteNode* node) {
     FillInt8Params(context, node, data, I, &p);
     ke_egru_i8_state s = {data->c_hat_q.data(), data->y_q.data(), data->active.data(),
                           data->n_active};
-    if (!data->streaming) {
-      ke_egru_i8_run(&p, x->data.int8, batch, time, data->return_sequences, y->data.int8, &s,
-                     data->scratch_q.data(), &macs);
-    } else {
-      ke_egru_i8_continue(&p, x->data.int8, time, data->return_sequences, y->data.int8, &s,
-                          data->scratch_q.data(), &macs);
-      data->n_active = s.n_active;  // the active list is part of the carried state
+    // The host variant of *_continue (input products of the whole sequence first,
+    // vectorized over time): same outputs and MAC count as the MCU's per-step path.
+    const size_t out_step = static_cast<size_t>(data->return_sequences ? time : 1) * data->units;
+    for (int b = 0; b < (data->streaming ? 1 : batch); ++b) {
+      if (!data->streaming) ke_egru_i8_reset(&s, data->units, data->y_zero_point);
+      ke_egru_i8_continue_seq(&p, x->data.int8 + static_cast<size_t>(b) * time * I, time,
+                              data->return_sequences, y->data.int8 + b * out_step, &s,
+                              data->scratch_q.data(), &macs);
     }
+    if (data->streaming) data->n_active = s.n_active;  // the active list is carried state
   } else {
     ke_egru_f32_params p;
     p.input_size = I;
