@@ -544,7 +544,22 @@ static int64_t i8_input_sequence(const ke_egru_i8_params* p, const int8_t* x, in
   }
   for (i = 0; i < I; ++i) {
     const int16_t* xi = xt + (size_t)i * time;
-    for (n = p->w_offsets[i]; n < p->w_offsets[i + 1]; ++n) {
+    const int32_t* off = p->w_offsets + i;
+    if (i + 3 < I && off[1] - off[0] == G && off[2] - off[1] == G && off[3] - off[2] == G &&
+        off[4] - off[3] == G) {
+      /* four dense rows at once: a quarter of the accumulator loads and stores */
+      const int8_t* w = p->w_values + off[0];
+      for (k = 0; k < G; ++k) {
+        const int16_t w0 = w[k], w1 = w[G + k], w2 = w[2 * G + k], w3 = w[3 * G + k];
+        int32_t* acc = a_seq + (size_t)k * time;
+        for (t = 0; t < time; ++t)
+          acc[t] += (int16_t)(xi[t] * w0) + (int16_t)(xi[time + t] * w1) +
+                    (int16_t)(xi[2 * time + t] * w2) + (int16_t)(xi[3 * time + t] * w3);
+      }
+      i += 3;
+      continue;
+    }
+    for (n = off[0]; n < off[1]; ++n) {
       const int16_t w = p->w_values[n];
       int32_t* acc = a_seq + (size_t)p->w_index[n] * time;
       for (t = 0; t < time; ++t) acc[t] += (int16_t)(xi[t] * w);

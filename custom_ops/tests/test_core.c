@@ -159,7 +159,7 @@ static void test_fixed_point_helpers(void) {
 /* int8 path on the float test's shapes: outputs within a few quantization
  * steps of the float reference (a coarse sanity check; bit-exactness against
  * the NumPy model is tested in tests/export/). */
-static void test_int8_close_to_float(void) {
+static void test_int8_close_to_float(float zero_prob) {
   float W[I_SIZE * G], V[UNITS * G], bias[2 * G], th[UNITS], x[T_STEPS * I_SIZE];
   float wv[I_SIZE * G], vv[UNITS * G], w_scale[G], v_scale[G];
   int16_t wi[I_SIZE * G], vi[UNITS * G], active[UNITS], th_q[UNITS], chat_q[UNITS];
@@ -170,7 +170,7 @@ static void test_int8_close_to_float(void) {
   const float x_scale = 2.0f / 127.0f, y_scale = 1.0f / 256.0f;
   const int32_t y_zp = -128;
   int k, n, j, nw, nv, worst = 0;
-  for (k = 0; k < I_SIZE * G; ++k) W[k] = frand(0, 1) < 0.3f ? 0.0f : frand(-1, 1);
+  for (k = 0; k < I_SIZE * G; ++k) W[k] = frand(0, 1) < zero_prob ? 0.0f : frand(-1, 1);
   for (k = 0; k < UNITS * G; ++k) V[k] = frand(0, 1) < 0.3f ? 0.0f : frand(-1, 1);
   for (k = 0; k < 2 * G; ++k) bias[k] = frand(0, 1);
   for (j = 0; j < UNITS; ++j) th[j] = frand(0.05f, 0.3f);
@@ -251,7 +251,8 @@ int main(void) {
   test_float_matches_dense_and_counts_macs();
   test_check_sparse_rejects_bad_input();
   test_fixed_point_helpers();
-  test_int8_close_to_float();
+  test_int8_close_to_float(0.3f);
+  test_int8_close_to_float(0.0f); /* dense input rows */
   if (failures) {
     printf("%d check(s) failed\n", failures);
     return 1;
