@@ -32,15 +32,17 @@ custom-ops: $(KE_OPS_SO)
 custom-ops-core: $(KE_CORE_SO)
 
 $(KE_CORE_SO): $(KE_CORE_SRCS) $(KE_CORE_HDRS)
-	$(CC) $(KE_CFLAGS) -shared -o $@ $(KE_CORE_SRCS) -lm
+	$(CC) $(KE_CFLAGS) -shared -o $@.tmp $(KE_CORE_SRCS) -lm
+	mv -f $@.tmp $@
 
 $(KE_OPS_SO): $(KE_CORE_SRCS) $(KE_CORE_HDRS) $(KE_GLUE_SRCS) $(KE_GLUE_HDRS)
 	@mkdir -p $(KE_BUILD)
 	$(CC) $(KE_CFLAGS) -c custom_ops/core/ke_egru.c -o $(KE_BUILD)/ke_egru.o
 	$(CC) $(KE_CFLAGS) -c custom_ops/core/ke_egru_tables.c -o $(KE_BUILD)/ke_egru_tables.o
-	$(CXX) $(KE_CXXFLAGS) -DKE_TF_VERSION='"$(KE_TF_VERSION)"' -shared -o $@ $(KE_GLUE_SRCS) $(KE_BUILD)/ke_egru.o \
-	  $(KE_BUILD)/ke_egru_tables.o -L$(KE_TF_LIBDIR) -l:libtensorflow_cc.so.2 \
+	$(CXX) $(KE_CXXFLAGS) -DKE_TF_VERSION='"$(KE_TF_VERSION)"' -shared -o $@.tmp $(KE_GLUE_SRCS) \
+	  $(KE_BUILD)/ke_egru.o $(KE_BUILD)/ke_egru_tables.o -L$(KE_TF_LIBDIR) -l:libtensorflow_cc.so.2 \
 	  -Wl,-rpath,$(KE_TF_LIBDIR) -lm
+	mv -f $@.tmp $@  # rename: a process loading the library never sees a half-written file
 
 $(KE_BUILD)/test_core: custom_ops/tests/test_core.c $(KE_CORE_SRCS) $(KE_CORE_HDRS)
 	@mkdir -p $(KE_BUILD)
