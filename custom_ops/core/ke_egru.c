@@ -15,6 +15,14 @@
 #define KE_HOST_SIMD_CLONES
 #endif
 
+/* The host path's AVX2 gate loop (x86-64, gcc/clang), chosen at run time. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(KE_NO_X86_GATES)
+#define KE_X86_GATES 1
+#include <immintrin.h>
+#else
+#define KE_X86_GATES 0
+#endif
+
 #if defined(__GNUC__)
 #define KE_ALWAYS_INLINE inline __attribute__((always_inline))
 #define KE_NOINLINE __attribute__((noinline))
@@ -442,25 +450,130 @@ static KE_NOINLINE void i8_fire(const ke_egru_i8_params* p, ke_egru_i8_state* s,
   if (y8 != p->y_zero_point) s->active[s->n_active++] = (int16_t)j;
 }
 
+#if KE_X86_GATES
+/* The gate loop of the host path (ke_egru_i8_continue_seq) on x86-64 with AVX2,
+ * 8 units per iteration: the same integer arithmetic as i8_gates lane by lane
+ * (the fused requantization is the high word of a 64-bit sum, from two
+ * 32x32->64 multiplies per lane pair; table entries come in pairs from one 32-bit
+ * gather).  Bit-identical to the scalar loop (tests compare the host path with
+ * the per-step MCU path).  Returns the number of units done, a multiple of 8;
+ * units that fire go through i8_fire in ascending order. */
+#define KE_AVX2 __attribute__((target("avx2")))
+
+static int ke_have_avx2(void) {
+  static int have = -1;
+  if (have < 0) {
+    __builtin_cpu_init();
+    have = __builtin_cpu_supports("avx2") ? 1 : 0;
+  }
+  return have;
+}
+
+/* floor((a ma + g mg) / 2^32) per lane: the high word of the exact 64-bit sum. */
+static inline KE_AVX2 __m256i ke_v_requant2(__m256i a, __m256i ma, __m256i g, __m256i mg) {
+  const __m256i even = _mm256_add_epi64(_mm256_mul_epi32(a, ma), _mm256_mul_epi32(g, mg));
+  const __m256i odd = _mm256_add_epi64(
+      _mm256_mul_epi32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(ma, 32)),
+      _mm256_mul_epi32(_mm256_srli_epi64(g, 32), _mm256_srli_epi64(mg, 32)));
+  return _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+}
+
+/* floor(a m / 2^32) per lane. */
+static inline KE_AVX2 __m256i ke_v_requant1(__m256i a, __m256i m) {
+  const __m256i even = _mm256_mul_epi32(a, m);
+  const __m256i odd = _mm256_mul_epi32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(m, 32));
+  return _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+}
+
+/* acc + floor(a b / 2^16) per lane (ke_mlaw16; b >= 0 here): bits 16..47 of a b. */
+static inline KE_AVX2 __m256i ke_v_mlaw16(__m256i a, __m256i b, __m256i acc) {
+  const __m256i even = _mm256_srli_epi64(_mm256_mul_epi32(a, b), 16);
+  const __m256i odd = _mm256_slli_epi64(
+      _mm256_srli_epi64(_mm256_mul_epi32(_mm256_srli_epi64(a, 32), _mm256_srli_epi64(b, 32)), 16), 32);
+  return _mm256_add_epi32(acc, _mm256_blend_epi32(even, odd, 0xAA));
+}
+
+static inline KE_AVX2 __m256i ke_v_sat16(__m256i v) {
+  return _mm256_min_epi32(_mm256_max_epi32(v, _mm256_set1_epi32(INT16_MIN)),
+                          _mm256_set1_epi32(INT16_MAX));
+}
+
+/* ke_lut per lane; `first` = index of the table's entry 0 in ke_egru_gate_tables. */
+static inline KE_AVX2 __m256i ke_v_lut(int32_t first, __m256i x) {
+  const __m256i idx = _mm256_add_epi32(_mm256_srai_epi32(x, 8), _mm256_set1_epi32(first + 128));
+  const __m256i f = _mm256_and_si256(x, _mm256_set1_epi32(255));
+  /* 4 bytes at entry idx: entry idx in the low half, idx + 1 in the high half */
+  const __m256i pair = _mm256_i32gather_epi32((const int*)(const void*)ke_egru_gate_tables[0], idx, 2);
+  const __m256i lo = _mm256_srai_epi32(_mm256_slli_epi32(pair, 16), 16);
+  const __m256i hi = _mm256_srai_epi32(pair, 16);
+  const __m256i d = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_sub_epi32(hi, lo), f),
+                                     _mm256_set1_epi32(128));
+  return _mm256_add_epi32(lo, _mm256_srai_epi32(d, 8));
+}
+
+static KE_AVX2 int32_t i8_gates_avx2(const ke_egru_i8_params* p, const int32_t* a,
+                                     int32_t a_stride, const int32_t* g, ke_egru_i8_state* s) {
+  const int32_t U = p->units, U8 = U & ~7;
+  const __m128i shift = _mm_cvtsi32_si128(p->acc_shift);
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i a_idx = _mm256_mullo_epi32(lane, _mm256_set1_epi32(a_stride));
+  const __m256i m_idx = _mm256_mullo_epi32(lane, _mm256_set1_epi32(KE_EGRU_UNIT_WORDS));
+  int32_t j;
+  for (j = 0; j < U8; j += 8) {
+    const int32_t* aj = a + (size_t)j * a_stride;
+    const int* m = (const int*)(p->unit_consts + (size_t)KE_EGRU_UNIT_WORDS * j);
+    const __m256i a_u = _mm256_sll_epi32(_mm256_i32gather_epi32((const int*)aj, a_idx, 4), shift);
+    const __m256i a_r = _mm256_sll_epi32(
+        _mm256_i32gather_epi32((const int*)(aj + (size_t)U * a_stride), a_idx, 4), shift);
+    const __m256i a_z = _mm256_sll_epi32(
+        _mm256_i32gather_epi32((const int*)(aj + (size_t)2 * U * a_stride), a_idx, 4), shift);
+    const __m256i g_u = _mm256_sll_epi32(_mm256_loadu_si256((const __m256i*)(g + j)), shift);
+    const __m256i g_r = _mm256_sll_epi32(_mm256_loadu_si256((const __m256i*)(g + U + j)), shift);
+    const __m256i g_z = _mm256_sll_epi32(_mm256_loadu_si256((const __m256i*)(g + 2 * U + j)), shift);
+    const __m256i u = ke_v_lut(0, ke_v_sat16(ke_v_requant2(a_u, _mm256_i32gather_epi32(m, m_idx, 4),
+                                                           g_u, _mm256_i32gather_epi32(m + 1, m_idx, 4))));
+    const __m256i r = ke_v_lut(0, ke_v_sat16(ke_v_requant2(a_r, _mm256_i32gather_epi32(m + 2, m_idx, 4),
+                                                           g_r, _mm256_i32gather_epi32(m + 3, m_idx, 4))));
+    const __m256i az = ke_v_requant1(a_z, _mm256_i32gather_epi32(m + 4, m_idx, 4));
+    const __m256i hz = ke_v_requant1(g_z, _mm256_i32gather_epi32(m + 5, m_idx, 4));
+    const __m256i z = ke_v_lut(KE_TANH_OFFSET, ke_v_sat16(ke_v_mlaw16(_mm256_add_epi32(hz, hz), r, az)));
+    const __m256i chat = _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i*)(s->c_hat + j)));
+    const __m256i c = _mm256_add_epi32(chat, _mm256_srai_epi32(_mm256_add_epi32(
+        _mm256_mullo_epi32(u, _mm256_sub_epi32(z, chat)), _mm256_set1_epi32(1 << 14)), 15));
+    const __m256i theta = _mm256_i32gather_epi32(m + 6, m_idx, 4);
+    const __m256i fire = _mm256_cmpgt_epi32(c, theta);
+    const __m256i c_new = _mm256_sub_epi32(c, _mm256_and_si256(theta, fire));
+    int bits = _mm256_movemask_ps(_mm256_castsi256_ps(fire));
+    _mm_storeu_si128((__m128i*)(s->c_hat + j),
+                     _mm_packs_epi32(_mm256_castsi256_si128(c_new), _mm256_extracti128_si256(c_new, 1)));
+    if (bits) {
+      int32_t cs[8], b;
+      _mm256_storeu_si256((__m256i*)cs, c);
+      for (b = 0; b < 8; ++b)
+        if (bits & (1 << b)) i8_fire(p, s, j + b, cs[b]);
+    }
+  }
+  return U8;
+}
+#endif
+
 /* Gates, state and events of all units given the accumulators a (input) and g
  * (recurrent); scale = 2^L (|A|, |G| < 2^(31-L)).  Rebuilds the active list. */
 static KE_ALWAYS_INLINE void i8_gates(const ke_egru_i8_params* p, const int32_t* a,
                                       const int32_t a_stride, const int32_t* g,
-                                      ke_egru_i8_state* s, const int32_t scale) {
-  /* Pointers walk the units; gate columns U and 2U further on.  a[k] is at
-   * a[k * a_stride] (1 per step; the time-major input products of
+                                      ke_egru_i8_state* s, const int32_t scale, const int32_t j0) {
+  /* Units j0..U-1.  Pointers walk the units; gate columns U and 2U further on.
+   * a[k] is at a[k * a_stride] (1 per step; the time-major input products of
    * ke_egru_i8_continue_seq have stride T). */
   const int32_t U = p->units, aU = U * a_stride;
-  const int32_t* m = p->unit_consts;
+  const int32_t* m = p->unit_consts + KE_EGRU_UNIT_WORDS * j0;
   const int16_t* sigmoid = ke_egru_sigmoid_table + 128; /* and tanh at KE_TANH_OFFSET */
   int16_t* const c_hat = s->c_hat;
   int16_t* const c_end = c_hat + U;
   int16_t* ch;
-  /* Most units stay silent: every output starts as "no event"; i8_fire writes
-   * the units that fire. */
-  memset(s->y, p->y_zero_point, (size_t)U);
-  s->n_active = 0;
-  for (ch = c_hat; ch < c_end; ++ch, a += a_stride, ++g, m += KE_EGRU_UNIT_WORDS) {
+  a += j0 * a_stride;
+  g += j0;
+  for (ch = c_hat + j0; ch < c_end; ++ch, a += a_stride, ++g, m += KE_EGRU_UNIT_WORDS) {
     /* Pre-activations in Q3.12; u, r, z, c, chat, theta in Q0.15. */
     const int32_t u = ke_lut(sigmoid, 0, ke_sat16(ke_requant2(a[0] * scale, m[0], g[0] * scale, m[1])));
     const int32_t r = ke_lut(sigmoid, 0, ke_sat16(ke_requant2(a[aU] * scale, m[2], g[U] * scale, m[3])));
@@ -484,26 +597,35 @@ static KE_ALWAYS_INLINE void i8_gates(const ke_egru_i8_params* p, const int32_t*
 /* Rest of a step given the input accumulators a[k]; g: 3U int32. */
 static KE_ALWAYS_INLINE int32_t i8_recurrent_step(const ke_egru_i8_params* p, const int32_t* a,
                                                    const int32_t a_stride, ke_egru_i8_state* s,
-                                                   int32_t* g) {
+                                                   int32_t* g, const int host_simd) {
   const int32_t G = 3 * p->units, y_zp = p->y_zero_point, n_active = s->n_active;
   const int16_t* active = s->active;
   const int8_t* y = s->y;
-  int32_t count = 0, q;
+  int32_t count = 0, q, j0 = 0;
   memcpy(g, p->bias + G, sizeof(int32_t) * (size_t)G);
   for (q = 0; q < n_active; ++q) {
     const int32_t src = active[q];
     count += ke_row_mac(g, p->v_values, p->v_index, p->v_offsets, src, G, (int32_t)y[src] - y_zp);
   }
+  /* Most units stay silent: every output starts as "no event"; i8_fire writes
+   * the units that fire (in ascending order: the active list of step t+1). */
+  memset(s->y, y_zp, (size_t)p->units);
+  s->n_active = 0;
+#if KE_X86_GATES
+  if (host_simd && ke_have_avx2()) j0 = i8_gates_avx2(p, a, a_stride, g, s);
+#else
+  (void)host_simd;
+#endif
   /* L = 0 is the common case: a separate copy of the gate loop without the shifts. */
-  if (p->acc_shift == 0) i8_gates(p, a, a_stride, g, s, 1);
-  else i8_gates(p, a, a_stride, g, s, (int32_t)1 << p->acc_shift);
+  if (p->acc_shift == 0) i8_gates(p, a, a_stride, g, s, 1, j0);
+  else i8_gates(p, a, a_stride, g, s, (int32_t)1 << p->acc_shift, j0);
   return count;
 }
 
 void ke_egru_i8_step(const ke_egru_i8_params* p, const int8_t* x,
                      ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs) {
   const int32_t count = i8_input_product(p, x, scratch);
-  const int32_t rec = i8_recurrent_step(p, scratch, 1, s, scratch + 3 * p->units);
+  const int32_t rec = i8_recurrent_step(p, scratch, 1, s, scratch + 3 * p->units, 0);
   if (macs) *macs += (uint64_t)count + (uint64_t)rec;
 }
 
@@ -578,7 +700,7 @@ void ke_egru_i8_continue_seq(const ke_egru_i8_params* p, const int8_t* x, int32_
   int64_t count = i8_input_sequence(p, x, time, xt, a_seq);
   int32_t t;
   for (t = 0; t < time; ++t) {
-    count += i8_recurrent_step(p, a_seq + t, time, s, g);
+    count += i8_recurrent_step(p, a_seq + t, time, s, g, 1);
     if (return_sequences || t == time - 1)
       memcpy(out + (return_sequences ? (size_t)t * U : 0), s->y, sizeof(int8_t) * (size_t)U);
   }

@@ -244,6 +244,68 @@ static void test_int8_close_to_float(float zero_prob) {
   }
 }
 
+/* The host path (ke_egru_i8_continue_seq: whole-sequence input products, and on
+ * x86-64 the AVX2 gate loop for blocks of 8 units) equals the per-step path bit
+ * for bit: 21 units (two blocks of 8 + 5), dense and compressed rows, zero
+ * inputs, a layer shift L = 0 and L > 0, inputs that make units fire. */
+#define H_I 9
+#define H_U 21
+#define H_G (3 * H_U)
+#define H_T 13
+static void test_host_path_matches_step(float density, float scale) {
+  static int8_t wq[H_I * H_G], vq[H_U * H_G], xq[H_T * H_I], out_a[H_T * H_U], out_b[H_T * H_U];
+  static int16_t wi[H_I * H_G], vi[H_U * H_G], th[H_U], chat_a[H_U], chat_b[H_U], act_a[H_U], act_b[H_U];
+  static int32_t wo[H_I + 1], vo[H_U + 1], bias[2 * H_G], consts[KE_EGRU_UNIT_WORDS * H_U];
+  static int32_t scratch[KE_EGRU_I8_SCRATCH(H_U)];
+  static int32_t seq[KE_EGRU_I8_SEQ_SCRATCH_BYTES(H_U, H_I, H_T) / 4 + 1];
+  static int8_t y_a[H_U], y_b[H_U];
+  float w_scale[H_G], v_scale[H_G];
+  ke_egru_i8_params q;
+  ke_egru_i8_state sa, sb;
+  uint64_t macs_a = 0, macs_b = 0;
+  int32_t acc_shift, ym, ys;
+  int r, k, n = 0, events = 0;
+  for (r = 0; r < H_I; ++r) {
+    wo[r] = n;
+    for (k = 0; k < H_G; ++k)
+      if (frand(0, 1) < density) { wq[n] = (int8_t)(int)frand(-40, 40); wi[n++] = (int16_t)k; }
+  }
+  wo[H_I] = n;
+  n = 0;
+  for (r = 0; r < H_U; ++r) {
+    vo[r] = n;
+    for (k = 0; k < H_G; ++k)
+      if (frand(0, 1) < density) { vq[n] = (int8_t)(int)frand(-40, 40); vi[n++] = (int16_t)k; }
+  }
+  vo[H_U] = n;
+  for (k = 0; k < 2 * H_G; ++k) bias[k] = (int32_t)frand(-3000, 3000);
+  for (k = 0; k < H_G; ++k) { w_scale[k] = scale * frand(0.5f, 1.0f); v_scale[k] = scale * frand(0.5f, 1.0f); }
+  for (k = 0; k < H_U; ++k) th[k] = (int16_t)frand(2000, 12000);
+  for (k = 0; k < H_T * H_I; ++k) xq[k] = k % 5 == 2 ? 3 : (int8_t)(int)frand(-128, 127);
+  CHECK(ke_egru_i8_prepare(H_U, 0.02f, w_scale, 0.004f, v_scale, th, consts, &acc_shift, &ym, &ys) == 0,
+        "host test prepare");
+  q.input_size = H_I; q.units = H_U;
+  q.w_values = wq; q.w_index = wi; q.w_offsets = wo;
+  q.v_values = vq; q.v_index = vi; q.v_offsets = vo;
+  q.bias = bias; q.threshold = th; q.x_zero_point = 3; q.y_zero_point = -100;
+  q.unit_consts = consts; q.acc_shift = acc_shift; q.y_multiplier = ym; q.y_shift = ys;
+  CHECK(ke_egru_i8_check_constants(&q) == 0, "host test constants (L=%d)", (int)acc_shift);
+  CHECK((scale > 0.01f) == (acc_shift > 0), "host test: L=%d for scale %g", (int)acc_shift, scale);
+  sa.c_hat = chat_a; sa.y = y_a; sa.active = act_a;
+  sb.c_hat = chat_b; sb.y = y_b; sb.active = act_b;
+  ke_egru_i8_run(&q, xq, 1, H_T, 1, out_a, &sa, scratch, &macs_a);
+  ke_egru_i8_reset(&sb, H_U, q.y_zero_point);
+  ke_egru_i8_continue_seq(&q, xq, H_T, 1, out_b, &sb, seq, &macs_b);
+  for (k = 0; k < H_T * H_U; ++k) events += out_a[k] != q.y_zero_point;
+  CHECK(events > 0 && events < H_T * H_U, "host test: some units fire (%d)", events);
+  CHECK(memcmp(out_a, out_b, sizeof out_a) == 0, "host path outputs differ (density %g, L=%d)",
+        density, (int)acc_shift);
+  CHECK(memcmp(chat_a, chat_b, sizeof chat_a) == 0, "host path state differs");
+  CHECK(sa.n_active == sb.n_active && memcmp(act_a, act_b, sizeof(int16_t) * (size_t)sa.n_active) == 0,
+        "host path active list differs");
+  CHECK(macs_a == macs_b, "host path MACs differ");
+}
+
 int main(void) {
   prune_prob = 0.0f;
   test_float_matches_dense_and_counts_macs();
@@ -253,6 +315,9 @@ int main(void) {
   test_fixed_point_helpers();
   test_int8_close_to_float(0.3f);
   test_int8_close_to_float(0.0f); /* dense input rows */
+  test_host_path_matches_step(1.0f, 0.005f);
+  test_host_path_matches_step(0.3f, 0.005f);
+  test_host_path_matches_step(0.3f, 0.05f); /* L > 0 */
   if (failures) {
     printf("%d check(s) failed\n", failures);
     return 1;
