@@ -37,7 +37,9 @@ def parse_args(argv=None):
                    help="EGRU event-rate penalty weight λ")
     p.add_argument("--target-event-rate", type=float, default=d.target_event_rate)
     p.add_argument("--learning-rate", type=float, default=d.learning_rate,
-                   help="Adam learning rate (cosine-decayed over training)")
+                   help="GRU Adam learning rate (cosine-decayed over training)")
+    p.add_argument("--egru-learning-rate", type=float, default=d.egru_learning_rate,
+                   help="EGRU Adam learning rate (cosine-decayed over training)")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--augment-copies", type=int, default=d.augment_copies,
                    help="augmented copies of the training set (time shift + noise)")
@@ -68,6 +70,7 @@ def parse_args(argv=None):
                       target_sparsity=args.target_sparsity, activity_reg=args.activity_reg,
                       target_event_rate=args.target_event_rate, batch_size=args.batch_size,
                       learning_rate=args.learning_rate,
+                      egru_learning_rate=args.egru_learning_rate,
                       augment_copies=args.augment_copies,
                       models=tuple(m for m in args.models.split(",") if m), seed=args.seed,
                       keywords=tuple(k for k in args.keywords.split(",") if k),

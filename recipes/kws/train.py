@@ -14,7 +14,8 @@ Models (DESIGN.md, "What is already known"):
     ``RNN(EGRUCell)`` with an event-rate penalty) -> GlobalAveragePooling1D ->
     Dense(12, softmax). The classifier reads the mean of y over time: the last
     step's y is usually 0 and training would stay at chance.
-Both use Adam(1e-3, clipnorm=1.0): without clipping EGRU plateaus far lower.
+Both use Adam(clipnorm=1.0) (learning rates: Config): without clipping EGRU
+plateaus far lower.
 """
 
 import dataclasses
@@ -47,10 +48,18 @@ class Config:
     units: int = 128  # EGRU 128 @ 80 % pruned: 0.933 vs 0.808 at 64 units (same λ, generated data)
     target_sparsity: float = 0.8
     # Measured on the generated data (64-128 units, 80 % pruned, 40 epochs): λ = 0.5 leaves
-    # ~0.3 events/unit/step; λ = 2 toward a 0.15 target gives ~0.15 at a small accuracy cost.
+    # ~0.3 events/unit/step; λ = 2 holds the rate at the target. 60 epochs, lr 2e-3: target
+    # 0.15 -> test 0.932 at 0.149 events, 0.18 -> 0.944 at 0.181 (0.175 on all 960 test
+    # clips): 0.18 keeps the measured rate under the 0.2 limit with margin.
     activity_reg: float = 2.0
-    target_event_rate: float = 0.15
-    learning_rate: float = 2e-3  # Adam, cosine-decayed to 5 % over training
+    target_event_rate: float = 0.18
+    learning_rate: float = 2e-3  # GRU: Adam, cosine-decayed to 5 % over training
+    # EGRU, same schedule. 60 epochs at 0.18 events: test (best val) 0.944 (0.939) with 2e-3,
+    # 0.962 (0.951) with 3e-3, 0.963 (0.972) with 5e-3, 681 s: the EGRU fits faster (train
+    # 0.987 -> 0.997) at the same cost per epoch. No gain at 0.18 events: surrogate width 2
+    # (0.939), input dropout 0.1 (0.943); SpecAugment masks (2 x 6 bands + 2 x 10 frames)
+    # under-fit (val 0.84 at epoch 32).
+    egru_learning_rate: float = 5e-3
     batch_size: int = 32
     augment_copies: int = 1
     seed: int = 0
@@ -257,7 +266,8 @@ def fit_model(cfg, state, name, target_sparsity=None):
         callbacks.append(sparsity.UpdatePruningStep())
     parameters = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     steps = epochs * -(-len(state["y_training"]) // cfg.batch_size)
-    _compile(model, cfg.learning_rate, decay_steps=steps)
+    _compile(model, cfg.egru_learning_rate if name == "egru" else cfg.learning_rate,
+             decay_steps=steps)
     best = pruning.best_weights_callback(from_epoch)
     _log(f"training {name} ({parameters} parameters, {epochs} epochs"
          + (f", pruned to {target:.0%} from epoch {from_epoch + 1})" if prune else ")"))
