@@ -707,14 +707,29 @@ void ke_egru_i8_continue_seq(const ke_egru_i8_params* p, const int8_t* x, int32_
   if (macs) *macs += (uint64_t)count;
 }
 
-void ke_egru_i8_run(const ke_egru_i8_params* p, const int8_t* x, int32_t batch,
-                    int32_t time, int return_sequences, int8_t* out,
-                    ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs) {
+/* Whole batch: each row from the zero state, through one of the *_continue variants. */
+typedef void (*ke_i8_continue_fn)(const ke_egru_i8_params*, const int8_t*, int32_t, int, int8_t*,
+                                  ke_egru_i8_state*, int32_t*, uint64_t*);
+static void i8_run_with(ke_i8_continue_fn cont, const ke_egru_i8_params* p, const int8_t* x,
+                        int32_t batch, int32_t time, int return_sequences, int8_t* out,
+                        ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs) {
   const int32_t I = p->input_size, U = p->units;
   int32_t b;
   for (b = 0; b < batch; ++b) {
     ke_egru_i8_reset(s, U, p->y_zero_point);
-    ke_egru_i8_continue(p, x + (size_t)b * time * I, time, return_sequences,
-                          out + (size_t)b * (return_sequences ? time : 1) * U, s, scratch, macs);
+    cont(p, x + (size_t)b * time * I, time, return_sequences,
+         out + (size_t)b * (return_sequences ? time : 1) * U, s, scratch, macs);
   }
+}
+
+void ke_egru_i8_run(const ke_egru_i8_params* p, const int8_t* x, int32_t batch,
+                    int32_t time, int return_sequences, int8_t* out,
+                    ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs) {
+  i8_run_with(ke_egru_i8_continue, p, x, batch, time, return_sequences, out, s, scratch, macs);
+}
+
+void ke_egru_i8_run_seq(const ke_egru_i8_params* p, const int8_t* x, int32_t batch,
+                        int32_t time, int return_sequences, int8_t* out,
+                        ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs) {
+  i8_run_with(ke_egru_i8_continue_seq, p, x, batch, time, return_sequences, out, s, scratch, macs);
 }

@@ -221,6 +221,10 @@ void ke_egru_i8_continue(const ke_egru_i8_params* p, const int8_t* x, int32_t ti
 void ke_egru_i8_continue_seq(const ke_egru_i8_params* p, const int8_t* x, int32_t time,
                              int return_sequences, int8_t* out, ke_egru_i8_state* s,
                              int32_t* scratch, uint64_t* macs);
+/* ke_egru_i8_run through ke_egru_i8_continue_seq (same scratch as it). */
+void ke_egru_i8_run_seq(const ke_egru_i8_params* p, const int8_t* x, int32_t batch,
+                        int32_t time, int return_sequences, int8_t* out,
+                        ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs);
 
 void ke_egru_i8_run(const ke_egru_i8_params* p, const int8_t* x, int32_t batch,
                     int32_t time, int return_sequences, int8_t* out,

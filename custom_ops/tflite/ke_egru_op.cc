@@ -298,16 +298,16 @@ TfLiteStatus Eval(TfLiteContext* context, TfLiteNode* node) {
     FillInt8Params(context, node, data, I, &p);
     ke_egru_i8_state s = {data->c_hat_q.data(), data->y_q.data(), data->active.data(),
                           data->n_active};
-    // The host variant of *_continue (input products of the whole sequence first,
-    // vectorized over time): same outputs and MAC count as the MCU's per-step path.
-    const size_t out_step = static_cast<size_t>(data->return_sequences ? time : 1) * data->units;
-    for (int b = 0; b < (data->streaming ? 1 : batch); ++b) {
-      if (!data->streaming) ke_egru_i8_reset(&s, data->units, data->y_zero_point);
-      ke_egru_i8_continue_seq(&p, x->data.int8 + static_cast<size_t>(b) * time * I, time,
-                              data->return_sequences, y->data.int8 + b * out_step, &s,
+    // The host variants (input products of the whole sequence first, vectorized over
+    // time): same outputs and MAC count as the MCU's per-step *_run / *_continue.
+    if (!data->streaming) {
+      ke_egru_i8_run_seq(&p, x->data.int8, batch, time, data->return_sequences, y->data.int8, &s,
+                         data->scratch_q.data(), &macs);
+    } else {
+      ke_egru_i8_continue_seq(&p, x->data.int8, time, data->return_sequences, y->data.int8, &s,
                               data->scratch_q.data(), &macs);
+      data->n_active = s.n_active;  // the active list is part of the carried state
     }
-    if (data->streaming) data->n_active = s.n_active;  // the active list is carried state
   } else {
     ke_egru_f32_params p;
     p.input_size = I;
