@@ -42,7 +42,9 @@ def parse_args(argv=None):
                    help="EGRU Adam learning rate (cosine-decayed over training)")
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--augment-copies", type=int, default=d.augment_copies,
-                   help="augmented copies of the training set (time shift + noise)")
+                   help="augmented copies of the training set (time shift + noise); each "
+                        "epoch trains on the clean set and the next copy (default: 8, "
+                        "fewer if the features would pass 1 GiB)")
     p.add_argument("--keywords", default=",".join(d.keywords),
                    help="comma list of keyword folders; other words become _unknown_")
     p.add_argument("--models", default=",".join(d.models), help="comma list of gru,egru")

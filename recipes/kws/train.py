@@ -27,6 +27,7 @@ import time
 
 import numpy as np
 
+from recipes.kws import batches
 from recipes.kws import data as kws_data
 from recipes.kws import features as kws_features
 from recipes.kws import generate as kws_generate
@@ -61,7 +62,12 @@ class Config:
     # under-fit (val 0.84 at epoch 32).
     egru_learning_rate: float = 5e-3
     batch_size: int = 32
-    augment_copies: int = 1
+    # Augmented copies of the training set (time shift + background noise), computed
+    # once; every epoch reads the clean set and the next copy (batches.py), so more
+    # copies cost feature time (~1 s each) and memory, not training time. None: 8, fewer
+    # if the features would pass 1 GiB (batches.default_copies). 8 copies instead of one
+    # repeated copy: EGRU test 0.9625 -> 0.9802, GRU 0.9875 -> 0.9906.
+    augment_copies: int = None
     seed: int = 0
     quick: bool = False
     models: tuple = ("gru", "egru")
@@ -85,7 +91,7 @@ class Config:
         for name in ("epochs", "egru_epochs", "units", "batch_size"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}.")
-        if self.augment_copies < 0:
+        if self.augment_copies is not None and self.augment_copies < 0:
             raise ValueError(f"--augment-copies must be >= 0, got {self.augment_copies}.")
         if not 0.0 <= self.target_sparsity < 1.0:
             raise ValueError(f"--target-sparsity must be in [0, 1), got {self.target_sparsity}.")
@@ -143,7 +149,7 @@ def _cache_key(cfg, state):
     h = hashlib.sha1()
     for name in kws_data.SPLITS:
         h.update("\n".join(state["splits"][name].paths).encode())
-    h.update(repr((state["data_dir"], cfg.seed, cfg.augment_copies, kws_features.N_MELS,
+    h.update(repr((state["data_dir"], cfg.seed, state["augment_copies"], kws_features.N_MELS,
                    kws_features.FMIN, kws_features.FMAX, kws_features.EPS)).encode())
     return h.hexdigest()[:12]
 
@@ -151,12 +157,17 @@ def _cache_key(cfg, state):
 def stage_features(cfg, state):
     """Log-mel features (98, 40) per clip, cached as .npy under ``<out>/features/``.
 
-    Training clips are used clean plus ``augment_copies`` augmented copies (time
-    shift ±100 ms and background noise, see ``data.augment``). Features are then
-    standardised by one global mean/std from the training set; these two numbers
-    are stored (``feature_norm``) and given to the C front end as ``norm_mean`` and
-    ``norm_scale = 1 / std``, so the board computes the model's input directly.
+    The training clips are stored clean and as ``augment_copies`` augmented copies
+    (time shift ±100 ms and background noise, see ``data.augment``), stacked; each
+    training epoch reads the clean set and one of the copies (``batches.py``).
+    Features are then standardised by one global mean/std from the training set;
+    these two numbers are stored (``feature_norm``) and given to the C front end as
+    ``norm_mean`` and ``norm_scale = 1 / std``, so the board computes the model's
+    input directly.
     """
+    clips = len(state["splits"]["training"].labels)
+    copies = cfg.augment_copies
+    state["augment_copies"] = batches.default_copies(clips) if copies is None else copies
     cache = os.path.join(cfg.out, "features", _cache_key(cfg, state))
     names = [f"{kind}_{split}" for split in kws_data.SPLITS for kind in ("x", "y")]
     if all(os.path.exists(os.path.join(cache, f"{n}.npy")) for n in names):
@@ -171,7 +182,7 @@ def stage_features(cfg, state):
             split = state["splits"][split_name]
             audio, labels = [split.audio], [split.labels]
             if split_name == "training":
-                for _ in range(cfg.augment_copies):
+                for _ in range(state["augment_copies"]):
                     audio.append(kws_data.augment(split.audio, background, rng))
                     labels.append(split.labels)
             arrays[f"x_{split_name}"] = kws_features.log_mel_batched(np.concatenate(audio))
@@ -256,25 +267,29 @@ def fit_model(cfg, state, name, target_sparsity=None):
     model = BUILDERS[name](cfg, classes=len(state["class_names"]))
     epochs = cfg.egru_epochs if name == "egru" else cfg.epochs
     callbacks, from_epoch, prune = [], 0, name == "egru" and target > 0
+    copies = state["augment_copies"]
+    clips = len(state["y_training"]) // (copies + 1)
+    steps_per_epoch = batches.steps_per_epoch(clips, copies, cfg.batch_size)
     if prune:
         from keras_events import sparsity
 
-        steps_per_epoch = -(-len(state["y_training"]) // cfg.batch_size)
         schedule, from_epoch = pruning.schedule(
             dataclasses.replace(cfg, target_sparsity=target), steps_per_epoch, epochs)
         model = sparsity.prune_low_magnitude(model, pruning_schedule=schedule)
         callbacks.append(sparsity.UpdatePruningStep())
     parameters = int(sum(np.prod(w.shape) for w in model.trainable_weights))
-    steps = epochs * -(-len(state["y_training"]) // cfg.batch_size)
+    steps = epochs * steps_per_epoch
     _compile(model, cfg.egru_learning_rate if name == "egru" else cfg.learning_rate,
              decay_steps=steps)
     best = pruning.best_weights_callback(from_epoch)
     _log(f"training {name} ({parameters} parameters, {epochs} epochs"
          + (f", pruned to {target:.0%} from epoch {from_epoch + 1})" if prune else ")"))
     started = time.perf_counter()
+    training = batches.cycled_batches(state["x_training"], state["y_training"],
+                                      copies, cfg.batch_size, cfg.seed, epochs)
     history = model.fit(
-        state["x_training"], state["y_training"], batch_size=cfg.batch_size,
-        epochs=epochs, validation_data=(state["x_validation"], state["y_validation"]),
+        training, epochs=epochs, steps_per_epoch=steps_per_epoch, shuffle=False,  # batches.py shuffles
+        validation_data=(state["x_validation"], state["y_validation"]),
         callbacks=callbacks + [best], verbose=1)
     seconds = time.perf_counter() - started
     if prune:
@@ -647,6 +662,7 @@ def stage_report(cfg, state):
         "data_dir": state["data_dir"],
         "class_names": state["class_names"],
         "clips": {n: int(len(state[f"y_{n}"])) for n in kws_data.SPLITS},
+        "augment_copies": state["augment_copies"],
         "feature_norm": state["feature_norm"],
         "front_end": {"sample_rate": kws_features.SAMPLE_RATE, "window": kws_features.WINDOW,
                       "hop": kws_features.HOP, "n_fft": kws_features.N_FFT,

@@ -47,8 +47,8 @@ def test_quick_recipe_prune_export_stream(tiny_dataset, tmp_path, capsys):
         assert summary["front_end_board"]["status"] == "ok"
         assert summary["front_end_board"]["max_abs_diff_vs_librosa"] <= 1e-3
     assert state["x_training"].shape[1:] == (98, 40)
-    # Clean + one augmented copy of the training clips.
-    assert len(state["y_training"]) == 2 * len(state["splits"]["training"].labels)
+    # The clean training clips and `augment_copies` augmented copies, stacked.
+    assert len(state["y_training"]) == 9 * len(state["splits"]["training"].labels)
     printed = capsys.readouterr().out
     assert "egru_int8" in printed and "[PASS]" in printed
 
@@ -128,6 +128,7 @@ def test_cli_arguments():
                       "--prune-begin", "0.1", "--prune-end", "0.5"])
     assert (cfg.target_sparsity, cfg.sweep, cfg.board, cfg.arduino) == (0.0, (0.5, 0.9), False, False)
     assert (cfg.prune_begin, cfg.prune_end) == (0.1, 0.5)
+    assert parse_args(["--augment-copies", "2"]).augment_copies == 2
     for bad in (["--units", "-1"], ["--sweep", "0.5,x"], ["--sweep", "1.5"],
                 ["--prune-begin", "0.8", "--prune-end", "0.5"]):
         with pytest.raises(SystemExit):
