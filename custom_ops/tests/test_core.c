@@ -252,6 +252,19 @@ static void test_int8_close_to_float(float zero_prob) {
 #define H_U 21
 #define H_G (3 * H_U)
 #define H_T 13
+/* Random int8 rows of H_G columns, each weight kept with probability `density`,
+ * row-compressed as the kernels store them. */
+static void random_rows_i8(int rows, float density, int8_t* values, int16_t* index,
+                           int32_t* offsets) {
+  int r, k, n = 0;
+  for (r = 0; r < rows; ++r) {
+    offsets[r] = n;
+    for (k = 0; k < H_G; ++k)
+      if (frand(0, 1) < density) { values[n] = (int8_t)(int)frand(-40, 40); index[n++] = (int16_t)k; }
+  }
+  offsets[rows] = n;
+}
+
 static void test_host_path_matches_step(float density, float scale) {
   static int8_t wq[H_I * H_G], vq[H_U * H_G], xq[H_T * H_I], out_a[H_T * H_U], out_b[H_T * H_U];
   static int16_t wi[H_I * H_G], vi[H_U * H_G], th[H_U], chat_a[H_U], chat_b[H_U], act_a[H_U], act_b[H_U];
@@ -264,20 +277,9 @@ static void test_host_path_matches_step(float density, float scale) {
   ke_egru_i8_state sa, sb;
   uint64_t macs_a = 0, macs_b = 0;
   int32_t acc_shift, ym, ys;
-  int r, k, n = 0, events = 0;
-  for (r = 0; r < H_I; ++r) {
-    wo[r] = n;
-    for (k = 0; k < H_G; ++k)
-      if (frand(0, 1) < density) { wq[n] = (int8_t)(int)frand(-40, 40); wi[n++] = (int16_t)k; }
-  }
-  wo[H_I] = n;
-  n = 0;
-  for (r = 0; r < H_U; ++r) {
-    vo[r] = n;
-    for (k = 0; k < H_G; ++k)
-      if (frand(0, 1) < density) { vq[n] = (int8_t)(int)frand(-40, 40); vi[n++] = (int16_t)k; }
-  }
-  vo[H_U] = n;
+  int k, events = 0;
+  random_rows_i8(H_I, density, wq, wi, wo);
+  random_rows_i8(H_U, density, vq, vi, vo);
   for (k = 0; k < 2 * H_G; ++k) bias[k] = (int32_t)frand(-3000, 3000);
   for (k = 0; k < H_G; ++k) { w_scale[k] = scale * frand(0.5f, 1.0f); v_scale[k] = scale * frand(0.5f, 1.0f); }
   for (k = 0; k < H_U; ++k) th[k] = (int16_t)frand(2000, 12000);

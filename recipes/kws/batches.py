@@ -11,7 +11,11 @@ computed once, ahead of training.
 
 import numpy as np
 
-FEATURE_BYTES = 98 * 40 * 4  # one clip's float32 log-mel features
+from recipes.kws import data as kws_data
+from recipes.kws import features as kws_features
+
+# One clip's float32 log-mel features (98 frames x 40 bands).
+FEATURE_BYTES = kws_features.num_frames(kws_data.CLIP_SAMPLES) * kws_features.N_MELS * 4
 
 
 def default_copies(clips, budget_bytes=1 << 30, most=8):
