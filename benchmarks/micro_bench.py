@@ -90,7 +90,7 @@ def gru_tflite(units, steps, rep, int8):
 
 
 def quantized_input(model, x):
-    from micro.tools.host_interpreter import Interpreter
+    from keras_events.micro.host_interpreter import Interpreter
     d = Interpreter(model, arena_size=ARENA).get_input_details()[0]
     if d["dtype"] == np.float32:
         return x.astype(np.float32)
@@ -100,8 +100,8 @@ def quantized_input(model, x):
 
 def measure(model, x, steps):
     """Instructions/step on the board, KE_EGRU MACs/step and event rate on the host TFLM."""
-    from micro.tools import qemu
-    from micro.tools.host_interpreter import Interpreter, egru_mac_count
+    from keras_events.micro import qemu
+    from keras_events.micro.host_interpreter import Interpreter, egru_mac_count
     xq = quantized_input(model, x)
     res, mem = qemu.run_model(model, xq, arena_size=ARENA, timeout=600)
     interp = Interpreter(model, arena_size=ARENA)

@@ -29,13 +29,13 @@ micro-toolchain:
 	fi
 
 micro-libs: micro-toolchain
-	$(MICRO_ENV) nice $(PYTHON) -m micro.tools.tflm_build -j2 m4 host
+	$(MICRO_ENV) nice $(PYTHON) -m keras_events.micro.tflm_build -j2 m4 host
 
 micro-plugin:
-	$(MICRO_ENV) $(PYTHON) -c "from micro.tools import qemu; print(qemu.build_plugin())"
+	$(MICRO_ENV) $(PYTHON) -c "from keras_events.micro import qemu; print(qemu.build_plugin())"
 
 micro-host-lib: micro-libs
-	$(MICRO_ENV) nice $(PYTHON) -c "from micro.tools import host_lib; print(host_lib.build_host_library())"
+	$(MICRO_ENV) nice $(PYTHON) -c "from keras_events.micro import host_lib; print(host_lib.build_host_library())"
 
 micro: micro-libs micro-plugin micro-host-lib
 
@@ -43,8 +43,8 @@ test-micro: micro
 	$(MICRO_ENV) $(PYTHON) -m pytest -q tests/micro
 
 test-sanitize-micro: micro-toolchain
-	$(MICRO_ENV) nice $(PYTHON) -m micro.tools.tflm_build -j2 host-asan
-	$(MICRO_ENV) $(PYTHON) -c "from micro.tools import host_lib; print(host_lib.build_host_library(sanitize=True))"
+	$(MICRO_ENV) nice $(PYTHON) -m keras_events.micro.tflm_build -j2 host-asan
+	$(MICRO_ENV) $(PYTHON) -c "from keras_events.micro import host_lib; print(host_lib.build_host_library(sanitize=True))"
 	$(MICRO_ENV) KE_MICRO_SANITIZE=1 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
 	  UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  LD_PRELOAD=$$(gcc -print-file-name=libasan.so):$$(gcc -print-file-name=libubsan.so) \

@@ -47,7 +47,7 @@ def _measure_arena(tflite_bytes):
 def _check_model(tflite_bytes, labels):
     if not isinstance(tflite_bytes, (bytes, bytearray)) or tflite_bytes[4:8] != b"TFL3":
         raise ValueError("Argument `tflite_bytes` must be the bytes of a .tflite model ('TFL3' identifier).")
-    from micro.tools import model_ops
+    from keras_events.micro import model_ops
 
     ops = model_ops.model_op_names(bytes(tflite_bytes))
     if "KE_EGRU" not in ops:
@@ -82,7 +82,7 @@ def to_arduino_library(tflite_bytes, out_dir, labels, name=None, feature_mean=0.
     if not feature_std > 0:
         raise ValueError(f"Argument `feature_std` must be > 0, got {feature_std}.")
     ops = _check_model(tflite_bytes, labels)
-    from micro.tools import model_ops
+    from keras_events.micro import model_ops
 
     tflm_tree = pathlib.Path(__import__("os").environ.get("TFLM_DIR", ROOT.parent / "shared/third_party/tflm")) / "ref"
     calls = model_ops.resolver_calls(ops, tflm_tree)

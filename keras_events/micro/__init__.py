@@ -7,16 +7,13 @@ emulated Cortex-M4 (QEMU ``mps2-an386``) with instruction counts.
   return outputs, instructions per invoke and memory (flash, arena used).
 - Command line: ``python -m keras_events.micro run MODEL.tflite --input x.npy [--json]``.
 
-The build and run machinery lives in the repository's ``micro/`` directory (C sources,
-QEMU plugin, ``micro/tools``); this package needs a source checkout (``pip install -e .``).
+Modules: ``tflm_build`` (cached TFLM libraries), ``firmware`` (the board harness build),
+``host_lib`` (the host TFLM shared library), ``qemu`` (emulation + instruction counts),
+``runner`` (``run``), ``host_interpreter`` (``Interpreter``), ``model_ops`` (ops of a model).
+The C sources they compile (``custom_ops/``, ``micro/``) come from the source checkout.
 """
-from keras_events.micro._tools import tools as _tools
-
-Interpreter = _tools.host_interpreter.Interpreter
-MicroInterpreterError = _tools.host_interpreter.MicroInterpreterError
-FirmwareError = _tools.qemu.FirmwareError
-MicroRun = _tools.runner.MicroRun
-run = _tools.runner.run
-BOARDS = _tools.runner.BOARDS
+from keras_events.micro.host_interpreter import Interpreter, MicroInterpreterError
+from keras_events.micro.qemu import FirmwareError
+from keras_events.micro.runner import BOARDS, MicroRun, run
 
 __all__ = ["Interpreter", "MicroInterpreterError", "FirmwareError", "MicroRun", "run", "BOARDS"]

@@ -1,4 +1,4 @@
-/* What micro/tools/firmware.py generates per build: the model and the
+/* What keras_events/micro/firmware.py generates per build: the model and the
  * input bytes as C arrays, the run configuration and the op resolver holding exactly the
  * builtin and project ops the model uses. */
 #ifndef KE_FIRMWARE_DATA_H_

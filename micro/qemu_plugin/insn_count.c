@@ -1,7 +1,7 @@
 /* QEMU TCG plugin: exact count of guest instructions executed between two marker functions.
  *
  * The firmware calls ke_count_begin() before and ke_count_end() after each region it wants
- * measured (one TFLM Invoke). micro/tools reads the two addresses with arm-none-eabi-nm and
+ * measured (one TFLM Invoke). keras_events/micro reads the two addresses with arm-none-eabi-nm and
  * passes them as plugin arguments:
  *     -plugin libke_insn_count.so,begin=0x...,end=0x...[,out=FILE]
  * Every translated guest instruction gets an inline "+1" on a counter (no helper call, so it

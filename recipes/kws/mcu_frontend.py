@@ -3,7 +3,7 @@
 Builds a small firmware from ``recipes/kws/mcu/logmel_main.c``, the front end
 ``custom_ops/core/ke_logmel.c`` and the micro harness's start-up, semihosting and
 instruction-counter files (``micro/harness/``, used in place), with one clip
-embedded, then runs it with ``micro.tools.qemu.run_firmware`` and returns the
+embedded, then runs it with ``keras_events.micro.qemu.run_firmware`` and returns the
 streamed frames and the guest instruction counts (QEMU counts instructions, not
 cycles).
 
@@ -58,9 +58,9 @@ def available():
     if missing:
         return False, f"missing {missing[0]}"
     try:
-        from micro.tools import qemu  # noqa: F401
+        from keras_events.micro import qemu  # noqa: F401
     except ImportError as err:
-        return False, f"micro.tools.qemu not importable ({err})"
+        return False, f"keras_events.micro.qemu not importable ({err})"
     return True, ""
 
 
@@ -113,7 +113,7 @@ def _flash_bytes(elf):
 def run_on_board(clip, norm_mean=0.0, norm_scale=1.0, build_dir=DEFAULT_BUILD_DIR,
                  timeout=120.0):
     """Streams ``clip`` through the front end on QEMU; returns a :class:`BoardResult`."""
-    from micro.tools import qemu
+    from keras_events.micro import qemu
 
     elf = build_firmware(clip, norm_mean, norm_scale, build_dir)
     result = qemu.run_firmware(elf, timeout=timeout, count=True)

@@ -27,7 +27,7 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def tflm_m4():
     """Cached Cortex-M4F TFLM library + QEMU plugin (builds them on first use)."""
-    from micro.tools import qemu, tflm_build
+    from keras_events.micro import qemu, tflm_build
     if shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None:
         pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm (make micro-toolchain)")
     lib = tflm_build.build_library("m4")
@@ -38,7 +38,7 @@ def tflm_m4():
 @pytest.fixture(scope="session")
 def host_lib():
     """Cached host libke_tflm.so (ASan build when KE_MICRO_SANITIZE=1)."""
-    from micro.tools import host_interpreter
+    from keras_events.micro import host_interpreter
     return host_interpreter.load_library()
 
 

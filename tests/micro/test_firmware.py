@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from micro.tools import qemu
-from micro.tools.host_interpreter import Interpreter
+from keras_events.micro import qemu
+from keras_events.micro.host_interpreter import Interpreter
 
 pytestmark = [pytest.mark.tflm, pytest.mark.qemu]
 

@@ -1,12 +1,12 @@
 """Host TFLM (libke_tflm.so through keras_events.micro.Interpreter's ctypes binding).
 
 Marked `sanitize`: `make test-sanitize-micro` reruns these under ASan/UBSan. They import
-micro.tools directly (not keras_events) so no TensorFlow is loaded under the sanitizer.
+keras_events.micro directly (not keras_events) so no TensorFlow is loaded under the sanitizer.
 """
 import numpy as np
 import pytest
 
-from micro.tools.host_interpreter import Interpreter, MicroInterpreterError
+from keras_events.micro.host_interpreter import Interpreter, MicroInterpreterError
 
 pytestmark = [pytest.mark.tflm, pytest.mark.sanitize]
 

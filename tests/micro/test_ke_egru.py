@@ -5,8 +5,8 @@ Models: model_factory.egru_* (constructed so the input sets the event rate exact
 import numpy as np
 import pytest
 
-from micro.tools import model_ops
-from micro.tools.host_interpreter import Interpreter, MicroInterpreterError, egru_mac_count
+from keras_events.micro import model_ops
+from keras_events.micro.host_interpreter import Interpreter, MicroInterpreterError, egru_mac_count
 
 pytestmark = [pytest.mark.tflm]
 
@@ -76,7 +76,7 @@ def test_mac_count_falls_with_activity(host_lib, egru):
 
 @pytest.mark.qemu
 def test_board_equals_host(tflm_m4, host_lib, egru):
-    from micro.tools import qemu
+    from keras_events.micro import qemu
     name, models, xs, _ = egru
     res, _ = qemu.run_model(models["seq_s0"], xs, arena_size=ARENA, timeout=300)
     interp = Interpreter(models["seq_s0"], arena_size=ARENA)
@@ -91,7 +91,7 @@ def test_board_equals_host(tflm_m4, host_lib, egru):
 
 @pytest.mark.qemu
 def test_board_counts_fall_with_activity_and_sparsity(tflm_m4, egru):
-    from micro.tools import qemu
+    from keras_events.micro import qemu
     name, models, xs, _ = egru
     if name != "egru_int8":
         pytest.skip("instruction counts are asserted for the int8 deployment path")
@@ -106,7 +106,7 @@ def test_board_counts_fall_with_activity_and_sparsity(tflm_m4, egru):
 
 @pytest.mark.qemu
 def test_board_streaming_equals_whole_sequence(tflm_m4, egru):
-    from micro.tools import qemu
+    from keras_events.micro import qemu
     name, models, xs, _ = egru
     if name != "egru_int8":
         pytest.skip("board streaming is checked on the int8 deployment path (host covers float)")
@@ -159,7 +159,7 @@ def test_prepare_rejects_broken_op_with_reason(host_lib, egru, corrupt):
 @pytest.mark.qemu
 @pytest.mark.parametrize("corrupt", ["missing_input", "bad_offsets"])
 def test_board_rejects_broken_op_without_fault(tflm_m4, egru, corrupt):
-    from micro.tools import qemu
+    from keras_events.micro import qemu
     name, models, xs, _ = egru
     if name != "egru_int8":
         pytest.skip("checked once, on the int8 model")

@@ -1,10 +1,10 @@
-"""micro/tools pieces that need no TFLM build: op names, input packing, output parsing."""
+"""keras_events.micro pieces that need no TFLM build: op names, input packing, output parsing."""
 import pathlib
 
 import numpy as np
 import pytest
 
-from micro.tools import firmware, model_ops, qemu, tflm_build
+from keras_events.micro import firmware, model_ops, qemu, tflm_build
 
 
 def test_resolver_methods_exist_in_tflm():

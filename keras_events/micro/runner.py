@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from micro.tools import firmware, qemu
+from keras_events.micro import firmware, qemu
 
 BOARDS = ("mps2-an386", "host")
 
@@ -43,7 +43,7 @@ def run(model: bytes, inputs, board: str = "mps2-an386", arena_size: int = firmw
 
 
 def _run_host(model, inputs, arena_size, reset_every) -> MicroRun:
-    from micro.tools.host_interpreter import Interpreter
+    from keras_events.micro.host_interpreter import Interpreter
     interp = Interpreter(model, arena_size=arena_size)
     details = interp.get_input_details()
     data, types = firmware.input_bytes(inputs)

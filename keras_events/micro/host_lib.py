@@ -15,7 +15,7 @@ import pathlib
 import shlex
 import subprocess
 
-from micro.tools import firmware, tflm_build
+from keras_events.micro import firmware, tflm_build
 
 HOST_SOURCES = [tflm_build.REPO_ROOT / "micro" / "host" / "ke_tflm_c_api.cc",
                 firmware.GLUE / "ke_log.cc", firmware.GLUE / "ke_model_check.cc",

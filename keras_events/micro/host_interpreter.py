@@ -16,7 +16,7 @@ import pathlib
 
 import numpy as np
 
-from micro.tools import firmware, host_lib
+from keras_events.micro import firmware, host_lib
 
 _MAX_DIMS = 8
 

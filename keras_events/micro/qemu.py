@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from micro.tools import firmware as fw_mod
-from micro.tools import tflm_build
+from keras_events.micro import firmware as fw_mod
+from keras_events.micro import tflm_build
 
 PLUGIN_SRC = tflm_build.REPO_ROOT / "micro" / "qemu_plugin" / "insn_count.c"
 PLUGIN_HDR = PLUGIN_SRC.with_name("qemu_plugin_api.h")

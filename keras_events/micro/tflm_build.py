@@ -10,7 +10,7 @@ Only what models need is compiled: the interpreter, the kernels and CMSIS-NN; th
 ``signal/`` library, kissfft and the unit-test helpers are skipped. Objects are compiled
 with ``-ffunction-sections -fdata-sections`` so firmware links with ``--gc-sections``.
 
-Usage: ``python -m micro.tools.tflm_build m4 host host-asan`` (prints each library path).
+Usage: ``python -m keras_events.micro.tflm_build m4 host host-asan`` (prints each library path).
 """
 from __future__ import annotations
 
