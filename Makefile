@@ -1,25 +1,32 @@
-# keras-events — top-level targets. Helpers' fragments add their own build rules.
-#   make demo       the main job end to end (installs what is missing)
-#   make test       install what is missing, then the default test run (< 30 min on 2 cores)
-#   make test-all   also the slow tests
-#   make bench      benchmarks (ratios from one run)
+# keras-events — top-level targets (`make help` lists them all). Fragments add their own:
+# custom_ops/custom_ops.mk, micro/micro.mk, recipes/recipes.mk.
 
 PYTHON     ?= python3
 PIP        ?= $(PYTHON) -m pip
 ROOT       := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
-TFLM_DIR   ?= $(abspath $(ROOT)/../shared/third_party/tflm)
 PYTEST     ?= $(PYTHON) -m pytest
-APT_PKGS   := gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm espeak-ng
 STAMP_DIR  := $(HOME)/.cache/keras-events/stamps
+# The TFLM tree: TFLM_DIR when given (make TFLM_DIR=... or the environment), else the
+# default of keras_events/_native/paths.py (../shared/third_party/tflm).
+ifneq ($(TFLM_DIR),)
 export TFLM_DIR
+endif
+# The native builder (keras_events/_native), run as a package of its own: only relative
+# imports inside, so a call does not import Keras/TensorFlow (~0.2 s when nothing changed).
+NATIVE     := PYTHONPATH=$(ROOT)/keras_events $(PYTHON) -m _native
 
-.PHONY: all install install-apt install-py test test-all test-jax test-sanitize demo bench clean
+.PHONY: all help install install-apt install-py test test-all test-jax test-sanitize demo \
+        bench clean
 all: install
 
-# --- installation (idempotent: a second run only checks) -------------------------------
-install: install-apt install-py
+help: ## list the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  %-26s %s\n", $$1, $$2}'
 
-install-apt:
+# --- installation (idempotent: a second run only checks) -------------------------------
+install: install-apt install-py ## install what is missing (apt toolchain, pip packages)
+
+install-apt: ## arm-none-eabi-gcc, qemu-system-arm, espeak-ng when missing
 	@missing=""; \
 	command -v arm-none-eabi-gcc >/dev/null || missing="$$missing gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib"; \
 	command -v qemu-system-arm >/dev/null || missing="$$missing qemu-system-arm"; \
@@ -30,12 +37,12 @@ install-apt:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-install-py: $(STAMP_DIR)/py-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
+install-py: $(STAMP_DIR)/py-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1) ## pip install -e ".[test]"
 $(STAMP_DIR)/py-%:
 	$(PIP) install -q -e ".[test]"
 	@mkdir -p $(STAMP_DIR) && touch $@
 
-# --- helpers' fragments (build rules for C kernels, TFLM, firmware, recipes) -------------
+# --- fragments (native builds, TFLM, firmware, recipes) ---------------------------------
 -include custom_ops/custom_ops.mk
 -include micro/micro.mk
 -include recipes/recipes.mk
@@ -44,24 +51,29 @@ $(STAMP_DIR)/py-%:
 # Backend-agnostic tests also run under JAX (cells, surrogates, activity).
 JAX_TESTS := tests/cells tests/test_surrogates.py tests/test_activity.py tests/sparsity
 
-test: install $(TEST_PREREQS)
+test: install $(TEST_PREREQS) ## the default run: C unit tests, pytest, the JAX half
+	$(NATIVE) test core
 	$(PYTEST) -q tests
+	$(MAKE) --no-print-directory test-jax
+
+test-jax: install ## the backend-agnostic tests under KERAS_BACKEND=jax
 	KERAS_BACKEND=jax $(PYTEST) -q $(JAX_TESTS)
 
-test-all: install $(TEST_PREREQS)
+test-all: install $(TEST_PREREQS) ## also the slow tests
+	$(NATIVE) test core
 	$(PYTEST) -q -m "slow or not slow" tests
 	KERAS_BACKEND=jax $(PYTEST) -q -m "slow or not slow" $(JAX_TESTS)
 
 # C kernels, TFLite glue and host TFLM under AddressSanitizer/UBSan (fragments add prerequisites).
-test-sanitize: test-sanitize-custom-ops
+test-sanitize: test-sanitize-custom-ops ## C kernels, glue and host TFLM under ASan/UBSan
 
-bench: install $(TEST_PREREQS)
+bench: install $(TEST_PREREQS) ## benchmarks (ratios from one run)
 	$(PYTHON) benchmarks/cell_bench.py
 
 # The main job: keyword spotting end to end (generated data, train, prune, export, host + MCU).
 DEMO_ARGS ?=
-demo: install $(TEST_PREREQS)
+demo: install $(TEST_PREREQS) ## keyword spotting end to end (train, export, host + MCU)
 	$(PYTHON) -m recipes.kws --out build/kws $(DEMO_ARGS)
 
-clean:
-	rm -rf build *.egg-info
+clean: ## remove build outputs (the TFLM cache in ~/.cache/keras-events stays)
+	rm -rf build *.egg-info keras_events/export/_ke_ops.so keras_events/export/_ke_core.so

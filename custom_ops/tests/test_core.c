@@ -1,4 +1,4 @@
-/* Unit tests of custom_ops/core/ke_egru.c without any framework: float step
+/* Unit tests of custom_ops/core (ke_egru.c and the shared primitives) without any framework: float step
  * against a dense textbook EGRU, executed-MAC count, input validation, the
  * fixed-point helpers, and an int8 run that stays close to the float one.
  * Built and run by `make test-core` (and under ASan/UBSan by test-sanitize). */
@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "../core/ke_egru.h"
+#include "../core/ke_fixed.h"
+#include "../core/ke_lut.h"
+#include "../core/ke_sparse.h"
 
 #define I_SIZE 7
 #define UNITS 5
@@ -92,8 +95,8 @@ static void test_float_matches_dense_and_counts_macs(void) {
     ke_egru_f32_params p;
     ke_egru_f32_state s;
     int32_t nw = pack(W, I_SIZE, wv, wi, wo), nv = pack(V, UNITS, vv, vi, vo);
-    CHECK(ke_egru_check_sparse(I_SIZE, G, nw, wi, wo) == KE_EGRU_OK, "W packing");
-    CHECK(ke_egru_check_sparse(UNITS, G, nv, vi, vo) == KE_EGRU_OK, "V packing");
+    CHECK(ke_egru_check_sparse(I_SIZE, G, nw, wi, wo) == KE_OK, "W packing");
+    CHECK(ke_egru_check_sparse(UNITS, G, nv, vi, vo) == KE_OK, "V packing");
     p.input_size = I_SIZE; p.units = UNITS;
     p.w_values = wv; p.w_index = wi; p.w_offsets = wo;
     p.v_values = vv; p.v_index = vi; p.v_offsets = vo;
@@ -126,34 +129,34 @@ static void test_float_matches_dense_and_counts_macs(void) {
 static void test_check_sparse_rejects_bad_input(void) {
   int16_t idx[3] = {0, 1, 2};
   int32_t off_ok[3] = {0, 1, 3}, off_dec[3] = {0, 2, 1}, off_end[3] = {0, 1, 2};
-  CHECK(ke_egru_check_sparse(2, 3, 3, idx, off_ok) == KE_EGRU_OK, "valid");
-  CHECK(ke_egru_check_sparse(2, 3, 3, idx, off_dec) == KE_EGRU_ERR_OFFSETS, "decreasing");
-  CHECK(ke_egru_check_sparse(2, 3, 3, idx, off_end) == KE_EGRU_ERR_OFFSETS, "end != nnz");
-  CHECK(ke_egru_check_sparse(2, 2, 3, idx, off_ok) == KE_EGRU_ERR_INDEX, "index >= cols");
+  CHECK(ke_egru_check_sparse(2, 3, 3, idx, off_ok) == KE_OK, "valid");
+  CHECK(ke_egru_check_sparse(2, 3, 3, idx, off_dec) == KE_ERR_OFFSETS, "decreasing");
+  CHECK(ke_egru_check_sparse(2, 3, 3, idx, off_end) == KE_ERR_OFFSETS, "end != nnz");
+  CHECK(ke_egru_check_sparse(2, 2, 3, idx, off_ok) == KE_ERR_INDEX, "index >= cols");
   idx[2] = 1;
-  CHECK(ke_egru_check_sparse(2, 3, 3, idx, off_ok) == KE_EGRU_ERR_INDEX, "repeated index in a row");
+  CHECK(ke_egru_check_sparse(2, 3, 3, idx, off_ok) == KE_ERR_INDEX, "repeated index in a row");
   idx[2] = 2;
   idx[1] = -1;
-  CHECK(ke_egru_check_sparse(2, 3, 3, idx, off_ok) == KE_EGRU_ERR_INDEX, "negative index");
-  CHECK(ke_egru_check_sparse(0, 3, 0, idx, off_ok) == KE_EGRU_ERR_SIZE, "no rows");
+  CHECK(ke_egru_check_sparse(2, 3, 3, idx, off_ok) == KE_ERR_INDEX, "negative index");
+  CHECK(ke_egru_check_sparse(0, 3, 0, idx, off_ok) == KE_ERR_SIZE, "no rows");
 }
 
 static void test_fixed_point_helpers(void) {
   int32_t m, s;
-  CHECK(ke_egru_quantize_multiplier(0.5, &m, &s) == 0 && m == 1073741824 && s == 0, "0.5");
-  CHECK(ke_egru_quantize_multiplier(3.0, &m, &s) == 0 && s == 2, "3.0");
-  CHECK(ke_egru_mul_by_multiplier(100, m, s) == 300, "100*3");
-  CHECK(ke_egru_mul_by_multiplier(-100, m, s) == -300, "-100*3");
-  ke_egru_quantize_multiplier(0.25, &m, &s);
-  CHECK(ke_egru_mul_by_multiplier(6, m, s) == 2, "6/4 rounds half up");
-  CHECK(ke_egru_mul_by_multiplier(-6, m, s) == -1, "-6/4 rounds half up");
-  CHECK(ke_egru_quantize_multiplier(0.0, &m, &s) == KE_EGRU_ERR_SCALE, "zero scale");
-  CHECK(ke_egru_quantize_multiplier(-1.0, &m, &s) == KE_EGRU_ERR_SCALE, "negative scale");
-  CHECK(ke_egru_quantize_multiplier(1e12, &m, &s) == KE_EGRU_ERR_SCALE, "huge scale");
-  CHECK(abs(ke_egru_sigmoid_q15(0) - 16384) <= 1, "sigmoid(0)");
-  CHECK(ke_egru_sigmoid_q15(-32768) < 20 && ke_egru_sigmoid_q15(32767) > 32740, "sigmoid ends");
-  CHECK(ke_egru_tanh_q15(0) == 0, "tanh(0)");
-  CHECK(abs(ke_egru_tanh_q15(4096) - (int)(32767 * tanh(1.0) + 0.5)) <= 8, "tanh(1)");
+  CHECK(ke_quantize_multiplier(0.5, &m, &s) == 0 && m == 1073741824 && s == 0, "0.5");
+  CHECK(ke_quantize_multiplier(3.0, &m, &s) == 0 && s == 2, "3.0");
+  CHECK(ke_mul_by_multiplier(100, m, s) == 300, "100*3");
+  CHECK(ke_mul_by_multiplier(-100, m, s) == -300, "-100*3");
+  ke_quantize_multiplier(0.25, &m, &s);
+  CHECK(ke_mul_by_multiplier(6, m, s) == 2, "6/4 rounds half up");
+  CHECK(ke_mul_by_multiplier(-6, m, s) == -1, "-6/4 rounds half up");
+  CHECK(ke_quantize_multiplier(0.0, &m, &s) == KE_ERR_SCALE, "zero scale");
+  CHECK(ke_quantize_multiplier(-1.0, &m, &s) == KE_ERR_SCALE, "negative scale");
+  CHECK(ke_quantize_multiplier(1e12, &m, &s) == KE_ERR_SCALE, "huge scale");
+  CHECK(abs(ke_sigmoid_q15(0) - 16384) <= 1, "sigmoid(0)");
+  CHECK(ke_sigmoid_q15(-32768) < 20 && ke_sigmoid_q15(32767) > 32740, "sigmoid ends");
+  CHECK(ke_tanh_q15(0) == 0, "tanh(0)");
+  CHECK(abs(ke_tanh_q15(4096) - (int)(32767 * tanh(1.0) + 0.5)) <= 8, "tanh(1)");
 }
 
 /* int8 path on the float test's shapes: outputs within a few quantization

@@ -1,11 +1,12 @@
-// Registration of the project's ops with a host TFLite interpreter.
+// Registration of the project's ops with a host TFLite interpreter, from the native
+// manifest (custom_ops/ops.def).
 //
 // TFLite exports no C API to add a custom op to the Python interpreter's
 // resolver, so this calls tflite::MutableOpResolver::AddCustom, exported by
 // libtensorflow_cc.so.2 of the installed TensorFlow wheel.  That ties the
 // library to one TF build: KE_Ops_TensorFlowVersion() reports the version it
 // was built against and keras_events.export.runtime refuses a mismatch.
-#include "ke_egru_op.h"
+#include "tensorflow/lite/core/c/common.h"
 
 #ifndef KE_TF_VERSION
 #define KE_TF_VERSION "unknown"
@@ -22,9 +23,15 @@ class MutableOpResolver {
 
 extern "C" {
 
+#define KE_OP(name, version, tflite_registration, ...) \
+  const TfLiteRegistration* tflite_registration(void);
+#include "../ops.def"
+
 // Registerer for InterpreterWithCustomOps(custom_op_registerers=["KE_RegisterOps"]).
 __attribute__((visibility("default"))) void KE_RegisterOps(tflite::MutableOpResolver* resolver) {
-  resolver->AddCustom("KE_EGRU", KE_EGRU_Registration(), 1);
+#define KE_OP(name, version, tflite_registration, ...) \
+  resolver->AddCustom(#name, tflite_registration(), version);
+#include "../ops.def"
 }
 
 __attribute__((visibility("default"))) const char* KE_Ops_TensorFlowVersion(void) {

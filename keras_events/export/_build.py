@@ -1,40 +1,27 @@
-"""Builds the project's C libraries on first use (`make -f custom_ops/custom_ops.mk`).
+"""The export package's C libraries, built on first use by the native builder
+(``keras_events._native.host``; cached: an unchanged tree builds nothing).
 
 The sources live in the repository (`custom_ops/`), so this works from a source
-checkout or an editable install; a wheel would ship the built libraries instead.
+checkout or an editable install; a wheel ships the built libraries instead.
 """
 import os
-import subprocess
-import sys
 import threading
 
-PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-REPO_ROOT = os.path.dirname(os.path.dirname(PACKAGE_DIR))
-_LOCK = threading.Lock()
+from keras_events._native import host
 
-OPS_LIBRARY = os.path.join(PACKAGE_DIR, "_ke_ops.so")
-CORE_LIBRARY = os.path.join(PACKAGE_DIR, "_ke_core.so")
-# make targets are the library files themselves (phony targets are never "up to date").
-_TARGETS = {OPS_LIBRARY: "keras_events/export/_ke_ops.so",
-            CORE_LIBRARY: "keras_events/export/_ke_core.so"}
+OPS_LIBRARY = str(host.OPS_LIBRARY)
+CORE_LIBRARY = str(host.CORE_LIBRARY)
+_BUILDERS = {OPS_LIBRARY: host.build_ops_library, CORE_LIBRARY: host.build_core_library}
+_LOCK = threading.Lock()
 
 
 def ensure_built(library):
-    """Returns `library`'s path, running its make target if sources are newer or it is missing."""
-    fragment = os.path.join(REPO_ROOT, "custom_ops", "custom_ops.mk")
-    if not os.path.exists(fragment):
+    """Returns `library`'s path (OPS_LIBRARY or CORE_LIBRARY), building it if its sources,
+    flags or the TensorFlow version changed."""
+    if not host.CUSTOM_OPS.is_dir():
         if os.path.exists(library):
             return library
         raise RuntimeError(f"{os.path.basename(library)} is not built and the C sources "
-                           f"(custom_ops/) are not next to the package ({REPO_ROOT}).")
+                           f"(custom_ops/) are not next to the package ({host.CUSTOM_OPS.parent}).")
     with _LOCK:
-        # make decides whether anything is stale; -q first keeps the common case silent.
-        cmd = ["make", "--no-print-directory", "-f", fragment, f"PYTHON={sys.executable}",
-               _TARGETS[library]]
-        if subprocess.run(cmd[:1] + ["-q"] + cmd[1:], cwd=REPO_ROOT,
-                          capture_output=True).returncode != 0:
-            done = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True)
-            if done.returncode != 0:
-                raise RuntimeError(f"Building {os.path.basename(library)} failed "
-                                   f"(`{' '.join(cmd)}` in {REPO_ROOT}):\n{done.stdout}{done.stderr}")
-    return library
+        return str(_BUILDERS[library]())

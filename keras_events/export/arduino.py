@@ -1,8 +1,10 @@
 """`to_arduino_library`: a streaming keyword-spotting model as an Arduino library.
 
-The library holds the model as a C array, the project's kernels (the event op's math
-from ``custom_ops/core/``, its TFLite Micro glue from ``micro/tflm/``), the log-mel
-front end, a small streaming classifier and an example sketch. TensorFlow Lite Micro
+The library holds the model as a C array, the kernels of the model's event ops (their
+sources from the native manifest ``custom_ops/ops.def``: math in ``custom_ops/core/``,
+checks in ``custom_ops/glue/``, TFLite Micro glue in ``custom_ops/tflm/``, copied under
+``src/custom_ops/`` with the repository's layout), the log-mel front end, a small
+streaming classifier and an example sketch. TensorFlow Lite Micro
 itself comes from the Arduino library ``Arduino_TensorFlowLite`` (declared in
 ``depends=``), as for every TFLM sketch.
 """
@@ -13,9 +15,11 @@ import shutil
 
 import numpy as np
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from keras_events._native import board, manifest
+from keras_events._native.paths import CUSTOM_OPS, tflm_dir
+
 TEMPLATE = pathlib.Path(__file__).resolve().parent / "arduino_template"
-CORE_FILES = ("ke_egru.h", "ke_egru.c", "ke_egru_tables.h", "ke_egru_tables.c", "ke_logmel.h", "ke_logmel.c")
+FRONT_END = ("core/ke_logmel.h", "core/ke_logmel.c")  # under custom_ops/
 MAX_LABELS = 32
 HOP = 160
 
@@ -49,9 +53,12 @@ def _check_model(tflite_bytes, labels):
         raise ValueError("Argument `tflite_bytes` must be the bytes of a .tflite model ('TFL3' identifier).")
     from keras_events.micro import model_ops
 
+    from keras_events import ops as event_ops
+
     ops = model_ops.model_op_names(bytes(tflite_bytes))
-    if "KE_EGRU" not in ops:
-        raise ValueError(f"The model has no KE_EGRU op (ops: {ops}); export the streaming event model.")
+    if not set(ops) & set(event_ops.names()):
+        raise ValueError(f"The model has no event op ({event_ops.names()}; its ops: {ops}); "
+                         "export the streaming event model.")
     if not labels or len(labels) > MAX_LABELS:
         raise ValueError(f"Argument `labels` must list 1..{MAX_LABELS} class names, got {labels!r}.")
     return ops
@@ -63,7 +70,7 @@ def to_arduino_library(tflite_bytes, out_dir, labels, name=None, feature_mean=0.
 
     Args:
         tflite_bytes: The streaming ``.tflite`` (int8 input [1, 1, 40] log-mel frame,
-            ``KE_EGRU`` in streaming mode, int8 logits output), e.g. from the
+            event op in streaming mode, int8 logits output), e.g. from the
             keyword-spotting recipe.
         out_dir: Library folder to create (its name is the library name by default).
         labels: Class names, in the model's output order.
@@ -84,8 +91,7 @@ def to_arduino_library(tflite_bytes, out_dir, labels, name=None, feature_mean=0.
     ops = _check_model(tflite_bytes, labels)
     from keras_events.micro import model_ops
 
-    tflm_tree = pathlib.Path(__import__("os").environ.get("TFLM_DIR", ROOT.parent / "shared/third_party/tflm")) / "ref"
-    calls = model_ops.resolver_calls(ops, tflm_tree)
+    calls = model_ops.resolver_calls(ops, tflm_dir() / "ref")
     arena_size = arena_size or _measure_arena(bytes(tflite_bytes)) or 64 * 1024
     clip = np.zeros(16000, np.int16) if test_clip is None else np.asarray(test_clip)
     if clip.dtype != np.int16 or clip.ndim != 1:
@@ -95,16 +101,17 @@ def to_arduino_library(tflite_bytes, out_dir, labels, name=None, feature_mean=0.
     src = out_dir / "src"
     if out_dir.exists():
         shutil.rmtree(out_dir)
-    (src / "micro/tflm").mkdir(parents=True)
-    (src / "custom_ops/glue").mkdir(parents=True)
     (out_dir / "examples" / name).mkdir(parents=True)
-    for file in CORE_FILES:
-        shutil.copy(ROOT / "custom_ops/core" / file, src / file)
-    for file in sorted((ROOT / "micro/tflm").glob("*")):
-        if file.suffix in (".h", ".cc"):
-            shutil.copy(file, src / "micro/tflm" / file.name)
-    for file in sorted((ROOT / "custom_ops/glue").glob("*.h")):
-        shutil.copy(file, src / "custom_ops/glue" / file.name)
+    # The model's ops' sources and every header they may include, in the repository's layout
+    # (the glue includes "../core/..."; Arduino compiles src/ recursively).
+    files = [p.relative_to(CUSTOM_OPS) for p in board.op_sources(ops)] + [
+        pathlib.Path(f) for f in FRONT_END]
+    files += [p.relative_to(CUSTOM_OPS) for d in ("core", "glue", "tflm")
+              for p in sorted((CUSTOM_OPS / d).glob("*.h"))]
+    files.append(manifest.MANIFEST.relative_to(CUSTOM_OPS))
+    for rel in sorted(set(files)):
+        (src / "custom_ops" / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(CUSTOM_OPS / rel, src / "custom_ops" / rel)
     for file in ("ke_streaming_classifier.h", "ke_streaming_classifier.cc"):
         shutil.copy(TEMPLATE / file, src / file)
 
@@ -126,7 +133,7 @@ def to_arduino_library(tflite_bytes, out_dir, labels, name=None, feature_mean=0.
     body = ";\n  ".join(f"if ({c} != kTfLiteOk) return kTfLiteError" for c in calls)
     (src / f"{name}_model.cc").write_text(
         f"// Generated by keras_events.export.to_arduino_library. Do not edit.\n"
-        f'#include "{name}.h"\n\n#include "micro/tflm/ke_project_ops.h"\n\n'
+        f'#include "{name}.h"\n\n#include "custom_ops/tflm/ke_project_ops.h"\n\n'
         f"alignas(16) const unsigned char {name}_tflite[] = {{\n  {_c_bytes(tflite_bytes)}\n}};\n"
         f"const unsigned int {name}_tflite_len = {len(tflite_bytes)};\n\n"
         f"static const char* const kLabels[] = {{{', '.join(_c_string(x) for x in labels)}}};\n\n"

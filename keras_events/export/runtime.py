@@ -2,8 +2,8 @@
 
     interpreter = keras_events.export.Interpreter(model_content=tflite_bytes)
 
-`load_ops()` builds `_ke_ops.so` on first use (`make -f custom_ops/custom_ops.mk`,
-~20 s), loads it with RTLD_GLOBAL and returns the registerer's symbol name,
+`load_ops()` builds `_ke_ops.so` on first use (`keras_events._native`, ~20 s, then
+cached), loads it with RTLD_GLOBAL and returns the registerer's symbol name,
 usable wherever TFLite takes custom-op registerers:
 `InterpreterWithCustomOps(custom_op_registerers=[load_ops()])` or the
 converter's calibrator (`target_spec._experimental_custom_op_registerers`).
@@ -29,8 +29,8 @@ def load_ops():
     Raises:
         RuntimeError: if the library was built against another TensorFlow
             version than the one installed (it calls into libtensorflow_cc.so.2,
-            whose C++ ABI is tied to one build): rebuild with
-            `make -f custom_ops/custom_ops.mk clean-custom-ops custom-ops`.
+            whose C++ ABI is tied to one build): rebuild with `make custom-ops`
+            (the builder's key includes the TensorFlow version).
     """
     global _lib
     if _lib is None:
@@ -43,7 +43,7 @@ def load_ops():
         if built_for != installed:
             raise RuntimeError(
                 f"{path} was built for TensorFlow {built_for} but {installed} is installed; "
-                f"rebuild it: make -f custom_ops/custom_ops.mk clean-custom-ops custom-ops")
+                f"rebuild it: make custom-ops")
         _lib = lib
     return REGISTERER
 
@@ -60,7 +60,7 @@ def reset_mac_count():
 
 
 def reset_states():
-    """Zeroes the recurrent state of every streaming `KE_EGRU` op (exported with
+    """Zeroes the recurrent state of every streaming event op (exported with
     `to_tflite(..., streaming=True)`) of every host interpreter in this process:
     call it before feeding a new stream. (TFLite has no per-op reset hook for
     custom ops; `keras_events.micro.Interpreter.reset_state()` resets one TFLM
@@ -69,11 +69,21 @@ def reset_states():
     _lib.KE_Ops_ResetStates()
 
 
-def registration_address():
-    """Address of the op's `TfLiteRegistration` (for C/C++ hosts that add it themselves)."""
+def registration_address(op_name=None):
+    """Address of the `TfLiteRegistration` of custom op `op_name` (for C/C++ hosts that
+    add it themselves); the function is the manifest's (custom_ops/ops.def). `op_name`
+    may be left out while the library holds a single op."""
+    from keras_events._native import manifest
+
+    if op_name is None:
+        if len(manifest.names()) != 1:
+            raise ValueError(f"Argument `op_name` is required: the library holds the ops "
+                             f"{manifest.names()}.")
+        op_name = manifest.names()[0]
     load_ops()
-    _lib.KE_EGRU_Registration.restype = ctypes.c_void_p
-    return _lib.KE_EGRU_Registration()
+    function = getattr(_lib, manifest.get(op_name).tflite_registration)
+    function.restype = ctypes.c_void_p
+    return function()
 
 
 def Interpreter(model_content=None, model_path=None, custom_op_registerers=(),

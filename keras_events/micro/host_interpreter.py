@@ -54,7 +54,7 @@ def load_library(sanitize: bool | None = None) -> ctypes.CDLL:
     lib.ke_tflm_reset.argtypes = [p]
     lib.ke_tflm_arena_used_bytes.argtypes = [p]
     lib.ke_tflm_arena_used_bytes.restype = sz
-    lib.ke_micro_egru_mac_count.restype = ctypes.c_uint64
+    lib.ke_micro_mac_count.restype = ctypes.c_uint64
     _LIBS[sanitize] = lib
     return lib
 
@@ -170,6 +170,6 @@ class Interpreter:
         self.close()
 
 
-def egru_mac_count() -> int:
-    """MACs executed by all KE_EGRU invokes in this process (host library)."""
-    return int(load_library().ke_micro_egru_mac_count())
+def mac_count() -> int:
+    """MACs executed by all project-op invokes in this process (host library)."""
+    return int(load_library().ke_micro_mac_count())

@@ -12,8 +12,11 @@ import importlib.util
 import pathlib
 import re
 
-# Project custom ops: custom_code in the model -> TFLM registration function (micro/tflm/).
-PROJECT_CUSTOM_OPS = {"KE_EGRU": "ke_micro::Register_KE_EGRU"}
+from keras_events._native import manifest
+
+# Project custom ops (the native manifest custom_ops/ops.def): custom_code in the model ->
+# TFLM registration function (custom_ops/tflm/).
+PROJECT_CUSTOM_OPS = {op.name: f"ke_micro::{op.tflm_registration}" for op in manifest.ops()}
 
 # BuiltinOperator names whose resolver method is not the plain CamelCase of the name.
 _METHOD_EXCEPTIONS = {
@@ -56,7 +59,7 @@ def schema():
 
 def model_op_names(model: bytes) -> list[str]:
     """Sorted names of the operators ``model``'s subgraphs use: builtin names
-    (``FULLY_CONNECTED``) and custom codes (``KE_EGRU``)."""
+    (``FULLY_CONNECTED``) and custom codes (a project op's name)."""
     s = schema()
     if len(model) < 8 or not s.Model.ModelBufferHasIdentifier(model, 0):
         raise ValueError("model is not a .tflite flatbuffer (no 'TFL3' identifier)")

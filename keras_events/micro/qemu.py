@@ -7,8 +7,6 @@ cycle timing), exact and identical across runs.
 """
 from __future__ import annotations
 
-import hashlib
-import os
 import pathlib
 import shutil
 import subprocess
@@ -17,11 +15,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from keras_events._native.board import build_qemu_plugin as build_plugin  # noqa: F401
 from keras_events.micro import firmware as fw_mod
-from keras_events.micro import tflm_build
 
-PLUGIN_SRC = tflm_build.REPO_ROOT / "micro" / "qemu_plugin" / "insn_count.c"
-PLUGIN_HDR = PLUGIN_SRC.with_name("qemu_plugin_api.h")
 MACHINE = "mps2-an386"
 
 
@@ -53,20 +49,6 @@ class RunResult:
         if self.timed_out:
             parts.append("timed out")
         return "; ".join(parts) or f"exit code {self.exit_code}"
-
-
-def build_plugin() -> pathlib.Path:
-    """Compile the plugin with the host gcc (cached by source hash)."""
-    key = hashlib.sha256(PLUGIN_SRC.read_bytes() + PLUGIN_HDR.read_bytes()).hexdigest()[:16]
-    out = tflm_build.CACHE_ROOT.parent / "qemu_plugin" / f"libke_insn_count-{key}.so"
-    if out.exists():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(f".tmp{os.getpid()}.so")
-    subprocess.run(["gcc", "-O2", "-fPIC", "-shared", "-fvisibility=hidden", "-Wall", "-Wextra",
-                    "-Werror", str(PLUGIN_SRC), "-o", str(tmp)], check=True)
-    tmp.replace(out)
-    return out
 
 
 def _decode(type_code: int, values: list[str]) -> np.ndarray:

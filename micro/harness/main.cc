@@ -9,9 +9,9 @@
 
 #include "ke_counters.h"
 #include "ke_firmware_data.h"
-#include "micro/tflm/ke_arena.h"
-#include "micro/tflm/ke_log.h"
-#include "micro/tflm/ke_model_check.h"
+#include "micro/harness/ke_arena.h"
+#include "micro/harness/ke_log.h"
+#include "micro/harness/ke_model_check.h"
 #include "semihost.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_log.h"

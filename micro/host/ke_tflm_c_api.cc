@@ -10,10 +10,10 @@
 #include <cstring>
 #include <new>
 
-#include "micro/tflm/ke_arena.h"
-#include "micro/tflm/ke_log.h"
-#include "micro/tflm/ke_model_check.h"
-#include "micro/tflm/ke_project_ops.h"
+#include "micro/harness/ke_arena.h"
+#include "micro/harness/ke_log.h"
+#include "micro/harness/ke_model_check.h"
+#include "custom_ops/tflm/ke_project_ops.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_log.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"

@@ -10,10 +10,8 @@ Example:
 """
 
 import ctypes
-import hashlib
 import os
 import shutil
-import subprocess
 
 import numpy as np
 
@@ -31,20 +29,14 @@ class _Config(ctypes.Structure):
 
 
 def build_library(build_dir=DEFAULT_BUILD_DIR):
-    """Compiles ke_logmel.c into a shared library; returns its path."""
+    """Compiles ke_logmel.c into a shared library (native builder, cached by content);
+    returns its path."""
+    from keras_events._native import host
+
     cc = os.environ.get("CC", "gcc")
     if shutil.which(cc) is None:
         raise RuntimeError(f"C compiler {cc!r} not found. Fix: install gcc or set CC.")
-    with open(SOURCE, "rb") as f, open(HEADER, "rb") as g:
-        digest = hashlib.sha1(f.read() + g.read()).hexdigest()[:12]
-    os.makedirs(build_dir, exist_ok=True)
-    path = os.path.join(build_dir, f"libke_logmel_{digest}.so")
-    if not os.path.exists(path):
-        tmp = f"{path}.{os.getpid()}.tmp"
-        subprocess.run([cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-shared",
-                        "-fPIC", SOURCE, "-o", tmp, "-lm"], check=True)
-        os.replace(tmp, path)  # atomic: parallel test runs never load a partial file
-    return path
+    return str(host.build_logmel_library(build_dir))
 
 
 class CLogMel:

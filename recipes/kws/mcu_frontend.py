@@ -16,11 +16,13 @@ Example:
 import dataclasses
 import hashlib
 import os
+import pathlib
 import shutil
 import subprocess
 
 import numpy as np
 
+from keras_events._native import board
 from recipes.kws.logmel_c import REPO_ROOT
 
 HARNESS = os.path.join(REPO_ROOT, "micro", "harness")
@@ -28,7 +30,6 @@ CORE = os.path.join(REPO_ROOT, "custom_ops", "core")
 MAIN = os.path.join(REPO_ROOT, "recipes", "kws", "mcu", "logmel_main.c")
 SOURCES = [MAIN, os.path.join(CORE, "ke_logmel.c"), os.path.join(HARNESS, "startup.c"),
            os.path.join(HARNESS, "semihost.c"), os.path.join(HARNESS, "ke_counters.c")]
-M4_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
 DEFAULT_BUILD_DIR = os.path.join(REPO_ROOT, "build", "recipes", "mcu")
 HOP = 160
 
@@ -92,15 +93,12 @@ def build_firmware(clip, norm_mean=0.0, norm_scale=1.0, build_dir=DEFAULT_BUILD_
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "ke_logmel_clip.h"), "w", encoding="utf-8") as f:
         f.write(header)
-    tmp = f"{elf}.{os.getpid()}.tmp"
-    cmd = ["arm-none-eabi-gcc", *M4_FLAGS, "-std=c99", "-O2", "-Wall", "-Wextra",
-           "-ffunction-sections", "-fdata-sections", f"-I{out}", f"-I{CORE}", f"-I{HARNESS}",
-           *SOURCES, "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",
-           f"-T{os.path.join(HARNESS, 'an386.ld')}", "-Wl,--gc-sections", "-lm", "-o", tmp]
-    result = subprocess.run(cmd, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise RuntimeError(f"building the front-end firmware failed:\n{result.stderr[-4000:]}")
-    os.replace(tmp, elf)
+    # Built by the native builder: the generated clip header is included by logmel_main.c
+    # only, so that object is compiled here every time and the others come from the cache.
+    objs = [board.compile_m4_c(pathlib.Path(MAIN), [out, CORE, HARNESS], cache=False,
+                               out_dir=pathlib.Path(out))]
+    objs += [board.compile_m4_c(pathlib.Path(s), [CORE, HARNESS]) for s in SOURCES[1:]]
+    board.link_firmware(objs, pathlib.Path(out), name="logmel.elf", linker="arm-none-eabi-gcc")
     return elf
 
 

@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from keras_events import EGRUCell
+from keras_events._native.flags import M4_ARCH, M4_OPT
+from keras_events._native.paths import tflm_dir
 from keras_events.export.arduino import to_arduino_library
 
-TFLM = pathlib.Path(os.environ.get("TFLM_DIR", pathlib.Path(__file__).resolve().parents[3] / "shared/third_party/tflm"))
-TREE = TFLM / "cmsis_nn"
-M4 = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16", "-O2", "-DTF_LITE_STATIC_MEMORY",
-      "-DCMSIS_NN", "-DTF_LITE_MCU_DEBUG_LOG", "-funsigned-char", "-ffunction-sections", "-fdata-sections",
-      "-Wall", "-Werror=return-type"]
+TREE = tflm_dir() / "cmsis_nn"
+M4 = [*M4_ARCH, *M4_OPT, "-DTF_LITE_STATIC_MEMORY", "-DCMSIS_NN", "-DTF_LITE_MCU_DEBUG_LOG",
+      "-funsigned-char", "-Wall", "-Werror=return-type"]
 INCLUDES = [TREE, TREE / "third_party/gemmlowp", TREE / "third_party/flatbuffers/include",
             TREE / "third_party/ruy", TREE / "third_party/kissfft"]
 LABELS = ["yes", "no", "_silence_", "_unknown_"]
@@ -44,8 +44,10 @@ def test_library_layout(tmp_path, streaming_tflite):
     props = dict(line.split("=", 1) for line in (lib / "library.properties").read_text().splitlines())
     assert props["name"] == "kws_egru" and props["includes"] == "kws_egru.h"
     assert props["depends"] == "Arduino_TensorFlowLite"
-    for path in ["src/kws_egru.h", "src/kws_egru_model.cc", "src/ke_egru.c", "src/ke_logmel.c",
-                 "src/micro/tflm/ke_egru.cc", "src/ke_streaming_classifier.cc", "examples/kws_egru/kws_egru.ino"]:
+    for path in ["src/kws_egru.h", "src/kws_egru_model.cc", "src/custom_ops/core/ke_egru.c",
+                 "src/custom_ops/core/ke_logmel.c", "src/custom_ops/tflm/ke_egru.cc",
+                 "src/custom_ops/glue/ke_egru_glue.cc", "src/custom_ops/ops.def",
+                 "src/ke_streaming_classifier.cc", "examples/kws_egru/kws_egru.ino"]:
         assert (lib / path).is_file(), path
     model_cc = (lib / "src/kws_egru_model.cc").read_text()
     assert 'AddCustom("KE_EGRU"' in model_cc and "AddFullyConnected" in model_cc

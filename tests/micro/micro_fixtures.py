@@ -21,6 +21,7 @@ def _clean_env():
 _KEY_SOURCES = (FACTORY, *sorted((REPO_ROOT / "keras_events" / "export").glob("*.py")),
                 *sorted((REPO_ROOT / "keras_events" / "cells").glob("*.py")),
                 *sorted((REPO_ROOT / "custom_ops" / "core").glob("*.[ch]")),
+                *sorted((REPO_ROOT / "custom_ops" / "glue").glob("*.[ch]*")),
                 *sorted((REPO_ROOT / "custom_ops" / "tflite").glob("*.cc")))
 
 

@@ -83,7 +83,7 @@ const char* StreamingClassifier::label(int index) const {
 }
 
 void StreamingClassifier::reset() {
-  if (interpreter_ != nullptr) interpreter_->Reset();  // zeroes the KE_EGRU state
+  if (interpreter_ != nullptr) interpreter_->Reset();  // zeroes the event ops' state
   ke_logmel_reset(&frontend_);
   for (int k = 0; k < kMaxLabels; ++k) sums_[k] = 0.0f;
   frames_ = 0;

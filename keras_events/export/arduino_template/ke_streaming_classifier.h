@@ -3,7 +3,7 @@
 // Feed 16 kHz mono audio in hops of KE_LOGMEL_HOP (160) samples. Each hop completes a
 // log-mel frame (ke_logmel, custom_ops/core), which is standardised, quantized to the
 // model's int8 input and run through the streaming model: one frame per invoke, the
-// KE_EGRU state kept between invokes. The model's per-frame logits are averaged over
+// event op's state kept between invokes. The model's per-frame logits are averaged over
 // the utterance; since the classifier head is linear, the mean of the per-frame logits
 // equals the whole-sequence model's logits (the Keras model reads the mean of y).
 #ifndef KE_STREAMING_CLASSIFIER_H_
@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "ke_logmel.h"
+#include "custom_ops/core/ke_logmel.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
 

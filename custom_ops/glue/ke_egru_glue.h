@@ -1,14 +1,19 @@
-// The KE_EGRU input list and custom options (a flexbuffer map written by the converter from the
-// `experimental_implements` attributes; contract in custom_ops/README.md), parsed once for
-// both registration glues: the host TFLite op (custom_ops/tflite/) and the TFLite Micro op
-// (micro/tflm/). Header-only C++: each glue compiles it against its own flexbuffers copy.
-#ifndef KE_EGRU_OPTIONS_H_
-#define KE_EGRU_OPTIONS_H_
+// What both registration glues of KE_EGRU share (the host TFLite op, custom_ops/tflite/,
+// and the TFLite Micro op, custom_ops/tflm/): the input list, the custom options (a
+// flexbuffer map written by the converter from the `experimental_implements` attributes;
+// contract in custom_ops/README.md), every check of Prepare, the int8 multipliers and the
+// core's parameter structs.  Each glue only reaches its tensors (as TensorViews) and
+// keeps its state.  The options parser is inline: each glue compiles it against its
+// own flexbuffers copy.
+#ifndef KE_EGRU_GLUE_H_
+#define KE_EGRU_GLUE_H_
 
 #include <cstddef>
 #include <cstdint>
 
+#include "../core/ke_egru.h"
 #include "flatbuffers/flexbuffers.h"
+#include "ke_tensor_check.h"
 
 namespace ke_glue {
 
@@ -64,6 +69,39 @@ inline const char* ParseEgruOptions(const char* buffer, size_t length, int32_t m
   return nullptr;
 }
 
+// What Prepare found out about the node (ValidateEgru).
+struct EgruShape {
+  bool is_int8 = false;
+  bool streaming = false;
+  int32_t batch = 0, time = 0, input_size = 0;
+};
+
+// The int8 constants Prepare computes (PrepareEgruInt8); unit_consts is the glue's
+// [units][KE_EGRU_UNIT_WORDS] buffer.
+struct EgruInt8Consts {
+  int32_t* unit_consts = nullptr;
+  int32_t acc_shift = 0, y_multiplier = 0, y_shift = 0, x_zero_point = 0, y_zero_point = 0;
+};
+
+// Every check of Prepare: the options, the node's inputs (count by type, constness, type
+// and shape of each, the compressed matrices), the output type, and with
+// `output_shape_fixed` (TFLM cannot resize tensors) the output shape.  On success fills
+// `shape`; otherwise reports why and returns false.
+bool ValidateEgru(const Reporter& r, const char* options_error, const EgruOptions& options,
+                  const TensorView* inputs, int num_inputs, const TensorView& output,
+                  bool output_shape_fixed, EgruShape* shape);
+
+// int8 only, after ValidateEgru: the requantization multipliers from the scales, then the
+// accumulator bounds (ke_egru_i8_prepare, ke_egru_i8_check_constants).
+bool PrepareEgruInt8(const Reporter& r, const EgruOptions& options, const EgruShape& shape,
+                     const TensorView* inputs, const TensorView& output, EgruInt8Consts* q);
+
+// The core's parameters from the inputs' data (in[i]: data of input i).
+ke_egru_i8_params EgruInt8Params(const void* const* in, const EgruShape& shape,
+                                 const EgruOptions& options, const EgruInt8Consts& q);
+ke_egru_f32_params EgruFloatParams(const void* const* in, const EgruShape& shape,
+                                   const EgruOptions& options);
+
 }  // namespace ke_glue
 
-#endif  // KE_EGRU_OPTIONS_H_
+#endif  // KE_EGRU_GLUE_H_

@@ -1,7 +1,7 @@
 // DebugLog/DebugVsnprintf for TFLM (replaces the tree's debug_log.cc: linking this object
 // means the archive's version is never pulled in). Formats into a bounded buffer and hands
 // the text to the sink chosen with ke_set_log_sink().
-#include "micro/tflm/ke_log.h"
+#include "micro/harness/ke_log.h"
 
 #include <cstdarg>
 #include <cstddef>

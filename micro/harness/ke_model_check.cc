@@ -1,4 +1,4 @@
-#include "micro/tflm/ke_model_check.h"
+#include "micro/harness/ke_model_check.h"
 
 #include <cstdint>
 

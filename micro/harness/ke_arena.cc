@@ -1,4 +1,4 @@
-#include "micro/tflm/ke_arena.h"
+#include "micro/harness/ke_arena.h"
 
 #include <new>
 

@@ -1,0 +1,137 @@
+"""Host (x86-64) builds: the TFLite op library, the core library, the C unit tests and the
+log-mel front end.
+
+- ``build_ops_library()``: ``keras_events/export/_ke_ops.so``, every op of the manifest
+  (core + shared checks + host TFLite glue + ``register.cc``), linked against the installed
+  TensorFlow wheel's ``libtensorflow_cc.so.2`` (``keras_events.export.runtime`` loads it).
+- ``build_core_library()``: ``keras_events/export/_ke_core.so``, the portable C cores alone
+  (the ctypes reference binding).
+- ``build_core_tests(sanitize)`` / ``build_glue_test(sanitize)``: the C unit tests of
+  ``custom_ops/tests`` (the glue test under ASan/UBSan only).
+- ``build_logmel_library()``: the C log-mel front end for ctypes checks.
+
+Each returns its output path at once when nothing changed (a key of sources, headers,
+flags and TensorFlow version is kept next to the output).
+"""
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import pathlib
+
+from . import manifest
+from .compile import compile_object, digest, headers_digest, link
+from .flags import HOST_C, HOST_CXX, SANITIZE, SANITIZE_OPT, TEST_C
+from .paths import BUILD_DIR, CORE, CUSTOM_OPS, PACKAGE_DIR, tflm_dir
+
+OPS_LIBRARY = PACKAGE_DIR / "export" / "_ke_ops.so"
+CORE_LIBRARY = PACKAGE_DIR / "export" / "_ke_core.so"
+REGISTERER = CUSTOM_OPS / "tflite" / "register.cc"
+TESTS = CUSTOM_OPS / "tests"
+LOGMEL = CORE / "ke_logmel.c"
+
+
+def _cc() -> str:
+    return os.environ.get("CC", "gcc")
+
+
+def _cxx() -> str:
+    return os.environ.get("CXX", "g++")
+
+
+def _current(out: pathlib.Path, key: str) -> bool:
+    stamp = BUILD_DIR / "keys" / f"{out.name}.key"
+    return out.exists() and stamp.exists() and stamp.read_text() == key
+
+
+def _record(out: pathlib.Path, key: str) -> pathlib.Path:
+    stamp = BUILD_DIR / "keys" / f"{out.name}.key"
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(key)
+    return out
+
+
+def tensorflow_wheel() -> tuple[pathlib.Path, str]:
+    """(directory of libtensorflow_cc.so.2, version) of the installed wheel, without
+    importing TensorFlow (~8 s)."""
+    spec = importlib.util.find_spec("tensorflow")
+    if spec is None or spec.origin is None:
+        raise RuntimeError("the host op library links against the tensorflow wheel; "
+                           "install it (pip install -e '.[test]')")
+    return pathlib.Path(spec.origin).parent, importlib.metadata.version("tensorflow")
+
+
+def tflite_includes(tflm: pathlib.Path | None = None) -> list[str]:
+    """The TFLite C headers with the full struct layout: the TFLM tree's headers WITHOUT
+    -DTF_LITE_STATIC_MEMORY (the host interpreter's TfLiteTensor)."""
+    tflm = tflm or tflm_dir()
+    return [f"-I{tflm / 'ref'}", f"-I{tflm / 'ref/third_party/flatbuffers/include'}"]
+
+
+def _glue_sources() -> list[pathlib.Path]:
+    return manifest.sources("glue") + manifest.sources("tflite")
+
+
+def build_ops_library(out: pathlib.Path = OPS_LIBRARY) -> pathlib.Path:
+    libdir, version = tensorflow_wheel()
+    core, glue = manifest.sources("core"), [*_glue_sources(), REGISTERER]
+    cxx_flags = [*HOST_CXX, *tflite_includes(), f'-DKE_TF_VERSION="{version}"']
+    key = digest(*core, *glue, headers_digest(), _cc(), _cxx(), *HOST_C, *cxx_flags, str(libdir))
+    if _current(out, key):
+        return out
+    objs = [compile_object(s, _cc(), HOST_C) for s in core]
+    objs += [compile_object(s, _cxx(), cxx_flags) for s in glue]
+    link(out, _cxx(), objs, ["-shared", f"-L{libdir}", "-l:libtensorflow_cc.so.2",
+                             f"-Wl,-rpath,{libdir}", "-lm"])
+    return _record(out, key)
+
+
+def build_core_library(out: pathlib.Path = CORE_LIBRARY) -> pathlib.Path:
+    core = manifest.sources("core")
+    key = digest(*core, headers_digest(), _cc(), *HOST_C)
+    if _current(out, key):
+        return out
+    link(out, _cc(), [compile_object(s, _cc(), HOST_C) for s in core], ["-shared", "-lm"])
+    return _record(out, key)
+
+
+def build_core_tests(sanitize: bool = False) -> pathlib.Path:
+    """``custom_ops/tests/test_core.c`` with every core; returns the executable."""
+    flags = ["-std=c99", "-Wall", "-Wextra", *SANITIZE_OPT, *SANITIZE] if sanitize else TEST_C
+    tag = "host-asan" if sanitize else "host-test"
+    objs = [compile_object(s, _cc(), flags, tag=tag)
+            for s in [TESTS / "test_core.c", *manifest.sources("core")]]
+    out = BUILD_DIR / ("test_core_san" if sanitize else "test_core")
+    key = digest(*objs, *flags)
+    if _current(out, key):
+        return out
+    link(out, _cc(), objs, [*(SANITIZE if sanitize else []), "-lm"])
+    return _record(out, key)
+
+
+def build_glue_test(sanitize: bool = True) -> pathlib.Path:
+    """``custom_ops/tests/test_glue.cc``: the host TFLite glue driven without TensorFlow."""
+    c_flags = ["-std=c99", "-Wall", "-Wextra", *(SANITIZE_OPT + SANITIZE if sanitize else ["-O2"])]
+    cxx_flags = ["-std=c++17", "-Wall", "-Wextra", *(SANITIZE_OPT + SANITIZE if sanitize else ["-O2"]),
+                 *tflite_includes()]
+    tag = "host-asan" if sanitize else "host-test"
+    objs = [compile_object(s, _cc(), c_flags, tag=tag) for s in manifest.sources("core")]
+    objs += [compile_object(s, _cxx(), cxx_flags, tag=tag)
+             for s in [TESTS / "test_glue.cc", *_glue_sources()]]
+    out = BUILD_DIR / ("test_glue_san" if sanitize else "test_glue")
+    key = digest(*objs, *cxx_flags)
+    if _current(out, key):
+        return out
+    link(out, _cxx(), objs, [*(SANITIZE if sanitize else []), "-lm"])
+    return _record(out, key)
+
+
+def build_logmel_library(out_dir: pathlib.Path | None = None) -> pathlib.Path:
+    """``custom_ops/core/ke_logmel.c`` as a shared library, named by content."""
+    flags = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC"]
+    out_dir = pathlib.Path(out_dir or BUILD_DIR)
+    out = out_dir / f"libke_logmel_{digest(LOGMEL, CORE / 'ke_logmel.h', _cc(), *flags)}.so"
+    if out.exists():
+        return out
+    return link(out, _cc(), [*flags, LOGMEL], ["-lm"])
