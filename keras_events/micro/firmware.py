@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from keras_events import tflite_file
 from keras_events.micro import model_ops, tflm_build
 
 REPO_ROOT = tflm_build.REPO_ROOT
@@ -163,7 +164,7 @@ def build_firmware(model: bytes, inputs, out_dir: pathlib.Path | None = None,
         raise ValueError(f"arena_size={arena_size}; must be in (0, 3 MiB] (the board has 4 MiB RAM)")
     tflm_dir = tflm_dir or tflm_build.tflm_dir_from_env()
     variant = tflm_build.VARIANTS["m4"]
-    ops = list(ops) if ops is not None else model_ops.model_op_names(bytes(model))
+    ops = list(ops) if ops is not None else tflite_file.op_names(bytes(model))
     calls = model_ops.resolver_calls(ops, tflm_dir / variant.tree)
     lib = tflm_build.build_library("m4", tflm_dir)
     out_dir = pathlib.Path(out_dir or tempfile.mkdtemp(prefix="ke_fw_"))

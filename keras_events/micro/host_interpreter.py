@@ -171,5 +171,6 @@ class Interpreter:
 
 
 def egru_mac_count() -> int:
-    """MACs executed by all KE_EGRU invokes in this process (host library)."""
+    """MACs executed by all invokes of the EGRU op in this process (host library; the
+    counter of `keras_events.ops.egru`'s kernel)."""
     return int(load_library().ke_micro_egru_mac_count())
