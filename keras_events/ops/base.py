@@ -27,6 +27,7 @@ class EventOp(abc.ABC):
         supported: What layer configurations it exports (completes "<name> supports ...").
         float_inputs, int8_inputs: Names of the packed weight tensors after ``x``, in the
             op's input order, as keys of `pack_float` / `pack_int8`'s dicts.
+        matrix_names: The `layer_weights` entries that are multiplied (for `dense_macs`).
     """
 
     name = None
@@ -35,6 +36,7 @@ class EventOp(abc.ABC):
     supported = "forward, non-stateful layers without returned states"
     float_inputs = ()
     int8_inputs = ()
+    matrix_names = ()
 
     # --- which layers
     @abc.abstractmethod
@@ -92,9 +94,7 @@ class EventOp(abc.ABC):
 
     def dense_macs(self, weights):
         """MACs per step of the dense layer of the same size (every weight)."""
-        return sum(int(np.size(w)) for k, w in weights.items() if k in self.matrix_names)
-
-    matrix_names = ()  # the weights that are matrices (multiplied), for `dense_macs`
+        return sum(int(np.size(weights[k])) for k in self.matrix_names)
 
     @abc.abstractmethod
     def kernel_state_bytes(self, input_tensor, output_tensor):

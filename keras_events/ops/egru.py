@@ -197,7 +197,6 @@ class EGRUOp(EventOp):
     float_inputs = FLOAT_INPUTS
     int8_inputs = INT8_INPUTS
     matrix_names = ("kernel", "recurrent_kernel")
-    output_scale = (Y_SCALE, Y_ZERO_POINT)
 
     def serves(self, cell):
         from keras_events.cells.egru import EGRUCell  # lazy: keeps `ops` free of Keras
