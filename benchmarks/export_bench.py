@@ -23,8 +23,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from keras_events import EGRU  # noqa: E402
-from keras_events.export import Interpreter, core, pack, to_tflite  # noqa: E402
-from keras_events.export.converter import egru_weights  # noqa: E402
+from keras_events.export import Interpreter, to_tflite  # noqa: E402
+from keras_events.ops import egru, egru_native  # noqa: E402
 
 T, I, U, CLASSES = 49, 40, 64, 12
 
@@ -77,7 +77,8 @@ def egru_model(sparsity, seed=0):
 def set_activity(model, x, target):
     """Chooses one threshold for all units so the event rate on `x` is near `target`."""
     cell = model.layers[0].cell
-    kernel, recurrent, bias, _ = egru_weights(model.layers[0])
+    w = egru.layer_weights(model.layers[0])
+    kernel, recurrent, bias = w["kernel"], w["recurrent_kernel"], w["bias"]
     if target >= 1.0:  # every unit fires every step: c stays near 1 > theta
         bias = bias.copy()
         bias[0, :U] += 4.0       # update gate open
@@ -89,12 +90,11 @@ def set_activity(model, x, target):
         for _ in range(30):  # bisection on threshold_param; the rate falls as it rises
             mid = (lo + hi) / 2
             theta = np.full(U, 1 / (1 + np.exp(-mid)), np.float32)
-            y, _ = core.run_float(x, pack.pack_egru_float(kernel, recurrent, bias, theta), U)
+            y, _ = egru_native.run_float(x, egru.pack_float(kernel, recurrent, bias, theta), U)
             lo, hi = (mid, hi) if (y != 0).mean() > target else (lo, mid)
         cell.threshold_param.assign(np.full(U, (lo + hi) / 2))
-    kernel, recurrent, bias, theta = egru_weights(model.layers[0])
-    packed = pack.pack_egru_float(kernel, recurrent, bias, theta)
-    y, macs = core.run_float(x, packed, U)
+    packed = egru.pack_float(**egru.layer_weights(model.layers[0]))
+    y, macs = egru_native.run_float(x, packed, U)
     return float((y != 0).mean()), macs / len(x)
 
 

@@ -3,13 +3,15 @@
 The effective MAC count is what an event-driven kernel (``custom_ops/core/``)
 executes per step: every stored (non-zero) input weight, plus, for the recurrent
 product, only the non-zero weights in the rows of units that emitted an event at
-the previous step. Dense MACs are those of a GRU of the same size.
+the previous step (the op's ``step_macs``, ``keras_events/ops/``). Dense MACs are
+those of a GRU of the same size.
 """
 
 import keras
 import numpy as np
 from keras import ops
 
+from keras_events import ops as event_ops
 from keras_events.cells.egru import EGRUCell
 
 
@@ -56,13 +58,12 @@ def _layer_stats(rnn, sequences):
     events, backward = _trace(cell, sequences)
     kernel = ops.convert_to_numpy(cell.kernel)
     recurrent = ops.convert_to_numpy(cell.recurrent_kernel)
-    input_macs = float(np.count_nonzero(kernel))
-    row_nnz = np.count_nonzero(recurrent, axis=1)  # non-zeros per source unit
     # Step t reads the events of step t-1 (none at t = 0).
     prev = np.concatenate([np.zeros_like(events[:, :1]), events[:, :-1]], axis=1)
-    recurrent_macs = float((prev * row_nnz).sum(axis=-1).mean())
-    dense = float(kernel.size + recurrent.size)
-    effective = input_macs + recurrent_macs
+    event_op = event_ops.for_cell(cell)  # the op's MAC accounting (keras_events/ops/)
+    weights = {"kernel": kernel, "recurrent_kernel": recurrent}
+    dense = float(event_op.dense_macs(weights))
+    effective = float(event_op.step_macs(weights, prev).mean())
     return {
         "units": cell.units,
         "event_rate": float(events.mean()),

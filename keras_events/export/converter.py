@@ -1,59 +1,35 @@
 """`to_tflite`: a Keras model with event layers -> `.tflite` with one custom op per layer.
 
-Each `keras.layers.RNN` whose cell is an `EGRUCell` (including `keras_events.EGRU`)
-is replaced, for tracing only, by a TensorFlow function carrying an
-`experimental_implements` signature (`name: "KE_EGRU" attr { key:
-"tfl_fusable_op" ... }`).  The TFLite converter fuses such a function into one
-`CUSTOM` op: its arguments (input, then the packed weight tensors of
-`custom_ops/README.md`) become the op's inputs as constants, its other attrs
-the flexbuffer options.  Everything else stays a builtin op.  For
-`quantize="int8"` the converter quantizes the builtin ops (calibrating with
-the op's float kernel) and `keras_events.export.quantize` then turns each
-KE_EGRU op into its int8 form.
+Each `keras.layers.RNN` whose cell an event op serves (`keras_events.ops.for_cell`, e.g.
+an `EGRUCell`, including `keras_events.EGRU`) is replaced, for tracing only, by a
+TensorFlow function carrying an `experimental_implements` signature (`name: "<op name>"
+attr { key: "tfl_fusable_op" ... }`).  The TFLite converter fuses such a function into
+one `CUSTOM` op: its arguments (input, then the op's packed weight tensors, see
+`custom_ops/README.md`) become the op's inputs as constants, its other attrs the
+flexbuffer options.  Everything else stays a builtin op.  For `quantize="int8"` the
+converter quantizes the builtin ops (calibrating with the op's float kernel) and
+`keras_events.export.quantize` then turns each event op into its int8 form.
 """
 import tempfile
 
 import numpy as np
 
-from keras_events.export import pack
-
-_OP_VERSION = 1
+from keras_events import ops
 
 
-def _event_cell_class():
-    from keras_events.cells.egru import EGRUCell  # lazy: keeps this module light
-    return EGRUCell
-
-
-def _check_event_layer(layer):
-    """Raises a ValueError naming `layer` if its configuration cannot be exported."""
-    import keras
-
-    cell = layer.cell
-    problems = []
-    if layer.go_backwards:
-        problems.append("go_backwards=True")
-    if layer.stateful:
-        problems.append("stateful=True")
-    if layer.return_state:
-        problems.append("return_state=True")
-    if keras.activations.serialize(cell.activation) != "tanh":
-        problems.append(f"activation={keras.activations.serialize(cell.activation)!r}")
-    if keras.activations.serialize(cell.recurrent_activation) != "sigmoid":
-        problems.append(
-            f"recurrent_activation={keras.activations.serialize(cell.recurrent_activation)!r}")
+def _check_event_layer(layer, op):
+    """Raises a ValueError naming `layer` if `op` cannot export its configuration."""
+    problems = op.check_layer(layer)
     if problems:
         raise ValueError(
             f"Layer {layer.name!r} ({type(layer).__name__}) cannot be exported: "
-            f"{', '.join(problems)}. KE_EGRU supports forward, non-stateful layers without "
-            f"returned states, with tanh/sigmoid activations.")
+            f"{', '.join(problems)}. {op.name} supports {op.supported}.")
 
 
 def _check_model(model):
-    """Finds the event layers and rejects what the export cannot represent."""
+    """Finds the event layers and their ops; rejects what the export cannot represent."""
     import keras
 
-    egru_cell = _event_cell_class()
     event_layers = []
     for layer in model.layers:
         if isinstance(layer, keras.Model):
@@ -62,109 +38,67 @@ def _check_model(model):
                 f"Functional models. Rebuild the model without nesting.")
         if isinstance(layer, keras.layers.Masking) or getattr(layer, "mask_zero", False):
             raise ValueError(
-                f"Layer {layer.name!r} produces a mask; masking is not supported by KE_EGRU "
-                f"(pad sequences with zeros instead, or remove the mask).")
+                f"Layer {layer.name!r} produces a mask; masking is not supported by the event "
+                f"ops (pad sequences with zeros instead, or remove the mask).")
         if isinstance(layer, keras.layers.RNN):
-            if not isinstance(layer.cell, egru_cell):
+            op = ops.for_cell(layer.cell)
+            if op is None:
+                cells = ", ".join(o.cell_name for o in ops.all_ops())
                 raise ValueError(
                     f"Layer {layer.name!r} is an RNN with cell {type(layer.cell).__name__}; "
-                    f"to_tflite supports event cells (EGRUCell). Convert models with other "
+                    f"to_tflite supports event cells ({cells}). Convert models with other "
                     f"recurrent layers with tf.lite.TFLiteConverter directly.")
-            _check_event_layer(layer)
-            event_layers.append(layer)
+            _check_event_layer(layer, op)
+            event_layers.append((layer, op))
         elif isinstance(layer, keras.layers.Bidirectional):
-            raise ValueError(f"Layer {layer.name!r}: Bidirectional is not supported by KE_EGRU.")
+            raise ValueError(f"Layer {layer.name!r}: Bidirectional is not supported by the "
+                             f"event ops.")
     return event_layers
 
 
-def egru_weights(layer):
-    """(kernel, recurrent_kernel, bias, threshold) of an EGRU layer as float32 NumPy arrays."""
-    import keras
+def _attr(value):
+    """A Python option value as the NameAttrList `value { ... }` body."""
+    if isinstance(value, (bool, np.bool_)):
+        return f"b: {'true' if value else 'false'}"
+    if isinstance(value, (int, np.integer)):
+        return f"i: {int(value)}"
+    if isinstance(value, (float, np.floating)):
+        return f"f: {float(value)!r}"
+    raise TypeError(f"Event-op option values must be bool, int or float; got {value!r}.")
 
-    cell = layer.cell
-    units = cell.units
-    numpy = lambda w: np.asarray(keras.ops.convert_to_numpy(w), np.float32)
-    bias = numpy(cell.bias) if getattr(cell, "bias", None) is not None else np.zeros(
-        (2, 3 * units), np.float32)
-    return numpy(cell.kernel), numpy(cell.recurrent_kernel), bias, numpy(cell.threshold)
 
-
-def _implements(units, return_sequences, layer_id, streaming=False):
+def _implements(op, layer, layer_id, streaming=False):
     """The NameAttrList text the converter's composite-function fusion looks for."""
-    attrs = {"tfl_fusable_op": "b: true", "units": f"i: {units}",
-             "return_sequences": f"b: {'true' if return_sequences else 'false'}",
-             "version": f"i: {_OP_VERSION}", "layer_id": f"i: {layer_id}"}
+    attrs = {"tfl_fusable_op": True, **op.options(layer), "version": op.version,
+             "layer_id": layer_id}
     if streaming:  # absent: the kernels stream iff the input has one time step
-        attrs["streaming"] = "b: true"
-    body = " ".join(f'attr {{ key: "{k}" value {{ {v} }} }}' for k, v in attrs.items())
-    return f'name: "KE_EGRU" {body}'
+        attrs["streaming"] = True
+    body = " ".join(f'attr {{ key: "{k}" value {{ {_attr(v)} }} }}' for k, v in attrs.items())
+    return f'name: "{op.name}" {body}'
 
 
-def _tf_reference(units, return_sequences):
-    """TF body of the composite function: the EGRU step over the packed weights.
-
-    The converter replaces it by the custom op; it is still a faithful, runnable
-    definition of the op (dense reconstruction + tf.scan).
-    """
-    import tensorflow as tf
-
-    def dense(values, index, offsets, rows):
-        nnz = offsets[-1]
-        row_of = tf.repeat(tf.range(rows), offsets[1:] - offsets[:-1])
-        coords = tf.stack([row_of, tf.cast(index[:nnz], tf.int32)], axis=1)
-        return tf.scatter_nd(coords, values[:nnz], [rows, 3 * units])
-
-    def body(x, w_values, w_index, w_offsets, v_values, v_index, v_offsets, bias, threshold):
-        kernel = dense(w_values, w_index, w_offsets, tf.shape(w_offsets)[0] - 1)
-        recurrent = dense(v_values, v_index, v_offsets, units)
-
-        # A Python loop over the static time axis: tf.scan/while would leave
-        # TensorList ops that the converter lowers before it fuses the function.
-        y = c_hat = tf.zeros([tf.shape(x)[0], units], x.dtype)
-        ys = []
-        for t in range(x.shape[1]):
-            a = tf.matmul(x[:, t], kernel) + bias[0]
-            g = tf.matmul(y, recurrent) + bias[1]
-            a_u, a_r, a_z = tf.split(a, 3, axis=-1)
-            g_u, g_r, g_z = tf.split(g, 3, axis=-1)
-            u, r = tf.sigmoid(a_u + g_u), tf.sigmoid(a_r + g_r)
-            c = u * tf.tanh(a_z + r * g_z) + (1.0 - u) * c_hat
-            event = c > threshold
-            y, c_hat = tf.where(event, c, 0.0), tf.where(event, c - threshold, c)
-            ys.append(y)
-        return tf.stack(ys, axis=1) if return_sequences else y
-
-    return body
-
-
-def _export_layer(layer, layer_id, sparse_weights, streaming=False):
+def _export_layer(layer, op, layer_id, sparse_weights, streaming=False):
     """A stand-in Keras layer that calls the fusable composite function."""
     import keras
     import tensorflow as tf
 
-    units = layer.cell.units
-    return_sequences = layer.return_sequences
-    kernel, recurrent, bias, threshold = egru_weights(layer)
-    packed = pack.pack_egru_float(kernel, recurrent, bias, threshold,
-                                  keep_zeros=not sparse_weights)
-    fused = tf.function(_tf_reference(units, return_sequences),
-                        experimental_implements=_implements(units, return_sequences, layer_id,
-                                                                streaming))
+    packed = op.pack_float(op.layer_weights(layer), keep_zeros=not sparse_weights)
+    fused = tf.function(op.tf_reference(layer),
+                        experimental_implements=_implements(op, layer, layer_id, streaming))
 
-    class _KeEgru(keras.layers.Layer):
+    class _EventOpLayer(keras.layers.Layer):
         def call(self, x, mask=None, training=None, initial_state=None):
             # Functional cloning replays the original call's keyword arguments.
             if mask is not None or initial_state is not None:
                 raise ValueError(f"Layer {layer.name!r}: masks and initial states are not "
-                                 f"supported by KE_EGRU.")
-            return fused(x, *[tf.constant(packed[n]) for n in pack.FLOAT_INPUTS])
+                                 f"supported by {op.name}.")
+            return fused(x, *[tf.constant(packed[n]) for n in op.float_inputs])
 
         def compute_output_shape(self, input_shape):
-            if return_sequences:
-                return (input_shape[0], input_shape[1], units)
-            return (input_shape[0], units)
+            return op.output_shape(layer, input_shape)
 
-    return _KeEgru(name=f"{layer.name}_ke_egru")
+    # The name (e.g. "<layer>_ke_egru") ends up in the .tflite tensor names.
+    return _EventOpLayer(name=f"{layer.name}_{op.name.lower()}")
 
 
 def _convert(model, event_layers, sparse_weights, quantize, representative_data,
@@ -172,10 +106,15 @@ def _convert(model, event_layers, sparse_weights, quantize, representative_data,
     import keras
     import tensorflow as tf
 
-    ids = {id(layer): i for i, layer in enumerate(event_layers)}
-    clone = keras.models.clone_model(
-        model, clone_function=lambda l: _export_layer(l, ids[id(l)], sparse_weights, streaming)
-        if id(l) in ids else l)
+    found = {id(layer): (layer_id, op) for layer_id, (layer, op) in enumerate(event_layers)}
+
+    def stand_in(layer):
+        if id(layer) not in found:
+            return layer
+        layer_id, op = found[id(layer)]
+        return _export_layer(layer, op, layer_id, sparse_weights, streaming)
+
+    clone = keras.models.clone_model(model, clone_function=stand_in)
     specs = [tf.TensorSpec((None,) + tuple(t.shape[1:]), t.dtype, name=f"input_{i}")
              for i, t in enumerate(model.inputs)]
     # Through Keras' ExportArchive (a SavedModel whose variables the converter can
@@ -211,7 +150,7 @@ def _run_converter(converter, quantize, representative_data, inference_input_typ
 
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
         converter.representative_dataset = dataset
-        # The calibrator runs the float model, so it needs the KE_EGRU kernel.
+        # The calibrator runs the float model, so it needs the event ops' float kernels.
         converter.target_spec._experimental_custom_op_registerers = [load_ops()]
         if inference_input_type is not None:
             converter.inference_input_type = inference_input_type
@@ -237,9 +176,9 @@ def to_tflite(model, quantize=None, representative_data=None, sparse_weights=Tru
               inference_input_type=None, inference_output_type=None, streaming=False):
     """Converts a Keras model with event layers to `.tflite` bytes.
 
-    Each event layer (`keras.layers.RNN` with an `EGRUCell`, e.g.
-    `keras_events.EGRU`) becomes one `KE_EGRU` custom op; everything else is
-    converted by the TFLite converter.  Run the result with
+    Each event layer (a `keras.layers.RNN` whose cell a registered event op
+    serves: `EGRUCell`, e.g. `keras_events.EGRU`) becomes one custom op;
+    everything else is converted by the TFLite converter.  Run the result with
     `keras_events.export.Interpreter`.
 
     Args:
@@ -255,7 +194,7 @@ def to_tflite(model, quantize=None, representative_data=None, sparse_weights=Tru
             the TFLite converter's options of the same name.
         streaming: One frame per invoke with the recurrent state kept between
             invokes (an always-on detector): `model` must take one frame,
-            `keras.Input(batch_shape=(1, 1, features))`; each `KE_EGRU` gets the
+            `keras.Input(batch_shape=(1, 1, features))`; each event op gets the
             option `streaming: true` (host TFLite and TFLite Micro keep the state;
             reset it with `Interpreter.reset_state()`). For int8, give whole
             sequences `(N, T, features)` as `representative_data`: they are fed

@@ -1,6 +1,9 @@
 """`summary(tflite_bytes)`: ops, tensor sizes, weight bytes and an arena estimate."""
 import numpy as np
 
+from keras_events import ops as event_ops
+from keras_events import tflite_file
+
 _ITEM_BYTES = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 9: 1, 10: 8, 11: 8, 16: 4, 17: 2}
 
 
@@ -20,23 +23,12 @@ class Summary(dict):
         return "\n".join(lines)
 
 
-def _op_name(schema, code):
-    if code.customCode:
-        return code.customCode.decode()
-    value = max(code.builtinCode, code.deprecatedBuiltinCode)
-    for name, number in vars(schema.BuiltinOperator).items():
-        if number == value and not name.startswith("_"):
-            return name
-    return f"BUILTIN_{value}"
-
-
 def _kernel_state_bytes(op_name, tensors, op):
-    """Working memory the KE_EGRU kernel keeps per op (state, active list, scratch)."""
-    if op_name != "KE_EGRU":
+    """Working memory an event op's kernel keeps besides its tensors (0 for other ops)."""
+    if op_name not in event_ops.names():
         return 0
-    units = tensors[op["outputs"][0]]["shape"][-1]
-    int8 = tensors[op["inputs"][0]]["dtype"] == "int8"
-    return units * ((2 + 1 + 2 + 4 * 4) if int8 else (4 + 4 + 2 + 4 * 6))
+    return event_ops.get(op_name).kernel_state_bytes(tensors[op["inputs"][0]],
+                                                     tensors[op["outputs"][0]])
 
 
 def summary(tflite_bytes):
@@ -44,17 +36,13 @@ def summary(tflite_bytes):
 
     The arena estimate is the peak of simultaneously live activation tensors
     (batch 1, tensors live from their producer to their last consumer) plus the
-    KE_EGRU kernels' own buffers; TFLite's planner may do better.
+    event-op kernels' own buffers; TFLite's planner may do better.
 
     Returns:
         A `Summary` (a dict that prints as a table).
     """
-    from tensorflow.lite.python import schema_py_generated as schema
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(tflite_bytes))
+    model = tflite_file.load(tflite_bytes)
     g = model.subgraphs[0]
-    type_names = {v: k.lower() for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
     tensors = []
     weight_bytes = 0
     for t in g.tensors:
@@ -63,11 +51,12 @@ def summary(tflite_bytes):
         constant = data is not None and len(data) > 0
         nbytes = int(np.prod(shape, dtype=np.int64)) * _ITEM_BYTES.get(t.type, 4)
         weight_bytes += len(data) if constant else 0
-        tensors.append({"name": t.name.decode(errors="replace"), "dtype": type_names.get(t.type, "?"),
+        tensors.append({"name": t.name.decode(errors="replace"),
+                        "dtype": tflite_file.tensor_type_name(t.type),
                         "shape": shape, "bytes": nbytes, "constant": constant})
     ops, counts = [], {}
     for op in g.operators:
-        name = _op_name(schema, model.operatorCodes[op.opcodeIndex])
+        name = tflite_file.op_name(model.operatorCodes[op.opcodeIndex])
         counts[name] = counts.get(name, 0) + 1
         ops.append({"name": name, "inputs": [int(i) for i in op.inputs],
                     "outputs": [int(o) for o in op.outputs]})

@@ -1,27 +1,23 @@
-"""Post-processing of a converter-quantized model: KE_EGRU ops to their int8 form.
+"""Post-processing of a converter-quantized model: event ops to their int8 form.
 
-The converter's full-integer quantization (with the float KE_EGRU kernel in the
-calibrator) quantizes every builtin op but leaves the custom op in float
+The converter's full-integer quantization (with the event ops' float kernels in the
+calibrator) quantizes every builtin op but leaves the custom ops in float
 between DEQUANTIZE/QUANTIZE ops (or float model inputs/outputs).  For each
-KE_EGRU op this pass, with the schema object API shipped in TensorFlow:
+event op (a custom op of `keras_events.ops`) this pass, with the schema object API
+(`keras_events.tflite_file`):
 - feeds it an int8 input: the DEQUANTIZE's int8 source, the int8 output of a
-  preceding KE_EGRU, or a new QUANTIZE op (scale from the Keras model's
+  preceding event op, or a new QUANTIZE op (scale from the Keras model's
   activations on the representative data);
 - writes an int8 output: the tensor of a consuming QUANTIZE op (whose scale the
   converter calibrated), else a new tensor; a DEQUANTIZE op keeps any float
   consumer working;
-- replaces its float weights by the int8 ones of `pack.pack_egru_int8` and adds
-  the `w_scale`/`v_scale` inputs;
+- replaces its float weights by the int8 ones of the op's `pack_int8` (which may
+  add inputs, e.g. per-column scales);
 then drops DEQUANTIZE/QUANTIZE ops and tensors nothing uses any more.
 """
 import numpy as np
 
-from keras_events.export import pack
-
-
-def _schema():
-    from tensorflow.lite.python import schema_py_generated as schema
-    return schema
+from keras_events import tflite_file
 
 
 def _affine_int8(lo, hi):
@@ -52,19 +48,20 @@ class _Graph:
 
     def __init__(self, model, subgraph):
         self.model, self.g = model, subgraph
-        self.schema = _schema()
+        self.schema = tflite_file.schema()
 
-    def opcode(self, op):
-        code = self.model.operatorCodes[op.opcodeIndex]
-        return max(code.builtinCode, code.deprecatedBuiltinCode), code.customCode
+    def op_name(self, op):
+        """Builtin name or custom code of `op`."""
+        return tflite_file.op_name(self.model.operatorCodes[op.opcodeIndex])
 
     def is_builtin(self, op, name):
-        return self.opcode(op)[0] == getattr(self.schema.BuiltinOperator, name)
+        code = self.model.operatorCodes[op.opcodeIndex]
+        return tflite_file.builtin_code(code) == getattr(self.schema.BuiltinOperator, name)
 
     def opcode_index(self, name):
         code = getattr(self.schema.BuiltinOperator, name)
         for i, c in enumerate(self.model.operatorCodes):
-            if max(c.builtinCode, c.deprecatedBuiltinCode) == code and not c.customCode:
+            if tflite_file.builtin_code(c) == code and not c.customCode:
                 return i
         new = self.schema.OperatorCodeT()
         new.builtinCode, new.deprecatedBuiltinCode, new.version = code, min(code, 127), 1
@@ -119,34 +116,28 @@ class _Graph:
         return float(q.scale[0]), int(q.zeroPoint[0])
 
 
-def _layer_id(op):
-    from flatbuffers import flexbuffers
-
-    options = flexbuffers.Loads(bytes(op.customOptions))
-    return int(options["layer_id"])
-
-
 def quantize_event_ops(tflite_bytes, model, event_layers, representative_data, sparse_weights=True):
-    """Returns `tflite_bytes` with every KE_EGRU op in int8 (see module docstring)."""
-    from tensorflow.lite.tools import flatbuffer_utils
+    """Returns `tflite_bytes` with every event op in int8 (see module docstring).
 
-    from keras_events.export.converter import egru_weights
-
-    schema = _schema()
-    tt = schema.TensorType
-    flat = flatbuffer_utils.convert_bytearray_to_object(bytearray(tflite_bytes))
-    in_ranges, out_ranges = activation_ranges(model, event_layers, representative_data)
+    `event_layers`: the `(layer, EventOp)` pairs of the export, indexed by each op's
+    ``layer_id`` option.
+    """
+    tt = tflite_file.schema().TensorType
+    flat = tflite_file.load(tflite_bytes)
+    layers = [layer for layer, _ in event_layers]
+    in_ranges, out_ranges = activation_ranges(model, layers, representative_data)
+    op_names = {op.name for _, op in event_layers}
     for g_index, subgraph in enumerate(flat.subgraphs):
         graph = _Graph(flat, subgraph)
         int8_of = {}  # float tensor -> int8 tensor holding the same values
         position = 0
         while position < len(subgraph.operators):
             op = subgraph.operators[position]
-            if graph.opcode(op)[1] != b"KE_EGRU":
+            if graph.op_name(op) not in op_names:
                 position += 1
                 continue
-            layer_index = _layer_id(op)
-            layer = event_layers[layer_index]
+            layer_index = int(tflite_file.custom_options(op)["layer_id"])
+            layer, event_op = event_layers[layer_index]
             x_float, y_float = int(op.inputs[0]), int(op.outputs[0])
 
             # --- int8 input
@@ -179,14 +170,13 @@ def quantize_event_ops(tflite_bytes, model, event_layers, representative_data, s
             y_scale, y_zero_point = graph.quant(y_q)
 
             # --- int8 weights
-            kernel, recurrent, bias, threshold = egru_weights(layer)
-            packed = pack.pack_egru_int8(kernel, recurrent, bias, threshold, x_scale, x_zero_point,
-                                         y_scale, y_zero_point, keep_zeros=not sparse_weights)
+            packed = event_op.pack_int8(event_op.layer_weights(layer), x_scale, x_zero_point,
+                                        y_scale, y_zero_point, keep_zeros=not sparse_weights)
             types = {np.dtype(np.int8): tt.INT8, np.dtype(np.int16): tt.INT16,
                      np.dtype(np.int32): tt.INT32, np.dtype(np.float32): tt.FLOAT32}
             weights = [graph.add_tensor(f"{layer.name}/{name}", types[packed[name].dtype],
                                         packed[name].shape, data=packed[name])
-                       for name in pack.INT8_INPUTS]
+                       for name in event_op.int8_inputs]
             op.inputs = np.asarray([x_q] + weights, np.int32)
             op.outputs = np.asarray([y_q], np.int32)
             # Float consumers of y (and a float model output) read it back.
@@ -196,7 +186,7 @@ def quantize_event_ops(tflite_bytes, model, event_layers, representative_data, s
         _drop_dead_converters(graph)
         _compact(flat, g_index)
     _clear_unused_buffers(flat)
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(flat))
+    return tflite_file.dump(flat)
 
 
 def _drop_dead_converters(graph):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from keras_events import tflite_file
 from keras_events._native import board, tflm
 from keras_events._native.paths import CACHE_ROOT
 from keras_events.micro import model_ops
@@ -124,7 +125,7 @@ def build_firmware(model: bytes, inputs, out_dir: pathlib.Path | None = None,
         raise ValueError(f"arena_size={arena_size}; must be in (0, 3 MiB] (the board has 4 MiB RAM)")
     tflm_dir = tflm_dir or tflm.tflm_dir_from_env()
     variant = tflm.VARIANTS["m4"]
-    ops = list(ops) if ops is not None else model_ops.model_op_names(bytes(model))
+    ops = list(ops) if ops is not None else tflite_file.op_names(bytes(model))
     calls = model_ops.resolver_calls(ops, tflm_dir / variant.tree)
     lib = tflm.build_library("m4", tflm_dir)
     out_dir = pathlib.Path(out_dir or tempfile.mkdtemp(prefix="ke_fw_"))

@@ -1,18 +1,19 @@
 """Which operators a ``.tflite`` model uses, and the TFLM resolver calls that provide them.
 
 The firmware's op resolver holds exactly the model's ops (so flash figures contain no unused
-kernels). The model is read with the flatbuffer schema classes that ship in the TensorFlow
-wheel (``tensorflow/lite/python/schema_py_generated.py``), loaded directly from the file so
-that TensorFlow itself (an ~8 s import) is not imported.
+kernels). The model is read by `keras_events.tflite_file` (the project's one ``.tflite``
+reader, which does not import TensorFlow); ``model_op_names`` and ``schema`` are its
+``op_names`` and ``schema``.
 """
 from __future__ import annotations
 
 import functools
-import importlib.util
 import pathlib
 import re
 
 from keras_events._native import manifest
+from keras_events.tflite_file import op_names as model_op_names  # noqa: F401 (re-exported)
+from keras_events.tflite_file import schema  # noqa: F401 (re-exported)
 
 # Project custom ops (the native manifest custom_ops/ops.def): custom_code in the model ->
 # TFLM registration function (custom_ops/tflm/).
@@ -41,45 +42,6 @@ _METHOD_EXCEPTIONS = {
 }
 
 _RESOLVER_HEADER = "tensorflow/lite/micro/micro_mutable_op_resolver.h"
-
-
-@functools.lru_cache(maxsize=1)
-def schema():
-    """The ``schema_py_generated`` module of the installed TensorFlow wheel."""
-    spec = importlib.util.find_spec("tensorflow")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("reading .tflite op codes needs the tensorflow wheel installed "
-                          "(for tensorflow/lite/python/schema_py_generated.py)")
-    path = pathlib.Path(spec.submodule_search_locations[0]) / "lite/python/schema_py_generated.py"
-    mod_spec = importlib.util.spec_from_file_location("_ke_tflite_schema", path)
-    module = importlib.util.module_from_spec(mod_spec)
-    mod_spec.loader.exec_module(module)
-    return module
-
-
-def model_op_names(model: bytes) -> list[str]:
-    """Sorted names of the operators ``model``'s subgraphs use: builtin names
-    (``FULLY_CONNECTED``) and custom codes (a project op's name)."""
-    s = schema()
-    if len(model) < 8 or not s.Model.ModelBufferHasIdentifier(model, 0):
-        raise ValueError("model is not a .tflite flatbuffer (no 'TFL3' identifier)")
-    m = s.Model.GetRootAs(model, 0)
-    builtin_names = {v: k for k, v in vars(s.BuiltinOperator).items() if not k.startswith("_")}
-    used = {sg.Operators(j).OpcodeIndex() for sg in (m.Subgraphs(i) for i in range(m.SubgraphsLength()))
-            for j in range(sg.OperatorsLength())}
-    names = set()
-    for i in sorted(used):  # the code table may list ops no operator uses (converter leftovers)
-        if i >= m.OperatorCodesLength():
-            raise ValueError(f"model is malformed: an operator uses op code {i} of "
-                             f"{m.OperatorCodesLength()}")
-        oc = m.OperatorCodes(i)
-        # builtin_code (int32) superseded deprecated_builtin_code (int8); use the larger.
-        code = max(oc.BuiltinCode(), oc.DeprecatedBuiltinCode())
-        if code == s.BuiltinOperator.CUSTOM:
-            names.add(oc.CustomCode().decode())
-        else:
-            names.add(builtin_names.get(code, f"BUILTIN_{code}"))
-    return sorted(names)
 
 
 def resolver_method(op_name: str) -> str:

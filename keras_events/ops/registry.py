@@ -1,12 +1,18 @@
 """The registry of event ops: each op module registers one `EventOp` at import.
 
 An event op is everything the export and the micro tools need to know about one custom
-op (``KE_EGRU``, later the Delta and embedded-GRU ops): its custom-op name and version,
+op (the EGRU op, later the Delta and embedded-GRU ops): its custom-op name and version,
 the Keras cell class it serves, options and weight packing, MAC/event accounting and a
 NumPy reference of one step. Exporters, the quantizer, the summary, the micro tools and
 the recipes iterate over this registry; no op name is written outside its own module.
 Registered like `keras_events.surrogates` registers surrogates.
 """
+import importlib
+
+# Modules that register the built-in ops (imported on first registry use). A new op adds
+# its module here.
+BUILTIN_OP_MODULES = ("keras_events.ops.egru",)
+
 _REGISTRY = {}
 
 
@@ -20,8 +26,6 @@ def register(op):
 
 def _load_builtin_ops():
     # Importing an op module registers it. Lazy so `import keras_events.ops` stays light.
-    from keras_events.ops import BUILTIN_OP_MODULES
-    import importlib
     for module in BUILTIN_OP_MODULES:
         importlib.import_module(module)
 

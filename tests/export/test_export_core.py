@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from int8_model import egru_int8
 
-from keras_events.export import core, pack
-from keras_events.export.pack import Y_SCALE, Y_ZERO_POINT
+from keras_events.ops import egru, egru_native, packing
+from keras_events.ops.egru import Y_SCALE, Y_ZERO_POINT
 
 I, U, B, T = 6, 9, 3, 20
 
@@ -44,29 +44,29 @@ def _weights(seed=0, sparsity=0.5):
 
 def test_pack_rows_roundtrip_and_layout():
     dense = np.array([[0, 2, 0], [0, 0, 0], [5, 0, 7]], np.float32)
-    values, index, offsets = pack.pack_rows(dense)
+    values, index, offsets = packing.pack_rows(dense)
     np.testing.assert_array_equal(values, [2, 5, 7])
     np.testing.assert_array_equal(index, [1, 0, 2])
     np.testing.assert_array_equal(offsets, [0, 1, 1, 3])
     assert index.dtype == np.int16 and offsets.dtype == np.int32
-    np.testing.assert_array_equal(pack.unpack_rows(values, index, offsets, 3), dense)
-    values, index, offsets = pack.pack_rows(np.zeros((2, 3), np.float32))
+    np.testing.assert_array_equal(packing.unpack_rows(values, index, offsets, 3), dense)
+    values, index, offsets = packing.pack_rows(np.zeros((2, 3), np.float32))
     assert values.shape == (1,) and list(offsets) == [0, 0, 0]
 
 
 def test_pack_rejects_bad_shapes():
     kernel, recurrent, bias, threshold = _weights()
     with pytest.raises(ValueError, match="bias"):
-        pack.pack_egru_float(kernel, recurrent, bias[0], threshold)
+        egru.pack_float(kernel, recurrent, bias[0], threshold)
     with pytest.raises(ValueError, match="threshold"):
-        pack.pack_egru_float(kernel, recurrent, bias, threshold + 1)
+        egru.pack_float(kernel, recurrent, bias, threshold + 1)
 
 
 @pytest.mark.parametrize("return_sequences", [True, False])
 def test_float_kernel_matches_equations(return_sequences):
     kernel, recurrent, bias, threshold = _weights()
     x = np.random.default_rng(1).normal(0, 1, (B, T, I)).astype(np.float32)
-    y, _ = core.run_float(x, pack.pack_egru_float(kernel, recurrent, bias, threshold), U,
+    y, _ = egru_native.run_float(x, egru.pack_float(kernel, recurrent, bias, threshold), U,
                           return_sequences=return_sequences)
     ref = _reference(x.astype(np.float64), kernel, recurrent, bias, threshold)
     events = (ref != 0).mean()
@@ -78,7 +78,7 @@ def test_mac_count_is_events_times_row_nnz_plus_inputs():
     kernel, recurrent, bias, threshold = _weights(sparsity=0.6)
     x = np.random.default_rng(2).normal(0, 1, (1, T, I)).astype(np.float32)
     x[np.random.default_rng(3).random(x.shape) < 0.3] = 0.0  # zero inputs are skipped too
-    y, macs = core.run_float(x, pack.pack_egru_float(kernel, recurrent, bias, threshold), U)
+    y, macs = egru_native.run_float(x, egru.pack_float(kernel, recurrent, bias, threshold), U)
     w_nnz, v_nnz = (kernel != 0).sum(1), (recurrent != 0).sum(1)
     input_macs = sum(w_nnz[x[0, t] != 0].sum() for t in range(T))
     event_macs = sum(v_nnz[y[0, t] != 0].sum() for t in range(T - 1))  # y_t drives step t+1
@@ -91,8 +91,8 @@ def test_macs_fall_with_activity_and_weight_sparsity():
     for sparsity in (0.0, 0.8):
         kernel, recurrent, bias, threshold = _weights(seed=5, sparsity=sparsity)
         for theta in (0.05, 0.5, 0.95):  # higher threshold -> fewer events
-            packed = pack.pack_egru_float(kernel, recurrent, bias, np.full(U, theta, np.float32))
-            y, macs[sparsity, theta] = core.run_float(x, packed, U)
+            packed = egru.pack_float(kernel, recurrent, bias, np.full(U, theta, np.float32))
+            y, macs[sparsity, theta] = egru_native.run_float(x, packed, U)
     for sparsity in (0.0, 0.8):
         assert macs[sparsity, 0.05] > macs[sparsity, 0.5] > macs[sparsity, 0.95]
     for theta in (0.05, 0.5, 0.95):
@@ -105,17 +105,17 @@ def test_int8_kernel_bit_exact_with_numpy_model(x_zero_point, sparsity):
     kernel, recurrent, bias, threshold = _weights(seed=6, sparsity=sparsity)
     x_scale = 3.0 / 127
     x_q = np.random.default_rng(7).integers(-128, 128, (B, T, I)).astype(np.int8)
-    packed = pack.pack_egru_int8(kernel, recurrent, bias, threshold, x_scale, x_zero_point)
-    y_c, _ = core.run_int8(x_q, packed, U, x_scale, x_zero_point, Y_SCALE, Y_ZERO_POINT)
-    y_np = egru_int8(x_q, pack.unpack_rows(packed["w_values"], packed["w_index"], packed["w_offsets"], 3 * U),
-                     pack.unpack_rows(packed["v_values"], packed["v_index"], packed["v_offsets"], 3 * U),
+    packed = egru.pack_int8(kernel, recurrent, bias, threshold, x_scale, x_zero_point)
+    y_c, _ = egru_native.run_int8(x_q, packed, U, x_scale, x_zero_point, Y_SCALE, Y_ZERO_POINT)
+    y_np = egru_int8(x_q, packing.unpack_rows(packed["w_values"], packed["w_index"], packed["w_offsets"], 3 * U),
+                     packing.unpack_rows(packed["v_values"], packed["v_index"], packed["v_offsets"], 3 * U),
                      packed["bias"], packed["threshold"], packed["w_scale"], packed["v_scale"],
                      x_scale, x_zero_point, Y_SCALE, Y_ZERO_POINT)
     assert (y_c != Y_ZERO_POINT).mean() > 0.05
     np.testing.assert_array_equal(y_c, y_np)
     # and close to the float kernel on the dequantized input
     x = (x_q.astype(np.float32) - x_zero_point) * x_scale
-    y_f, _ = core.run_float(x, pack.pack_egru_float(kernel, recurrent, bias, threshold), U)
+    y_f, _ = egru_native.run_float(x, egru.pack_float(kernel, recurrent, bias, threshold), U)
     y_deq = (y_c.astype(np.float32) - Y_ZERO_POINT) * Y_SCALE
     same_events = (y_f != 0) == (y_c != Y_ZERO_POINT)
     assert same_events.mean() > 0.9
@@ -124,7 +124,7 @@ def test_int8_kernel_bit_exact_with_numpy_model(x_zero_point, sparsity):
 
 def test_int8_rejects_bad_scale():
     kernel, recurrent, bias, threshold = _weights()
-    packed = pack.pack_egru_int8(kernel, recurrent, bias, threshold, 0.1, 0)
+    packed = egru.pack_int8(kernel, recurrent, bias, threshold, 0.1, 0)
     packed["w_scale"] = -packed["w_scale"]
     with pytest.raises(ValueError, match="scale"):
-        core.run_int8(np.zeros((1, 2, I), np.int8), packed, U, 0.1, 0, Y_SCALE, Y_ZERO_POINT)
+        egru_native.run_int8(np.zeros((1, 2, I), np.int8), packed, U, 0.1, 0, Y_SCALE, Y_ZERO_POINT)

@@ -7,7 +7,8 @@ from export_helpers import egru_model, run_tflite
 from int8_model import egru_int8
 
 from keras_events import EGRU
-from keras_events.export import pack, summary, to_tflite
+from keras_events.export import summary, to_tflite
+from keras_events.ops import packing
 
 pytestmark = pytest.mark.tensorflow_only
 
@@ -62,8 +63,8 @@ def test_int8_op_output_is_bit_exact_with_numpy_model(sparsity):
     get = lambda i: interpreter.get_tensor(int(op["inputs"][i]))
     x_q = get(0)
     units = 16
-    w = pack.unpack_rows(get(1), get(2), get(3), 3 * units)
-    v = pack.unpack_rows(get(4), get(5), get(6), 3 * units)
+    w = packing.unpack_rows(get(1), get(2), get(3), 3 * units)
+    v = packing.unpack_rows(get(4), get(5), get(6), 3 * units)
     details = {d["index"]: d for d in interpreter.get_tensor_details()}
     x_scale, x_zp = details[int(op["inputs"][0])]["quantization"]
     y_scale, y_zp = details[int(op["outputs"][0])]["quantization"]

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from export_helpers import egru_model
 
+from keras_events import tflite_file
 from keras_events.export import Interpreter, to_tflite
 
 pytestmark = pytest.mark.tensorflow_only
@@ -22,19 +23,16 @@ def models():
 
 
 def _mutate(tflite_bytes, change):
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    model = flatbuffer_utils.convert_bytearray_to_object(bytearray(tflite_bytes))
+    model = tflite_file.load(tflite_bytes)
     g = model.subgraphs[0]
     op = [o for o in g.operators if model.operatorCodes[o.opcodeIndex].customCode == b"KE_EGRU"][0]
     change(model, g, op)
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+    return tflite_file.dump(model)
 
 
 def _set_data(model, tensor, array):
     """Gives `tensor` new contents (its own buffer), shape and type."""
-    from tensorflow.lite.python import schema_py_generated as schema
-
+    schema = tflite_file.schema()
     types = {np.dtype(np.int8): schema.TensorType.INT8, np.dtype(np.int16): schema.TensorType.INT16,
              np.dtype(np.int32): schema.TensorType.INT32, np.dtype(np.float32): schema.TensorType.FLOAT32}
     buf = schema.BufferT()

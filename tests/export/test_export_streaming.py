@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_events import EGRUCell
+from keras_events import EGRUCell, tflite_file
 from keras_events.export import Interpreter, reset_states, to_tflite
 
 pytestmark = pytest.mark.tensorflow_only
@@ -13,13 +13,10 @@ T, F, U = 12, 5, 8
 
 
 def _ke_egru_options(model_bytes):
-    from flatbuffers import flexbuffers
-    from tensorflow.lite.python import schema_py_generated as schema
-
-    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(bytearray(model_bytes), 0))
+    model = tflite_file.load(model_bytes)
     codes = model.operatorCodes
-    return [flexbuffers.Loads(bytes(op.customOptions)) for op in model.subgraphs[0].operators
-            if codes[op.opcodeIndex].customCode in (b"KE_EGRU", "KE_EGRU")]
+    return [tflite_file.custom_options(op) for op in model.subgraphs[0].operators
+            if tflite_file.op_name(codes[op.opcodeIndex]) == "KE_EGRU"]
 
 
 def _models(seed=0):

@@ -1,7 +1,9 @@
-"""NumPy binding (ctypes) of the C core `custom_ops/core/ke_egru.c`.
+"""NumPy binding (ctypes) of the EGRU op's C core, `custom_ops/core/ke_egru.c`.
 
 Runs the exact kernel code outside any interpreter: used by the tests (C vs
-NumPy bit-exactness, MAC counts) and handy for estimating a layer's cost.
+NumPy bit-exactness, MAC counts) and handy for estimating a layer's cost. `packed`
+arguments are the dicts of `keras_events.ops.egru.pack_float` / `pack_int8`.
+(Formerly `keras_events.export.core`.)
 """
 import ctypes
 
@@ -51,7 +53,7 @@ def _check(status):
         raise ValueError(_library().ke_egru_status_string(status).decode())
 
 
-UNIT_WORDS = 7  # KE_EGRU_UNIT_WORDS of ke_egru.h
+UNIT_WORDS = 7  # int32 constants per unit of the int8 kernel (ke_egru.h)
 
 
 def _fill(params, arrays, x_shape, units, dtypes):
