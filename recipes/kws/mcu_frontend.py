@@ -21,6 +21,7 @@ import subprocess
 
 import numpy as np
 
+from keras_events.micro.tflm_build import M4_ARCH
 from recipes.kws.logmel_c import REPO_ROOT
 
 HARNESS = os.path.join(REPO_ROOT, "micro", "harness")
@@ -28,7 +29,6 @@ CORE = os.path.join(REPO_ROOT, "custom_ops", "core")
 MAIN = os.path.join(REPO_ROOT, "recipes", "kws", "mcu", "logmel_main.c")
 SOURCES = [MAIN, os.path.join(CORE, "ke_logmel.c"), os.path.join(HARNESS, "startup.c"),
            os.path.join(HARNESS, "semihost.c"), os.path.join(HARNESS, "ke_counters.c")]
-M4_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16"]
 DEFAULT_BUILD_DIR = os.path.join(REPO_ROOT, "build", "recipes", "mcu")
 HOP = 160
 
@@ -93,7 +93,7 @@ def build_firmware(clip, norm_mean=0.0, norm_scale=1.0, build_dir=DEFAULT_BUILD_
     with open(os.path.join(out, "ke_logmel_clip.h"), "w", encoding="utf-8") as f:
         f.write(header)
     tmp = f"{elf}.{os.getpid()}.tmp"
-    cmd = ["arm-none-eabi-gcc", *M4_FLAGS, "-std=c99", "-O2", "-Wall", "-Wextra",
+    cmd = ["arm-none-eabi-gcc", *M4_ARCH, "-std=c99", "-O2", "-Wall", "-Wextra",
            "-ffunction-sections", "-fdata-sections", f"-I{out}", f"-I{CORE}", f"-I{HARNESS}",
            *SOURCES, "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",
            f"-T{os.path.join(HARNESS, 'an386.ld')}", "-Wl,--gc-sections", "-lm", "-o", tmp]

@@ -20,15 +20,27 @@ def dataset_copy(tiny_dataset, tmp_path):
     return root
 
 
-def test_splits_and_classes(tiny_dataset):
+def _planned(jobs, split, split_name, words):
+    """Clips the generator planned for ``split_name`` among ``words``."""
+    return sum(1 for _, word, speaker, _ in jobs if split[speaker] == split_name and word in words)
+
+
+def test_splits_and_classes(tiny_dataset, tiny_plan):
+    _, jobs, split = tiny_plan
     ds = SpeechCommands(tiny_dataset, silence_fraction=0.2, unknown_fraction=0.1)
-    assert ds.class_names[:2] == ("_silence_", "_unknown_") and len(ds.class_names) == 12
+    assert ds.class_names == ("_silence_", "_unknown_") + data.KEYWORDS
     train, val = ds.load("training"), ds.load("validation")
-    assert train.audio.shape == (len(train.labels), 16000) and train.audio.dtype == np.float32
-    counts = np.bincount(train.labels, minlength=12)
-    assert list(counts[2:]) == [4] * 10  # 4 training speakers x 1 repeat
-    assert counts[0] == 8 and counts[1] == 4  # 0.2 / 0.1 of 40 keyword clips
-    assert np.bincount(val.labels, minlength=12)[2:].tolist() == [1] * 10
+    assert train.audio.shape == (len(train.labels), data.CLIP_SAMPLES)
+    assert train.audio.dtype == np.float32
+    # Keyword clips per class as planned; silence and unknown as fractions of their sum.
+    counts = np.bincount(train.labels, minlength=len(ds.class_names))
+    keywords = [_planned(jobs, split, "training", {k}) for k in data.KEYWORDS]
+    assert list(counts[2:]) == keywords and min(keywords) > 0
+    unknown_pool = sum(1 for _, w, s, _ in jobs if split[s] == "training" and w not in data.KEYWORDS)
+    assert counts[1] == min(unknown_pool, round(0.1 * sum(keywords)))
+    assert counts[0] == round(0.2 * sum(keywords))
+    assert np.bincount(val.labels, minlength=12)[2:].tolist() == [
+        _planned(jobs, split, "validation", {k}) for k in data.KEYWORDS]
     assert not set(train.paths) & set(val.paths)
     again = SpeechCommands(tiny_dataset, silence_fraction=0.2).load("training")
     np.testing.assert_array_equal(again.audio, train.audio)  # same seed, same data
