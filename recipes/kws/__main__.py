@@ -20,7 +20,7 @@ def _floats(flag, text):
 
 
 def parse_args(argv=None):
-    from recipes.kws.train import Config
+    from recipes.kws.config import Config
 
     d = Config()
     p = argparse.ArgumentParser(prog="python -m recipes.kws",
@@ -88,7 +88,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     from recipes.kws.data import DatasetError
-    from recipes.kws.train import run
+    from recipes.kws.pipeline import run
 
     cfg = parse_args(argv)
     try:

@@ -50,7 +50,7 @@ def cycled_batches(x, y, copies, batch_size, seed, epochs):
 
     Args:
       x, y: the training features and labels stacked as ``[clean, copy 1, ...]``,
-        ``(copies + 1) * clips`` rows (as ``train.stage_features`` stores them).
+        ``(copies + 1) * clips`` rows (as ``prepare.stage_features`` stores them).
       copies: number of augmented copies in ``x``.
       batch_size: clips per batch (the last batch of an epoch may be smaller).
       seed: the shuffling seed.

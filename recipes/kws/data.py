@@ -328,3 +328,9 @@ def augment(audio, background, rng, max_shift=1600, background_prob=0.8,
             start = int(rng.integers(noise.shape[0] - length + 1))
             out[i] += rng.uniform(0.0, background_volume) * noise[start:start + length]
     return np.clip(out, -1.0, 1.0)
+
+
+def first_keyword_clip(labels):
+    """Index of the first clip of a keyword (labels >= 2: not silence or unknown), else 0:
+    the clip the recipe runs on the board and plots."""
+    return int(np.flatnonzero(labels >= 2)[0]) if np.any(labels >= 2) else 0

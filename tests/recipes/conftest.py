@@ -4,6 +4,20 @@ import shutil
 
 import pytest
 
+# The tiny dataset's generator parameters; tests derive expected counts from them
+# (``generate.plan(**TINY)``) instead of restating numbers.
+TINY = dict(seed=3, n_speakers=6, repeats=1, unknown_per_speaker=1, heldout_repeats=1,
+            heldout_unknown_per_speaker=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_plan():
+    """(generator parameters, jobs, speaker split) of ``tiny_dataset``."""
+    from recipes.kws.generate import plan
+
+    jobs, split = plan(**TINY)
+    return TINY, jobs, split
+
 
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory):
@@ -13,6 +27,5 @@ def tiny_dataset(tmp_path_factory):
     from recipes.kws.generate import generate
 
     root = tmp_path_factory.mktemp("kws") / "data"
-    generate(str(root), seed=3, n_speakers=6, repeats=1, unknown_per_speaker=1,
-             heldout_repeats=1, heldout_unknown_per_speaker=1, workers=1, verbose=False)
+    generate(str(root), workers=1, verbose=False, **TINY)
     return root

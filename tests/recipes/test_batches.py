@@ -48,7 +48,21 @@ def test_cycled_batches_reject_unstacked_arrays():
         batches.cycled_batches(x[:-2], y[:-2], 2, 4, seed=0, epochs=1)
 
 
+def _generated_training_clips():
+    """Training clips of the default generated dataset: the planned keyword clips plus
+    10 % unknown and 10 % silence (``data.SpeechCommands`` defaults)."""
+    from recipes.kws import data, generate
+
+    jobs, split = generate.plan(seed=0)
+    training = [word for _, word, speaker, _ in jobs if split[speaker] == "training"]
+    keywords = sum(word in data.KEYWORDS for word in training)
+    unknown_pool = len(training) - keywords
+    return keywords + min(unknown_pool, round(0.1 * keywords)) + round(0.1 * keywords)
+
+
 def test_default_copies_keep_the_features_within_the_budget():
-    assert batches.default_copies(1824) == 8  # the generated data: 8 x 28.6 MB
+    clips = _generated_training_clips()  # 1824: 28.6 MB of features each copy
+    assert (1 << 30) // (clips * batches.FEATURE_BYTES) > 9  # so the cap of 8 copies holds
+    assert batches.default_copies(clips) == 8
     assert batches.default_copies(85_000) == 1  # the real Speech Commands: one copy
     assert batches.default_copies(100, budget_bytes=5 * 100 * batches.FEATURE_BYTES) == 4

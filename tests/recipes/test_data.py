@@ -20,15 +20,27 @@ def dataset_copy(tiny_dataset, tmp_path):
     return root
 
 
-def test_splits_and_classes(tiny_dataset):
+def _planned(jobs, split, split_name, words):
+    """Clips the generator planned for ``split_name`` among ``words``."""
+    return sum(1 for _, word, speaker, _ in jobs if split[speaker] == split_name and word in words)
+
+
+def test_splits_and_classes(tiny_dataset, tiny_plan):
+    _, jobs, split = tiny_plan
     ds = SpeechCommands(tiny_dataset, silence_fraction=0.2, unknown_fraction=0.1)
-    assert ds.class_names[:2] == ("_silence_", "_unknown_") and len(ds.class_names) == 12
+    assert ds.class_names == ("_silence_", "_unknown_") + data.KEYWORDS
     train, val = ds.load("training"), ds.load("validation")
-    assert train.audio.shape == (len(train.labels), 16000) and train.audio.dtype == np.float32
-    counts = np.bincount(train.labels, minlength=12)
-    assert list(counts[2:]) == [4] * 10  # 4 training speakers x 1 repeat
-    assert counts[0] == 8 and counts[1] == 4  # 0.2 / 0.1 of 40 keyword clips
-    assert np.bincount(val.labels, minlength=12)[2:].tolist() == [1] * 10
+    assert train.audio.shape == (len(train.labels), data.CLIP_SAMPLES)
+    assert train.audio.dtype == np.float32
+    # Keyword clips per class as planned; silence and unknown as fractions of their sum.
+    counts = np.bincount(train.labels, minlength=len(ds.class_names))
+    keywords = [_planned(jobs, split, "training", {k}) for k in data.KEYWORDS]
+    assert list(counts[2:]) == keywords and min(keywords) > 0
+    unknown_pool = sum(1 for _, w, s, _ in jobs if split[s] == "training" and w not in data.KEYWORDS)
+    assert counts[1] == min(unknown_pool, round(0.1 * sum(keywords)))
+    assert counts[0] == round(0.2 * sum(keywords))
+    assert np.bincount(val.labels, minlength=12)[2:].tolist() == [
+        _planned(jobs, split, "validation", {k}) for k in data.KEYWORDS]
     assert not set(train.paths) & set(val.paths)
     again = SpeechCommands(tiny_dataset, silence_fraction=0.2).load("training")
     np.testing.assert_array_equal(again.audio, train.audio)  # same seed, same data
@@ -36,13 +48,15 @@ def test_splits_and_classes(tiny_dataset):
 
 def test_corrupt_wav_is_skipped_with_warning(dataset_copy):
     bad = dataset_copy / "yes" / sorted(os.listdir(dataset_copy / "yes"))[0]
+    split_name = SpeechCommands(dataset_copy)._split_of.get(f"yes/{bad.name}", "training")
+    before = SpeechCommands(dataset_copy).load(split_name)
     bad.write_bytes(b"RIFF\x00\x00\x00\x00garbage")
-    ds = SpeechCommands(dataset_copy)
-    split_name = ds._split_of.get(f"yes/{bad.name}", "training")
     with pytest.warns(CorruptWavWarning, match=f"yes.{bad.name}"):
-        split = ds.load(split_name)
-    assert f"yes/{bad.name}" not in split.paths
-    assert len(split.labels) > 0
+        split = SpeechCommands(dataset_copy).load(split_name)
+    # Exactly the corrupt clip is missing from the keyword clips.
+    keyword_paths = [p for p, label in zip(split.paths, split.labels) if label >= 2]
+    assert keyword_paths == [p for p, label in zip(before.paths, before.labels)
+                             if label >= 2 and p != f"yes/{bad.name}"]
 
 
 def test_wrong_sample_rate_is_an_error(dataset_copy):

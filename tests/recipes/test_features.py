@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 import soundfile
 
+from keras_events.micro.tflm_build import M4_ARCH
 from recipes.kws import features
 from recipes.kws.logmel_c import SOURCE, CLogMel
 
-ARM_FLAGS = ["-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard", "-mfpu=fpv4-sp-d16",
-             "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-c"]
+ARM_FLAGS = [*M4_ARCH, "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-c"]
 
 
 @pytest.fixture(scope="module")

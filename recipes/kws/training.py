@@ -1,0 +1,41 @@
+"""The keyword recipe's train and prune stages: its models and batches handed to
+``recipes.common.training`` (event-rate target, pruning while training, clipping)."""
+
+from recipes.common import training
+from recipes.common.pruning import PruningPlan
+from recipes.kws import batches
+from recipes.kws.config import log
+from recipes.kws.models import BUILDERS
+
+
+def fit_model(cfg, state, name, target_sparsity=None):
+    """Builds, (prunes while) trains and evaluates one model; returns (model, results).
+
+    The EGRU is pruned during training when the target sparsity is > 0; the GRU baseline
+    stays dense (``common.training.fit``). Each epoch reads the clean training set and
+    the next augmented copy (``batches.cycled_batches``).
+    """
+    target = cfg.target_sparsity if target_sparsity is None else target_sparsity
+    epochs = cfg.egru_epochs if name == "egru" else cfg.epochs
+    copies = state["augment_copies"]
+    clips = len(state["y_training"]) // (copies + 1)
+    plan = PruningPlan(target, cfg.prune_begin, cfg.prune_end) if name == "egru" else None
+    return training.fit(
+        lambda: BUILDERS[name](cfg, classes=len(state["class_names"])),
+        lambda: batches.cycled_batches(state["x_training"], state["y_training"], copies,
+                                       cfg.batch_size, cfg.seed, epochs),
+        epochs=epochs, steps_per_epoch=batches.steps_per_epoch(clips, copies, cfg.batch_size),
+        learning_rate=cfg.egru_learning_rate if name == "egru" else cfg.learning_rate,
+        seed=cfg.seed, validation=(state["x_validation"], state["y_validation"]),
+        test=(state["x_testing"], state["y_testing"]), pruning_plan=plan, name=name, log=log)
+
+
+def stage_train(cfg, state):
+    """Trains every model in ``cfg.models`` with Keras progress bars; saves ``<name>.keras``."""
+    return training.stage_train(cfg, state, fit_model, log=log)
+
+
+def stage_prune(cfg, state):
+    """Records the EGRU's weight sparsity and, with ``--sweep``, trains extra EGRUs at
+    other target sparsities (accuracy-vs-sparsity plot)."""
+    return training.stage_prune(cfg, state, fit_model, log=log)
