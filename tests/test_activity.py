@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-from egru_reference import egru_sequence
+from reference.egru_bptt import egru_sequence
 
 from keras_events import ActivityMonitor, EGRUCell, activity_report
 from keras_events.datasets import pulse_channels

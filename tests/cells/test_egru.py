@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 from backend_utils import value_and_grads
-from egru_reference import egru_sequence
+from reference.egru_bptt import egru_sequence
 
 from keras_events import EGRU, EGRUCell
 
