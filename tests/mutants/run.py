@@ -154,7 +154,9 @@ def main(argv=None):
     root = tempfile.mkdtemp(prefix="ke-mutants-")
     env = dict(os.environ, KERAS_BACKEND=args.backend, PYTHONDONTWRITEBYTECODE="1",
                TF_CPP_MIN_LOG_LEVEL="3")
-    env.setdefault("TFLM_DIR", os.path.abspath(os.path.join(REPO, "..", "shared", "third_party", "tflm")))
+    if "TFLM_DIR" not in env:  # the Makefile exports it; otherwise the usual places
+        candidates = [os.path.join(REPO, *[".."] * up, "shared", "third_party", "tflm") for up in (1, 2)]
+        env["TFLM_DIR"] = os.path.abspath(next((c for c in candidates if os.path.isdir(c)), candidates[0]))
     env["PYTHONPATH"] = root  # the copy's keras_events, not an installed one
     results = []
     try:
