@@ -9,7 +9,8 @@ temporary directory; the repository itself is never modified), and only the test
 relevant to each mutant run -- all of them part of the default ``make test`` run.
 
 A mutant is *killed* when its tests fail (pytest exit status 1, or a failing C unit
-test binary), *survived* when they pass. Before the mutants, the same tests run on the
+test binary; the report names which), *survived* when they pass, an *error* when they
+cannot run (build or collection error: fix the runner, it proves nothing). Before the mutants, the same tests run on the
 unmodified copy and must pass, so that a kill means the mutant and nothing else broke
 them. Exit status 0 only if every mutant is killed.
 
@@ -103,7 +104,10 @@ def _locate(root, mutant):
 
 
 def _run_tests(root, tests, env, log):
-    """0 = pass, 1 = a test failed, other = could not run (collection error, build error)."""
+    """{suite: status} for the C unit tests and pytest: 0 pass, 1 a test failed, other = could
+    not run (collection or build error). Both suites always run, so the report shows each
+    suite that kills a mutant."""
+    status = {}
     pytest_targets = [t for t in tests if t != C_UNIT_TEST]
     if C_UNIT_TEST in tests:
         binary = os.path.join(root, "build", "mutant_test_core")
@@ -114,17 +118,18 @@ def _run_tests(root, tests, env, log):
                                cwd=root, capture_output=True, text=True)
         log.write(build.stdout + build.stderr)
         if build.returncode != 0:
-            return 2
-        unit = subprocess.run([binary], cwd=root, capture_output=True, text=True)
-        log.write(unit.stdout + unit.stderr)
-        if unit.returncode != 0:
-            return 1
+            status["C unit tests"] = 2
+        else:
+            unit = subprocess.run([binary], cwd=root, capture_output=True, text=True)
+            log.write(unit.stdout + unit.stderr)
+            status["C unit tests"] = 1 if unit.returncode else 0
     if pytest_targets:
         done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider",
                                *pytest_targets], cwd=root, env=env, capture_output=True, text=True)
         log.write(done.stdout[-20000:] + done.stderr[-5000:])
-        return done.returncode
-    return 0
+        status["pytest"] = done.returncode
+    log.flush()
+    return status
 
 
 def _copy_tree(dest):
@@ -168,10 +173,10 @@ def main(argv=None):
                 start = time.time()
                 log.write("=== baseline\n")
                 status = _run_tests(root, tests, env, log)
-                print(f"baseline (unmutated): {'pass' if status == 0 else 'FAIL'} "
+                failed = any(status.values())
+                print(f"baseline (unmutated): {'FAIL' if failed else 'pass'} "
                       f"({time.time() - start:.0f} s)", flush=True)
-                if status != 0:
-                    log.flush()
+                if failed:
                     print(f"the unmutated tests fail; see {root}/mutants.log")
                     args.keep = True
                     return 1
@@ -191,9 +196,12 @@ def main(argv=None):
                 finally:
                     with open(path, "w", encoding="utf-8") as f:
                         f.write(original)
-                verdict = {0: "SURVIVED", 1: "killed"}.get(status, f"ERROR (exit {status})")
+                errors = {k: v for k, v in status.items() if v not in (0, 1)}
+                killers = [k for k, v in status.items() if v == 1]
+                verdict = (f"ERROR {errors}" if errors else "killed" if killers else "SURVIVED")
                 results.append((m.name, verdict))
-                print(f"{m.name:<24} {verdict:<10} {time.time() - start:5.0f} s  "
+                by = f" by {' + '.join(killers)}" if killers else ""
+                print(f"{m.name:<24} {verdict}{by} ({time.time() - start:.0f} s)  "
                       f"{os.path.relpath(path, root)}: {m.what}", flush=True)
     finally:
         if args.keep:
