@@ -1,28 +1,58 @@
 """Backend-agnostic gradients for tests (TensorFlow or JAX)."""
 
+import contextlib
+
 import keras
 import numpy as np
 
 
-def value_and_grads(fn, variables):
-    """``fn()`` -> scalar; returns (value, [d value / d v for v in variables]) as NumPy."""
+@contextlib.contextmanager
+def float64():
+    """Keras floatx float64 (and JAX's x64 mode) inside the block; restored after."""
+    backend = keras.backend.backend()
+    old_floatx = keras.config.floatx()
+    old_x64 = None
+    if backend == "jax":
+        import jax
+
+        old_x64 = jax.config.jax_enable_x64
+        jax.config.update("jax_enable_x64", True)
+    keras.config.set_floatx("float64")
+    try:
+        yield
+    finally:
+        keras.config.set_floatx(old_floatx)
+        if old_x64 is not None:
+            import jax
+
+            jax.config.update("jax_enable_x64", old_x64)
+
+
+def value_and_grads(fn, variables, inputs=()):
+    """``fn(*inputs)`` -> scalar; returns (value, [d value / d v for v in variables + inputs])
+    as NumPy. ``inputs`` are NumPy arrays fed to ``fn`` as tensors."""
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
 
+        tensors = [tf.constant(a) for a in inputs]
         with tf.GradientTape() as tape:
-            value = fn()
-        grads = tape.gradient(value, [v.value for v in variables])
+            for t in tensors:
+                tape.watch(t)
+            value = fn(*tensors)
+        grads = tape.gradient(value, [v.value for v in variables] + tensors)
         return np.asarray(value), [np.asarray(g) if g is not None else None for g in grads]
     if backend == "jax":
         import jax
+        import jax.numpy as jnp
 
-        def pure(values):
+        def pure(values, tensors):
             with keras.StatelessScope(state_mapping=list(zip(variables, values))):
-                return fn()
+                return fn(*tensors)
 
-        value, grads = jax.value_and_grad(pure)([v.value for v in variables])
-        return np.asarray(value), [np.asarray(g) for g in grads]
+        value, (g_vars, g_inputs) = jax.value_and_grad(pure, argnums=(0, 1))(
+            [v.value for v in variables], [jnp.asarray(a) for a in inputs])
+        return np.asarray(value), [np.asarray(g) for g in list(g_vars) + list(g_inputs)]
     raise NotImplementedError(backend)
 
 

@@ -3,7 +3,8 @@
 import keras
 import numpy as np
 import pytest
-from egru_reference import egru_sequence
+from reference import egru_bptt as ref
+from reference.surrogate_forms import PSI
 
 from keras_events import ActivityMonitor, EGRUCell, activity_report
 from keras_events.datasets import pulse_channels
@@ -33,15 +34,23 @@ def test_report_matches_reference_counts():
     cell = model.get_layer("egru").cell
     h = keras.ops.convert_to_numpy(model.get_layer("pre")(x))
     weights = [keras.ops.convert_to_numpy(w) for w in (cell.kernel, cell.recurrent_kernel, cell.bias, cell.threshold)]
-    _, _, _, events = egru_sequence(h, *weights)
+    trace = ref.forward(h, *weights[:3], keras.ops.convert_to_numpy(cell.threshold_param),
+                        ref.heaviside(lambda v: PSI["triangle"](v)))
+    _, events, _, _ = ref.outputs(trace)
     assert report["event_rate"] == pytest.approx(events.mean())
+    # backward-active: an event or ψ(c - ϑ) != 0 (triangle width 1: |c - ϑ| < 1)
+    active = ref.backward_active(trace)
+    assert active.mean() > events.mean()
+    assert round(report["backward_active"] * active.size) == active.sum()
+    assert report["silent_units"] == pytest.approx((~events.any(axis=(0, 1))).mean())
+    assert report["weight_sparsity"] == pytest.approx(
+        1 - (np.count_nonzero(weights[0]) + np.count_nonzero(weights[1])) / (weights[0].size + weights[1].size))
     kernel, recurrent = weights[0], weights[1]
     prev = np.concatenate([np.zeros_like(events[:, :1]), events[:, :-1]], 1)
     expected = np.count_nonzero(kernel) + (prev * np.count_nonzero(recurrent, 1)).sum(-1).mean()
     assert report["effective_macs"] == pytest.approx(expected)
     assert report["dense_macs"] == kernel.size + recurrent.size
-    assert report["effective_macs"] < report["dense_macs"]
-    assert 0.0 <= report["backward_active"] <= 1.0
+    assert report["mac_reduction"] == pytest.approx(report["dense_macs"] / expected)
 
 
 def test_monitor_logs_event_rate():
@@ -51,7 +60,11 @@ def test_monitor_logs_event_rate():
     monitor = ActivityMonitor(x[:16], verbose=0)
     history = model.fit(x, y, epochs=2, verbose=0, callbacks=[monitor])
     assert len(monitor.history) == 2
-    assert "egru/event_rate" in history.history
+    # the last epoch's logged values are those of the trained model on the same sample
+    final = activity_report(model, x[:16], print_table=False)["egru"]
+    assert history.history["egru/event_rate"][-1] == pytest.approx(final["event_rate"])
+    assert history.history["egru/effective_macs"][-1] == pytest.approx(final["effective_macs"])
+    assert monitor.history[-1]["egru"] == pytest.approx(final)
 
 
 def test_errors():

@@ -6,26 +6,12 @@ import keras
 import numpy as np
 import pytest
 from backend_utils import grad_of_elementwise
+from reference.surrogate_forms import PSI  # the papers' formulas, default parameters
 
 from keras_events import spike, surrogates
 
 X = np.linspace(-2.5, 2.5, 1001).astype("float32")
 X = X[np.abs(X) > 1e-3]  # keep off kinks exactly at 0
-
-
-def _analytic(name, x):
-    """Pseudo-derivatives written from the papers' formulas (default parameters)."""
-    if name == "triangle":
-        return 0.7 * np.maximum(0.0, 1.0 - np.abs(x) / 1.0)
-    if name == "fast_sigmoid":
-        return 1.0 / (1.0 + 10.0 * np.abs(x)) ** 2
-    if name == "boxcar":
-        return (np.abs(x) < 0.5).astype(np.float32)
-    if name == "atan":
-        return 1.0 / (1.0 + (math.pi * x) ** 2)
-    if name == "ste":
-        return np.ones_like(x)
-    raise AssertionError(name)
 
 
 @pytest.mark.parametrize("name", ["triangle", "fast_sigmoid", "boxcar", "atan", "ste"])
@@ -35,9 +21,9 @@ def test_forward_is_step_and_gradient_is_pseudo_derivative(name):
     forward = keras.ops.convert_to_numpy(spike(x, name))
     np.testing.assert_array_equal(forward, (x > 0).astype(np.float32))
     grad = grad_of_elementwise(lambda v: spike(v, name), x)
-    np.testing.assert_allclose(grad, _analytic(name, x), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(grad, PSI[name](x), rtol=1e-5, atol=1e-6)
     derivative = keras.ops.convert_to_numpy(surrogates.get(name).derivative(keras.ops.convert_to_tensor(x)))
-    np.testing.assert_allclose(derivative, _analytic(name, x), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(derivative, PSI[name](x), rtol=1e-5, atol=1e-6)
 
 
 def test_parameters_change_the_gradient():
