@@ -7,7 +7,9 @@ API pages see (never the source):
 
 - each run of ``>>>``/``...`` lines, with the output lines that follow it, becomes a
   fenced ``pycon`` block;
-- each ``name: description`` line of a "Call arguments:" block becomes a list item.
+- each ``name: description`` line of a "Call arguments:" block becomes a list item;
+- an argument documented together with others (``a, b: description``) is listed once
+  per name, so each gets its own row with its own default.
 """
 import re
 
@@ -15,6 +17,11 @@ import griffe
 
 _PROMPT = re.compile(r"^(?P<indent>\s*)(>>>|\.\.\.)( |$)")
 _ITEM = re.compile(r"^(?P<indent>\s+)(?P<name>[\w, *]+): (?P<text>.*)$")
+_ARGS = ("Args:", "Arguments:", "Parameters:")
+
+
+def _indent(line):
+    return len(line) - len(line.lstrip())
 
 
 def markdown(text):
@@ -33,12 +40,24 @@ def markdown(text):
         out.append(line)
         i += 1
         if line.strip() == "Call arguments:":
-            header = len(line) - len(line.lstrip())
-            while i < len(lines) and (not lines[i].strip()
-                                      or len(lines[i]) - len(lines[i].lstrip()) > header):
+            header = _indent(line)
+            while i < len(lines) and (not lines[i].strip() or _indent(lines[i]) > header):
                 item = _ITEM.match(lines[i])
                 out.append(f"{item['indent']}- `{item['name']}`: {item['text']}" if item else lines[i])
                 i += 1
+        elif line.strip() in _ARGS:
+            header = _indent(line)
+            while i < len(lines) and (not lines[i].strip() or _indent(lines[i]) > header):
+                item, i = _ITEM.match(lines[i]), i + 1
+                if not item or "," not in item["name"]:
+                    out.append(lines[i - 1])
+                    continue
+                more = []  # the grouped item's continuation lines
+                while i < len(lines) and lines[i].strip() and _indent(lines[i]) > len(item["indent"]):
+                    more.append(lines[i])
+                    i += 1
+                for name in item["name"].split(","):
+                    out += [f"{item['indent']}{name.strip()}: {item['text']}", *more]
     return "\n".join(out)
 
 

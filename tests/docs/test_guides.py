@@ -140,6 +140,14 @@ def test_every_guide_has_code():
         assert blocks_of(page), f"{page.relative_to(ROOT)} has no ```python example"
 
 
+def test_examples_fit_the_page():
+    """Code lines longer than 80 characters scroll sideways in the site's content column."""
+    long = [f"{page.relative_to(ROOT)}:{block.line + k}"
+            for page in pages() for block in blocks_of(page)
+            for k, line in enumerate(block.code.splitlines()) if len(line) > 80]
+    assert not long, "python lines over 80 characters:\n" + "\n".join(long)
+
+
 def test_collector_honours_markers(tmp_path):
     page = tmp_path / "page.md"
     page.write_text("text\n\n```python\na = 1\n```\n\n<!-- docs-test: slow -->\n```python\n"
