@@ -88,3 +88,83 @@ def test_step_macs_equal_the_c_kernels_count():
     assert 0 < (y != 0).mean() < 1
     assert expected.sum() == macs
     assert egru.EGRU.dense_macs(weights) == I * 3 * U + U * 3 * U
+
+
+class _ScaleCell(keras.layers.Layer):
+    """A toy recurrent cell (output = x W, no recurrence) for a second, test-only op."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units, self.state_size, self.output_size = units, units, units
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(shape=(input_shape[-1], self.units), name="kernel")
+
+    def call(self, inputs, states):
+        y = keras.ops.matmul(inputs, self.kernel)
+        return y, [y]
+
+
+class _ScaleOp(ops.EventOp):
+    name = "KE_TEST_SCALE"
+    cell_name = "_ScaleCell"
+    float_inputs = ("kernel",)
+    matrix_names = ("kernel",)
+
+    def serves(self, cell):
+        return isinstance(cell, _ScaleCell)
+
+    def layer_weights(self, layer):
+        return {"kernel": keras.ops.convert_to_numpy(layer.cell.kernel).astype(np.float32)}
+
+    def options(self, layer):
+        return {"units": layer.cell.units, "gain": 1.5}
+
+    def output_shape(self, layer, input_shape):
+        return (input_shape[0], input_shape[1], layer.cell.units)
+
+    def pack_float(self, weights, keep_zeros=False):
+        return dict(weights)
+
+    def pack_int8(self, weights, x_scale, x_zero_point, y_scale, y_zero_point, keep_zeros=False):
+        raise NotImplementedError
+
+    def tf_reference(self, layer):
+        import tensorflow as tf
+
+        return lambda x, kernel: tf.einsum("bti,iu->btu", x, kernel)
+
+    def reference_step(self, weights, x, states):
+        y = x @ weights["kernel"]
+        return y, [y]
+
+    def step_macs(self, weights, prev_events, active_inputs=None):
+        return np.count_nonzero(weights["kernel"]) + 0 * np.asarray(prev_events).sum(-1)
+
+    def kernel_state_bytes(self, input_tensor, output_tensor):
+        return 0
+
+
+@pytest.mark.tensorflow_only
+def test_a_new_op_exports_through_the_registry_alone():
+    """The export names no op: registering a second one is enough for `to_tflite`
+    (float) and `summary` to handle it."""
+    from keras_events import tflite_file
+    from keras_events.export import summary, to_tflite
+    from keras_events.ops import registry
+
+    op = ops.register(_ScaleOp())
+    try:
+        model = keras.Sequential([keras.Input((3, 2)),
+                                  keras.layers.RNN(_ScaleCell(4), return_sequences=True)])
+        tflite_bytes = to_tflite(model)
+        assert tflite_file.op_names(tflite_bytes) == ["KE_TEST_SCALE"]
+        flat = tflite_file.load(tflite_bytes)
+        (custom,) = flat.subgraphs[0].operators
+        options = tflite_file.custom_options(custom)
+        assert options["units"] == 4 and options["gain"] == pytest.approx(1.5)
+        assert options["version"] == op.version and options["layer_id"] == 0
+        assert summary(tflite_bytes)["op_counts"] == {"KE_TEST_SCALE": 1}
+    finally:
+        registry._REGISTRY.pop(op.name)
+    assert "KE_TEST_SCALE" not in ops.names()
