@@ -101,13 +101,13 @@ def quantized_input(model, x):
 def measure(model, x, steps):
     """Instructions/step on the board, KE_EGRU MACs/step and event rate on the host TFLM."""
     from keras_events.micro import qemu
-    from keras_events.micro.host_interpreter import Interpreter, egru_mac_count
+    from keras_events.micro.host_interpreter import Interpreter, mac_count
     xq = quantized_input(model, x)
     res, mem = qemu.run_model(model, xq, arena_size=ARENA, timeout=600)
     interp = Interpreter(model, arena_size=ARENA)
-    before = egru_mac_count()
+    before = mac_count()
     (y,) = interp.run(xq)
-    macs = (egru_mac_count() - before) / steps
+    macs = (mac_count() - before) / steps
     zp = interp.get_output_details()[0]["quantization"][1] if y.dtype == np.int8 else 0
     return {"instructions_per_step": res.instructions[0] / steps, "macs_per_step": macs,
             "event_rate": float((y != zp).mean()), "flash_bytes": mem["flash_bytes"],
