@@ -13,7 +13,7 @@ export TFLM_DIR
 endif
 # The native builder (keras_events/_native), run as a package of its own: only relative
 # imports inside, so a call does not import Keras/TensorFlow (~0.2 s when nothing changed).
-NATIVE     := PYTHONPATH=$(ROOT)/keras_events $(PYTHON) -m _native
+NATIVE     := env PYTHONPATH=$(ROOT)/keras_events $(PYTHON) -m _native
 
 .PHONY: all help install install-apt install-py test test-all test-jax test-sanitize demo \
         bench clean

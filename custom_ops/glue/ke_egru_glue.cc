@@ -68,50 +68,11 @@ bool PrepareEgruInt8(const Reporter& r, const EgruOptions& options, const EgruSh
       static_cast<const float*>(in[kVScale].data), static_cast<const int16_t*>(in[kThreshold].data),
       q->unit_consts, &q->acc_shift, &q->y_multiplier, &q->y_shift);
   if (status != KE_OK) return r.Fail("scales: %s.", ke_egru_status_string(status));
-  const void* data[kInt8Inputs];
-  for (int i = 0; i < kInt8Inputs; ++i) data[i] = in[i].data;
-  const ke_egru_i8_params p = EgruInt8Params(data, shape, options, *q);
+  const ke_egru_i8_params p =
+      EgruInt8Params([in](int i) { return in[i].data; }, shape, options, *q);
   status = ke_egru_i8_check_constants(&p);
   if (status != KE_OK) return r.Fail("%s.", ke_egru_status_string(status));
   return true;
-}
-
-ke_egru_i8_params EgruInt8Params(const void* const* in, const EgruShape& shape,
-                                 const EgruOptions& options, const EgruInt8Consts& q) {
-  ke_egru_i8_params p;
-  p.input_size = shape.input_size;
-  p.units = options.units;
-  p.w_values = static_cast<const int8_t*>(in[kWValues]);
-  p.w_index = static_cast<const int16_t*>(in[kWIndex]);
-  p.w_offsets = static_cast<const int32_t*>(in[kWOffsets]);
-  p.v_values = static_cast<const int8_t*>(in[kVValues]);
-  p.v_index = static_cast<const int16_t*>(in[kVIndex]);
-  p.v_offsets = static_cast<const int32_t*>(in[kVOffsets]);
-  p.bias = static_cast<const int32_t*>(in[kBias]);
-  p.threshold = static_cast<const int16_t*>(in[kThreshold]);
-  p.x_zero_point = q.x_zero_point;
-  p.y_zero_point = q.y_zero_point;
-  p.unit_consts = q.unit_consts;
-  p.acc_shift = q.acc_shift;
-  p.y_multiplier = q.y_multiplier;
-  p.y_shift = q.y_shift;
-  return p;
-}
-
-ke_egru_f32_params EgruFloatParams(const void* const* in, const EgruShape& shape,
-                                   const EgruOptions& options) {
-  ke_egru_f32_params p;
-  p.input_size = shape.input_size;
-  p.units = options.units;
-  p.w_values = static_cast<const float*>(in[kWValues]);
-  p.w_index = static_cast<const int16_t*>(in[kWIndex]);
-  p.w_offsets = static_cast<const int32_t*>(in[kWOffsets]);
-  p.v_values = static_cast<const float*>(in[kVValues]);
-  p.v_index = static_cast<const int16_t*>(in[kVIndex]);
-  p.v_offsets = static_cast<const int32_t*>(in[kVOffsets]);
-  p.bias = static_cast<const float*>(in[kBias]);
-  p.threshold = static_cast<const float*>(in[kThreshold]);
-  return p;
 }
 
 }  // namespace ke_glue

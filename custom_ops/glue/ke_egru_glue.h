@@ -73,14 +73,14 @@ inline const char* ParseEgruOptions(const char* buffer, size_t length, int32_t m
 struct EgruShape {
   bool is_int8 = false;
   bool streaming = false;
-  int32_t batch = 0, time = 0, input_size = 0;
+  int32_t input_size = 0, batch = 0, time = 0;
 };
 
 // The int8 constants Prepare computes (PrepareEgruInt8); unit_consts is the glue's
 // [units][KE_EGRU_UNIT_WORDS] buffer.
 struct EgruInt8Consts {
+  int32_t x_zero_point = 0, y_zero_point = 0, acc_shift = 0, y_multiplier = 0, y_shift = 0;
   int32_t* unit_consts = nullptr;
-  int32_t acc_shift = 0, y_multiplier = 0, y_shift = 0, x_zero_point = 0, y_zero_point = 0;
 };
 
 // Every check of Prepare: the options, the node's inputs (count by type, constness, type
@@ -96,11 +96,48 @@ bool ValidateEgru(const Reporter& r, const char* options_error, const EgruOption
 bool PrepareEgruInt8(const Reporter& r, const EgruOptions& options, const EgruShape& shape,
                      const TensorView* inputs, const TensorView& output, EgruInt8Consts* q);
 
-// The core's parameters from the inputs' data (in[i]: data of input i).
-ke_egru_i8_params EgruInt8Params(const void* const* in, const EgruShape& shape,
-                                 const EgruOptions& options, const EgruInt8Consts& q);
-ke_egru_f32_params EgruFloatParams(const void* const* in, const EgruShape& shape,
-                                   const EgruOptions& options);
+// The core's parameters from the inputs' data: data(i) returns input i's data pointer
+// (a TensorView's in Prepare, the eval tensor's in Eval).  Inline templates: each glue's
+// Eval fetches exactly the inputs it needs, in place (this runs every invoke on the MCU).
+template <typename Data>
+inline ke_egru_i8_params EgruInt8Params(Data data, const EgruShape& shape,
+                                        const EgruOptions& options, const EgruInt8Consts& q) {
+  ke_egru_i8_params p;
+  p.input_size = shape.input_size;
+  p.units = options.units;
+  p.w_values = static_cast<const int8_t*>(data(kWValues));
+  p.w_index = static_cast<const int16_t*>(data(kWIndex));
+  p.w_offsets = static_cast<const int32_t*>(data(kWOffsets));
+  p.v_values = static_cast<const int8_t*>(data(kVValues));
+  p.v_index = static_cast<const int16_t*>(data(kVIndex));
+  p.v_offsets = static_cast<const int32_t*>(data(kVOffsets));
+  p.bias = static_cast<const int32_t*>(data(kBias));
+  p.threshold = static_cast<const int16_t*>(data(kThreshold));
+  p.x_zero_point = q.x_zero_point;
+  p.y_zero_point = q.y_zero_point;
+  p.unit_consts = q.unit_consts;
+  p.acc_shift = q.acc_shift;
+  p.y_multiplier = q.y_multiplier;
+  p.y_shift = q.y_shift;
+  return p;
+}
+
+template <typename Data>
+inline ke_egru_f32_params EgruFloatParams(Data data, const EgruShape& shape,
+                                          const EgruOptions& options) {
+  ke_egru_f32_params p;
+  p.input_size = shape.input_size;
+  p.units = options.units;
+  p.w_values = static_cast<const float*>(data(kWValues));
+  p.w_index = static_cast<const int16_t*>(data(kWIndex));
+  p.w_offsets = static_cast<const int32_t*>(data(kWOffsets));
+  p.v_values = static_cast<const float*>(data(kVValues));
+  p.v_index = static_cast<const int16_t*>(data(kVIndex));
+  p.v_offsets = static_cast<const int32_t*>(data(kVOffsets));
+  p.bias = static_cast<const float*>(data(kBias));
+  p.threshold = static_cast<const float*>(data(kThreshold));
+  return p;
+}
 
 }  // namespace ke_glue
 

@@ -139,9 +139,9 @@ TfLiteStatus Eval(TfLiteContext* context, TfLiteNode* node) {
     TF_LITE_KERNEL_LOG(context, "KE_EGRU: input or output buffer not allocated.");
     return kTfLiteError;
   }
-  const void* in[kInt8Inputs] = {};
-  for (int i = 0; i < node->inputs->size && i < kInt8Inputs; ++i)
-    in[i] = context->tensors[node->inputs->data[i]].data.raw;
+  const auto in = [context, node](int i) -> const void* {
+    return context->tensors[node->inputs->data[i]].data.raw;
+  };
   const EgruShape& shape = data->shape;
   const bool rs = data->options.return_sequences;
   uint64_t macs = 0;

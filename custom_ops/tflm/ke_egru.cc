@@ -42,8 +42,8 @@ struct OpData {
   EgruOptions options;
   // Set by Prepare.
   EgruShape shape;
-  EgruInt8Consts q;  // q.unit_consts: [U][KE_EGRU_UNIT_WORDS], see ke_egru_i8_params
   int scratch_index;
+  EgruInt8Consts q;  // q.unit_consts: [U][KE_EGRU_UNIT_WORDS], see ke_egru_i8_params
   void* c_hat;    // int16 Q0.15 or float [U]
   void* y;        // int8 or float [U]
   int16_t* active;
@@ -181,18 +181,19 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
   return kTfLiteOk;
 }
 
-// The inputs' data pointers, in input order (in[i]: input i).
-void InputData(TfLiteContext* context, TfLiteNode* node, int n, const void** in) {
-  for (int i = 0; i < n; ++i)
-    in[i] = tflite::micro::GetTensorData<void>(tflite::micro::GetEvalInput(context, node, i));
-}
+// Input i's data (Eval reads the eval tensors, as TFLM kernels do).
+struct EvalData {
+  TfLiteContext* context;
+  TfLiteNode* node;
+  const void* operator()(int i) const {
+    return tflite::micro::GetTensorData<void>(tflite::micro::GetEvalInput(context, node, i));
+  }
+};
 
 TfLiteStatus EvalInt8(TfLiteContext* context, TfLiteNode* node, OpData* d, int8_t* out,
                       int32_t* scratch, uint64_t* macs) {
-  const void* in[kInt8Inputs];
-  InputData(context, node, kInt8Inputs, in);
-  const ke_egru_i8_params p = EgruInt8Params(in, d->shape, d->options, d->q);
-  const int8_t* x = static_cast<const int8_t*>(in[kX]);
+  const ke_egru_i8_params p = EgruInt8Params(EvalData{context, node}, d->shape, d->options, d->q);
+  const int8_t* x = static_cast<const int8_t*>(EvalData{context, node}(kX));
   ke_egru_i8_state s = {static_cast<int16_t*>(d->c_hat), static_cast<int8_t*>(d->y), d->active,
                         d->n_active};
   const bool rs = d->options.return_sequences;
@@ -207,18 +208,16 @@ TfLiteStatus EvalInt8(TfLiteContext* context, TfLiteNode* node, OpData* d, int8_
 
 TfLiteStatus EvalFloat(TfLiteContext* context, TfLiteNode* node, OpData* d, float* out,
                        float* scratch, uint64_t* macs) {
-  const void* in[kFloatInputs];
-  InputData(context, node, kFloatInputs, in);
-  const ke_egru_f32_params p = EgruFloatParams(in, d->shape, d->options);
-  const float* x = static_cast<const float*>(in[kX]);
+  const ke_egru_f32_params p = EgruFloatParams(EvalData{context, node}, d->shape, d->options);
+  const float* x = static_cast<const float*>(EvalData{context, node}(kX));
   ke_egru_f32_state s = {static_cast<float*>(d->c_hat), static_cast<float*>(d->y), d->active,
                          d->n_active};
-  const bool rs = d->options.return_sequences;
   if (!d->shape.streaming) {
-    ke_egru_f32_run(&p, x, d->shape.batch, d->shape.time, rs, out, &s, scratch, macs);
+    ke_egru_f32_run(&p, x, d->shape.batch, d->shape.time, d->options.return_sequences, out, &s,
+                    scratch, macs);
     return kTfLiteOk;
   }
-  ke_egru_f32_continue(&p, x, d->shape.time, rs, out, &s, scratch, macs);
+  ke_egru_f32_continue(&p, x, d->shape.time, d->options.return_sequences, out, &s, scratch, macs);
   d->n_active = s.n_active;
   return kTfLiteOk;
 }

@@ -2,11 +2,8 @@
 #include "ke_project_ops.h"
 
 namespace ke_micro {
-namespace {
-uint64_t g_mac_count = 0;
-}  // namespace
 
-void AddMacs(uint64_t macs) { g_mac_count += macs; }
+uint64_t g_mac_count = 0;
 
 }  // namespace ke_micro
 

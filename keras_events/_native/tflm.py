@@ -2,9 +2,9 @@
 
 The pinned TFLM tree (``$TFLM_DIR``, see its README for the verified flags) is compiled
 for one *variant* (Cortex-M4F from ``cmsis_nn/``, x86-64 host from ``ref/``, host with
-sanitizers) into ``~/.cache/keras-events/tflm/<key>/libtflm.a``. The key hashes the tree
-path, a listing of its files (name, size, mtime) and the compiler + flags, so a changed
-tree or flag gives a new library and an unchanged one is reused instantly.
+sanitizers) into ``~/.cache/keras-events/tflm/<variant>-<key>/``. The key hashes the tree's
+file contents and the compiler + flags (``flags.py``), so a changed tree or flag gives a
+new library and an unchanged one is reused instantly.
 
 Only what models need is compiled: the interpreter, the kernels and CMSIS-NN; the audio
 ``signal/`` library, kissfft and the unit-test helpers are skipped. Objects are compiled

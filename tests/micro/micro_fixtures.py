@@ -14,6 +14,7 @@ MODEL_CACHE = pathlib.Path(os.environ.get("KE_CACHE_DIR", pathlib.Path.home() / 
 def _clean_env():
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)  # the model factory imports TensorFlow: never under ASan
+    env.pop("KERAS_BACKEND", None)  # it exports through TensorFlow (the sanitize run sets numpy)
     return env
 
 
