@@ -153,3 +153,24 @@ def write_results(out, summary_dict):
     with open(path, "w", encoding="utf-8") as f:
         json.dump(summary_dict, f, indent=1)
     return path
+
+
+def stage_report(cfg, state, example, log=print, inputs=None, outputs=None, lines=(),
+                 raster_labels=None):
+    """The report stage: prints the table, the target checks, the stage statuses and the
+    recipe's own ``lines``; writes the PNG plots (``cfg.plots``; event raster and board
+    run of test input ``example``) and ``results.json`` (with the recipe's ``inputs`` and
+    ``outputs``, see ``summary``)."""
+    from recipes.common import plots as common_plots
+
+    table = format_table(state["results"])
+    checks = target_checks(state)
+    print_report(state, table, checks)
+    for line in lines:
+        print(line)
+    plots = (common_plots.write_all(cfg.out, state, example, raster_labels=raster_labels)
+             if cfg.plots else [])
+    state["summary"] = summary(cfg, state, checks, table, plots, inputs, outputs)
+    path = write_results(cfg.out, state["summary"])
+    log(f"wrote {path} and {', '.join(plots) or 'no plots'}")
+    return state

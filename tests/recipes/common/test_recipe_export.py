@@ -72,14 +72,33 @@ def test_streaming_equals_whole_sequence_on_host_tflm(event_model, clips):
     float_events = np.asarray(probe.predict(clips, verbose=0)) != 0
     assert np.mean(host["events"] == float_events) >= 0.95
     assert host["event_rate"] == pytest.approx(float_events.mean(), abs=0.03)
-    # MACs the kernel executed: every stored input weight each frame, plus the stored
-    # recurrent weights of the units that fired at the previous frame (dense weights
-    # here: 3U per firing unit).
-    cell = event_model.get_layer("egru").cell
-    input_macs = np.count_nonzero(np.asarray(cell.kernel))
+
+
+def test_host_run_counts_the_macs_of_active_inputs_and_units(clips):
+    """Reference: the kernel executes the stored weights (all 3U per row here) of every
+    input that is not at its zero point, plus those of every unit that fired the frame
+    before."""
+    import keras
+    from keras_events import EGRU
+    from keras_events.export import Interpreter
+
+    model = keras.Sequential([keras.Input((FRAMES, FEATURES)),
+                              EGRU(UNITS, return_sequences=True, seed=0, name="egru"),
+                              keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(CLASSES)])
+    # Every weight 0.05-0.1 in magnitude: within 2x of its column's largest, so none
+    # rounds to 0 in per-channel int8 and every row is stored whole.
+    rng = np.random.default_rng(3)
+    cell = model.get_layer("egru").cell
+    for w in (cell.kernel, cell.recurrent_kernel):
+        w.assign((rng.uniform(0.05, 0.1, w.shape) * rng.choice([-1.0, 1.0], w.shape)).astype("float32"))
+    whole = export.export_event(model, clips)
+    host = export.event_host_run(whole, clips)
+    assert 0.02 < host["event_rate"] < 0.98  # both kinds of MACs occur
+    details = Interpreter(model_content=whole).get_input_details()[0]
+    active_inputs = np.sum(export.quantize(clips, details) != details["quantization"][1])
     fired_before = host["events"][:, :-1].sum()
-    expected = input_macs + 3 * UNITS * fired_before / (len(clips) * FRAMES)
-    assert host["macs_per_frame"] == pytest.approx(expected, rel=1e-9)
+    expected = 3 * UNITS * (active_inputs + fired_before) / (len(clips) * FRAMES)
+    assert host["macs_per_frame"] == pytest.approx(expected, rel=1e-12)
 
 
 def test_quantize_round_trip_and_bad_bytes():
