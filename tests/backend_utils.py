@@ -8,9 +8,11 @@ import numpy as np
 
 @contextlib.contextmanager
 def float64():
-    """Keras floatx float64 (and JAX's x64 mode) inside the block; restored after."""
+    """Keras floatx and dtype policy float64 (and JAX's x64 mode) inside the block; restored
+    after (the global dtype policy is cached from floatx on first use, so both are set)."""
     backend = keras.backend.backend()
     old_floatx = keras.config.floatx()
+    old_policy = keras.config.dtype_policy()
     old_x64 = None
     if backend == "jax":
         import jax
@@ -18,10 +20,12 @@ def float64():
         old_x64 = jax.config.jax_enable_x64
         jax.config.update("jax_enable_x64", True)
     keras.config.set_floatx("float64")
+    keras.config.set_dtype_policy("float64")
     try:
         yield
     finally:
         keras.config.set_floatx(old_floatx)
+        keras.config.set_dtype_policy(old_policy)
         if old_x64 is not None:
             import jax
 

@@ -40,7 +40,7 @@ C_CORE = "custom_ops/core/*.[ch]"
 GRADIENT_TESTS = ["tests/cells/test_egru_gradients.py"]
 CELL_TESTS = ["tests/cells/test_egru.py", "tests/cells/test_egru_gradients.py"]
 PRUNE_TESTS = ["tests/sparsity/test_prune.py::test_gradient_of_pruned_weights_is_zero_and_rnn_is_prunable",
-               "tests/sparsity/test_prune.py::test_masks_stay_zero_through_training"]
+               "tests/sparsity/test_prune.py::test_masks_stay_zero_through_training_and_a_keras_round_trip_continues"]
 INT8_TESTS = ["tests/export/test_export_core.py::test_int8_kernel_bit_exact_with_numpy_model",
               "tests/export/test_export_int8.py::test_int8_op_output_is_bit_exact_with_numpy_model"]
 # The C unit tests (`make test-core`), built from the copy's sources.
