@@ -16,7 +16,7 @@ DOCS_ENV    := KERAS_BACKEND=numpy TF_CPP_MIN_LOG_LEVEL=3 NO_MKDOCS_2_WARNING=1
 
 # The `docs` extra of setup.cfg, installed without reinstalling the package itself.
 docs-install:
-	@$(PYTHON) -c "import mkdocs, material, mkdocstrings_handlers.python" 2>/dev/null || { \
+	@$(PYTHON) -c "import mkdocs, material, mkdocstrings_handlers.python, ruff" 2>/dev/null || { \
 	  reqs=$$($(PYTHON) -c "import configparser; c = configparser.ConfigParser(); \
 	    c.read('setup.cfg'); print(' '.join(repr(r) for r in c['options.extras_require']['docs'].split()))"); \
 	  echo "installing the docs extra: $$reqs"; \

@@ -8,7 +8,8 @@ runs all the page's blocks; the default variant runs the others. No block is ski
 silently: an unknown marker is a collection error.
 
 Blocks use public API only (checked below): the pages double as the public surface's
-smoke test and must survive refactors of the package's internals.
+smoke test and must survive refactors of the package's internals. Every name in a public
+module's `__all__` has its entry in the API reference (docs/api/).
 """
 import ast
 import pathlib
@@ -132,6 +133,21 @@ def test_examples_use_public_api_only():
     assert _private_uses("from keras_events.cells import EGRU\nimport keras_events.export.converter\n"
                          "keras_events.export._build.x") == [
         "keras_events.cells", "keras_events.export.converter", "keras_events.export._build.x"]
+
+
+def test_api_reference_covers_public_names():
+    """Every name a public module exports has an entry (``::: module.name``) in docs/api/."""
+    import importlib
+
+    documented = set()
+    for page in (DOCS / "api").glob("*.md"):
+        documented |= set(re.findall(r"^::: ([\w.]+)", page.read_text(encoding="utf-8"), re.M))
+    missing = []
+    for module_name in sorted(PUBLIC_MODULES - {"keras_events.surrogates"}):
+        module = importlib.import_module(module_name)
+        missing += [f"{module_name}.{name}" for name in module.__all__
+                    if f"{module_name}.{name}" not in documented]
+    assert not missing, "add these to a page of docs/api/: " + ", ".join(missing)
 
 
 def test_every_guide_has_code():
