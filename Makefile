@@ -15,8 +15,8 @@ endif
 # imports inside, so a call does not import Keras/TensorFlow (~0.2 s when nothing changed).
 NATIVE     := env PYTHONPATH=$(ROOT)/keras_events $(PYTHON) -m _native
 
-.PHONY: all help install install-apt install-py test test-all test-jax test-sanitize demo \
-        bench clean
+.PHONY: all help install install-apt install-py test test-all test-jax test-mutants test-sanitize \
+        demo bench clean
 all: install
 
 help: ## list the targets
@@ -46,6 +46,7 @@ $(STAMP_DIR)/py-%:
 -include custom_ops/custom_ops.mk
 -include micro/micro.mk
 -include recipes/recipes.mk
+-include docs/docs.mk
 
 # --- tests ------------------------------------------------------------------------------
 # Backend-agnostic tests also run under JAX (cells, surrogates, activity).
@@ -59,10 +60,14 @@ test: install $(TEST_PREREQS) ## the default run: C unit tests, pytest, the JAX 
 test-jax: install ## the backend-agnostic tests under KERAS_BACKEND=jax
 	KERAS_BACKEND=jax $(PYTEST) -q $(JAX_TESTS)
 
-test-all: install $(TEST_PREREQS) ## also the slow tests
+test-all: install $(TEST_PREREQS) ## also the slow tests and the mutants
 	$(NATIVE) test core
 	$(PYTEST) -q -m "slow or not slow" tests
 	KERAS_BACKEND=jax $(PYTEST) -q -m "slow or not slow" $(JAX_TESTS)
+	$(MAKE) --no-print-directory test-mutants
+
+test-mutants: install $(TEST_PREREQS) ## named mutants of the cell, pruning and C core: each must be killed
+	$(PYTHON) tests/mutants/run.py
 
 # C kernels, TFLite glue and host TFLM under AddressSanitizer/UBSan (fragments add prerequisites).
 test-sanitize: test-sanitize-custom-ops ## C kernels, glue and host TFLM under ASan/UBSan
