@@ -64,16 +64,14 @@ def test_tflite_shrinks_with_weight_sparsity_and_sparse_weights_false_keeps_all(
 
 
 def test_summary_reports_ops_and_sizes():
-    from keras_events.export import pack
+    from keras_events.ops import egru
 
     model = egru_model(7, 4, 8, head=3)
     head = model.layers[1]
     head.bias.assign(np.full(3, 0.5, np.float32))  # a zero bias would be dropped by the converter
     info = summary(to_tflite(model))
     assert info["op_counts"]["KE_EGRU"] == 1
-    cell = model.layers[0].cell
-    packed = pack.pack_egru_float(cell.kernel.numpy(), cell.recurrent_kernel.numpy(), cell.bias.numpy(),
-                                  keras.ops.convert_to_numpy(cell.threshold))
+    packed = egru.EGRU.pack_float(egru.EGRU.layer_weights(model.layers[0]))
     # constant tensors: the packed event layer (values, indices, offsets, bias, thresholds) + Dense
     expected = sum(a.nbytes for a in packed.values()) + head.kernel.numpy().nbytes + head.bias.numpy().nbytes
     assert info["weight_bytes"] == expected
