@@ -2,7 +2,7 @@
  *
  * Portable C99, no dependencies, no allocation: every buffer is provided by the
  * caller.  The same file is compiled into the host TFLite kernel
- * (custom_ops/tflite/), the TFLite Micro kernel (micro/tflm/) and the firmware
+ * (custom_ops/tflite/), the TFLite Micro kernel (custom_ops/tflm/) and the firmware
  * harness, so all three agree bit for bit.
  *
  * Model: Subramoney, Nazeer, Schoene, Mayr, Kappel, "Efficient recurrent
