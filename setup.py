@@ -86,6 +86,7 @@ class BuildPy(build_py):
     def _copy_sources(self):
         paths = _native()[0]
         dest = pathlib.Path(self.build_lib) / "keras_events" / "_native" / "src"
+        shutil.rmtree(dest, ignore_errors=True)     # no stale file from an earlier build
         out = []
         files = [paths.SOURCE_ROOT / f for f in paths.SOURCE_FILES]
         files += [p for d in paths.SOURCE_DIRS for p in sorted((paths.SOURCE_ROOT / d).iterdir())
