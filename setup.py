@@ -21,7 +21,6 @@ building from an sdist needs no TFLM tree.
 """
 import importlib.metadata
 import importlib.util
-import os
 import pathlib
 import shutil
 import subprocess

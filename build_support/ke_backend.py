@@ -8,7 +8,7 @@ and the installed TensorFlow is used (the recommended way: no ~600 MB download, 
 wheel matches the TensorFlow you have).
 """
 from setuptools import build_meta as _setuptools
-from setuptools.build_meta import *  # noqa: F401,F403  (every other hook unchanged)
+from setuptools.build_meta import *  # every other hook, unchanged
 
 TENSORFLOW = "tensorflow>=2.18"
 

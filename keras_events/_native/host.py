@@ -23,7 +23,8 @@ import pathlib
 from . import manifest
 from .compile import compile_object, digest, headers_digest, link
 from .flags import HOST_C, HOST_CXX, SANITIZE, SANITIZE_OPT, TEST_C
-from .paths import BUILD_DIR, BUNDLED_TFLITE_INCLUDE, CORE, CUSTOM_OPS, PACKAGE_DIR, tflm_dir
+from .paths import (BUILD_DIR, BUNDLED_TFLITE_INCLUDE, CORE, CUSTOM_OPS, PACKAGE_DIR,
+                    tflm_dir)
 
 OPS_LIBRARY = PACKAGE_DIR / "export" / "_ke_ops.so"
 CORE_LIBRARY = PACKAGE_DIR / "export" / "_ke_core.so"
