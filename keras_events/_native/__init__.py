@@ -2,13 +2,14 @@
 
 Everything native is compiled by these Python functions: pytest and the recipes build what
 they need on demand, the Makefile's targets are thin calls to ``python -m
-keras_events._native``, and setuptools' ``build_ext`` can call the same functions to build a
+keras_events._native``, and setuptools' ``build_ext`` (``setup.py``) calls the same functions to build the
 wheel. Results are cached by content (sources, headers, flags, tree hash), so a second run
 builds nothing.
 
 Modules (only relative imports: running them does not import Keras):
 
-- ``paths``: source folders, caches, ``TFLM_DIR`` and its default.
+- ``paths``: source folders (an installed package's copy, else the checkout), caches,
+  ``TFLM_DIR`` and its default.
 - ``flags``: every compiler flag, Cortex-M4 ones (``M4_ARCH``) included.
 - ``manifest``: reader of ``custom_ops/ops.def`` (ops, registration functions, sources).
 - ``compile``: content-keyed compile and link.

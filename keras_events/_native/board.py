@@ -12,7 +12,7 @@ import pathlib
 from . import manifest, tflm
 from .compile import compile_object, digest, link
 from .flags import M4_ARCH, M4_LINK, M4_OPT
-from .paths import CACHE_ROOT, CORE, MICRO, REPO_ROOT, tflm_dir
+from .paths import CACHE_ROOT, CORE, MICRO, SOURCE_ROOT, tflm_dir
 
 HARNESS = MICRO / "harness"
 LINKER_SCRIPT = HARNESS / "an386.ld"
@@ -36,7 +36,7 @@ def op_sources(op_names=None) -> list[pathlib.Path]:
 
 def project_flags(variant: tflm.Variant, tflm_tree: pathlib.Path, lang: str) -> list[str]:
     return variant.compile_flags(tflm_tree, lang) + [
-        f"-I{REPO_ROOT}", f"-I{HARNESS}", f"-I{CORE}", "-Wall"]
+        f"-I{SOURCE_ROOT}", f"-I{HARNESS}", f"-I{CORE}", "-Wall"]
 
 
 def compile_for(src: pathlib.Path, variant: tflm.Variant, tflm_tree: pathlib.Path | None = None,

@@ -23,7 +23,8 @@ import pathlib
 from . import manifest
 from .compile import compile_object, digest, headers_digest, link
 from .flags import HOST_C, HOST_CXX, SANITIZE, SANITIZE_OPT, TEST_C
-from .paths import BUILD_DIR, CORE, CUSTOM_OPS, PACKAGE_DIR, tflm_dir
+from .paths import (BUILD_DIR, BUNDLED_TFLITE_INCLUDE, CORE, CUSTOM_OPS, PACKAGE_DIR,
+                    tflm_dir)
 
 OPS_LIBRARY = PACKAGE_DIR / "export" / "_ke_ops.so"
 CORE_LIBRARY = PACKAGE_DIR / "export" / "_ke_core.so"
@@ -40,13 +41,19 @@ def _cxx() -> str:
     return os.environ.get("CXX", "g++")
 
 
+def _stamp(out: pathlib.Path) -> pathlib.Path:
+    # One key file per output path: the wheel build writes the same library names into
+    # build/lib, which must not mark the checkout's copy as current (or vice versa).
+    return BUILD_DIR / "keys" / f"{out.name}-{digest(str(out.resolve().parent))}.key"
+
+
 def _current(out: pathlib.Path, key: str) -> bool:
-    stamp = BUILD_DIR / "keys" / f"{out.name}.key"
+    stamp = _stamp(out)
     return out.exists() and stamp.exists() and stamp.read_text() == key
 
 
 def _record(out: pathlib.Path, key: str) -> pathlib.Path:
-    stamp = BUILD_DIR / "keys" / f"{out.name}.key"
+    stamp = _stamp(out)
     stamp.parent.mkdir(parents=True, exist_ok=True)
     stamp.write_text(key)
     return out
@@ -58,13 +65,17 @@ def tensorflow_wheel() -> tuple[pathlib.Path, str]:
     spec = importlib.util.find_spec("tensorflow")
     if spec is None or spec.origin is None:
         raise RuntimeError("the host op library links against the tensorflow wheel; "
-                           "install it (pip install -e '.[test]')")
+                           "install it (pip install tensorflow)")
     return pathlib.Path(spec.origin).parent, importlib.metadata.version("tensorflow")
 
 
 def tflite_includes(tflm: pathlib.Path | None = None) -> list[str]:
     """The TFLite C headers with the full struct layout: the TFLM tree's headers WITHOUT
-    -DTF_LITE_STATIC_MEMORY (the host interpreter's TfLiteTensor)."""
+    -DTF_LITE_STATIC_MEMORY (the host interpreter's TfLiteTensor). The TensorFlow wheel
+    ships no TFLite headers; an sdist carries the few the glue needs (copied from the TFLM
+    tree when the sdist was made), so building from it needs no TFLM tree."""
+    if tflm is None and BUNDLED_TFLITE_INCLUDE.is_dir():
+        return [f"-I{BUNDLED_TFLITE_INCLUDE}"]
     tflm = tflm or tflm_dir()
     return [f"-I{tflm / 'ref'}", f"-I{tflm / 'ref/third_party/flatbuffers/include'}"]
 
@@ -77,13 +88,17 @@ def build_ops_library(out: pathlib.Path = OPS_LIBRARY) -> pathlib.Path:
     libdir, version = tensorflow_wheel()
     core, glue = manifest.sources("core"), [*_glue_sources(), REGISTERER]
     cxx_flags = [*HOST_CXX, *tflite_includes(), f'-DKE_TF_VERSION="{version}"']
-    key = digest(*core, *glue, headers_digest(), _cc(), _cxx(), *HOST_C, *cxx_flags, str(libdir))
+    # rpath: the TensorFlow next to an installed package (site-packages/tensorflow, seen
+    # from keras_events/export/), then the one built against. The loader imports TensorFlow
+    # first anyway, so the libtensorflow_cc.so.2 it loaded is the one used.
+    link_flags = ["-shared", f"-L{libdir}", "-l:libtensorflow_cc.so.2",
+                  "-Wl,-rpath,$ORIGIN/../../tensorflow", f"-Wl,-rpath,{libdir}", "-lm"]
+    key = digest(*core, *glue, headers_digest(), _cc(), _cxx(), *HOST_C, *cxx_flags, *link_flags)
     if _current(out, key):
         return out
     objs = [compile_object(s, _cc(), HOST_C) for s in core]
     objs += [compile_object(s, _cxx(), cxx_flags) for s in glue]
-    link(out, _cxx(), objs, ["-shared", f"-L{libdir}", "-l:libtensorflow_cc.so.2",
-                             f"-Wl,-rpath,{libdir}", "-lm"])
+    link(out, _cxx(), objs, link_flags)
     return _record(out, key)
 
 

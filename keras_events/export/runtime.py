@@ -2,8 +2,9 @@
 
     interpreter = keras_events.export.Interpreter(model_content=tflite_bytes)
 
-`load_ops()` builds `_ke_ops.so` on first use (`keras_events._native`, ~20 s, then
-cached), loads it with RTLD_GLOBAL and returns the registerer's symbol name,
+`load_ops()` loads `_ke_ops.so` (shipped in the wheel; in a source checkout built on
+first use by `keras_events._native`, ~20 s, then cached) with RTLD_GLOBAL and returns
+the registerer's symbol name,
 usable wherever TFLite takes custom-op registerers:
 `InterpreterWithCustomOps(custom_op_registerers=[load_ops()])` or the
 converter's calibrator (`target_spec._experimental_custom_op_registerers`).
@@ -23,27 +24,39 @@ def _installed_tf_version():
     return tf.__version__
 
 
+def _minor(version):
+    """"2.21.0" -> "2.21": the op library needs the TensorFlow minor release it was built
+    against (the range a wheel declares, ``tensorflow>=X.Y,<X.Y+1``)."""
+    return ".".join(version.split(".")[:2])
+
+
 def load_ops():
-    """Builds (if needed) and loads the op library; returns the registerer name.
+    """Loads the op library (in a source checkout: builds it first if needed); returns the
+    registerer name.
 
     Raises:
-        RuntimeError: if the library was built against another TensorFlow
-            version than the one installed (it calls into libtensorflow_cc.so.2,
-            whose C++ ABI is tied to one build): rebuild with `make custom-ops`
-            (the builder's key includes the TensorFlow version).
+        RuntimeError: if the library was built against another TensorFlow minor
+            release than the one installed (it calls into libtensorflow_cc.so.2,
+            whose C++ ABI is tied to one build): in a checkout rebuild it with
+            `make custom-ops`, an installed package must be rebuilt from its sdist.
     """
     global _lib
     if _lib is None:
         path = _build.ensure_built(_build.OPS_LIBRARY)
+        # TensorFlow first: its libtensorflow_cc.so.2 is then already loaded and is the one
+        # the op library binds to, wherever TensorFlow is installed.
+        installed = _installed_tf_version()
         lib = ctypes.CDLL(path, mode=os.RTLD_NOW | ctypes.RTLD_GLOBAL)
         lib.KE_Ops_TensorFlowVersion.restype = ctypes.c_char_p
         lib.KE_Ops_MacCount.restype = ctypes.c_uint64
         built_for = lib.KE_Ops_TensorFlowVersion().decode()
-        installed = _installed_tf_version()
-        if built_for != installed:
+        if _minor(built_for) != _minor(installed):
+            fix = ("rebuild keras-events against it: pip install --no-build-isolation "
+                   "--force-reinstall keras-events-*.tar.gz" if _build.prebuilt()
+                   else "rebuild it: make custom-ops")
             raise RuntimeError(
                 f"{path} was built for TensorFlow {built_for} but {installed} is installed; "
-                f"rebuild it: make custom-ops")
+                f"install TensorFlow {_minor(built_for)}.* or {fix}")
         _lib = lib
     return REGISTERER
 

@@ -10,7 +10,9 @@ emulated Cortex-M4 (QEMU ``mps2-an386``) with instruction counts.
 Modules: ``tflm_build`` (cached TFLM libraries), ``firmware`` (the board harness build),
 ``host_lib`` (the host TFLM shared library), ``qemu`` (emulation + instruction counts),
 ``runner`` (``run``), ``host_interpreter`` (``Interpreter``), ``model_ops`` (ops of a model).
-The C sources they compile (``custom_ops/``, ``micro/``) come from the source checkout.
+The C sources they compile (``custom_ops/``, ``micro/``) come from the copy an installed
+package carries, or from the source checkout (``keras_events._native.paths``); TFLM from
+``TFLM_DIR``.
 """
 from keras_events.micro.host_interpreter import Interpreter, MicroInterpreterError
 from keras_events.micro.qemu import FirmwareError
