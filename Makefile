@@ -37,7 +37,7 @@ install-apt: ## arm-none-eabi-gcc, qemu-system-arm, espeak-ng when missing
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-install-py: $(STAMP_DIR)/py-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1) ## pip install -e ".[test]"
+install-py: $(STAMP_DIR)/py-$(shell cat setup.cfg setup.py pyproject.toml | cksum | cut -d' ' -f1) ## pip install -e ".[test]"
 $(STAMP_DIR)/py-%:
 	$(PIP) install -q -e ".[test]"
 	@mkdir -p $(STAMP_DIR) && touch $@
