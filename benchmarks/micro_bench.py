@@ -15,10 +15,10 @@ Kernels (``kernel`` key of every row; hidden 64 and 128, 40 input features):
                            (Keras 3 layers carry no api_implements tag, so the converter never
                            fuses a Keras 3 LSTM)
   fc_matvec_cmsis_nn       a FULLY_CONNECTED int8 (CMSIS-NN arm_fully_connected_s8, SMLAD) of
-                           [x_t, y_t-1] (I+U) -> 3U, one invoke per step: the two matrix
-                           products of a dense GRU without its gates, i.e. a lower bound of
-                           any dense SMLAD int8 GRU kernel (3U(I+U) MACs; includes TFLM's
-                           per-invoke overhead)
+                           [x_t, y_t-1] (I+U) -> 3U, one invoke per step: the products of a
+                           dense GRU without its gates, through TFLM (a reference for the
+                           SMLAD matvec of dense_smlad_egru; includes TFLM's per-invoke
+                           overhead, so it is not a lower bound)
   gru_graph_unrolled_int8  (--with-graph-gru) the converter's int8 builtin-op graph of
                            keras.layers.GRU(unroll=True), the baseline of earlier READMEs
   ke_egru_pruning_only     KE_EGRU, weights pruned, every unit firing (no events)
