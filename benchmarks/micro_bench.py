@@ -1,18 +1,36 @@
-"""Instructions per EGRU step on the emulated Cortex-M4F (QEMU mps2-an386, TFLite Micro).
+"""Instructions and estimated cycles per recurrent step on the emulated Cortex-M4F (QEMU
+mps2-an386, TFLite Micro), KE_EGRU against the strongest dense kernels (issue 17).
 
-KE_EGRU int8 (Subramoney et al., ICLR 2023, event-driven kernel of custom_ops/core) at event
-rate {100, 50, 20, 10} % x weight sparsity {0, 80, 90} %, hidden 64 and 128, 40 input
-features, against
-  (a) a dense int8 GRU in the same kernel style: KE_EGRU with every weight stored
-      (sparse_weights=False) and every unit firing every step, i.e. all 3U(I+U) MACs;
-  (b) what a user deploys today: the TFLite converter's builtin-op graph of
-      keras.layers.GRU run by TFLM (CMSIS-NN kernels where TFLM has them):
-      int8 from GRU(unroll=True) (the only form that converts to int8 in TF 2.21) and
-      float32 from GRU(unroll=False) (a WHILE loop; float only).
+Kernels (``kernel`` key of every row; hidden 64 and 128, 40 input features):
+  dense_smlad_egru         the project's dense int8 kernel with SMLAD dual MACs
+                           (custom_ops/core/ke_dense_smlad.c): every weight, every unit, the
+                           same gates and tables as KE_EGRU, 3U(I+U) MACs; kernel only (a
+                           plain-C firmware, benchmarks/micro/dense_smlad_main.c, no TFLM
+                           invoke overhead), checked bit for bit against ke_egru_i8_step
+  dense_ke_egru_scalar     KE_EGRU storing every weight (sparse_weights=False), every unit
+                           firing every step: all 3U(I+U) MACs in the project's scalar C style
+  fused_lstm_cmsis_nn      TFLM's builtin int8 UNIDIRECTIONAL_SEQUENCE_LSTM (CMSIS-NN
+                           arm_lstm_unidirectional_s8), converted from
+                           tf_keras.layers.LSTM(unroll=False), batch 1, fixed length: 4U(I+U) MACs
+                           (Keras 3 layers carry no api_implements tag, so the converter never
+                           fuses a Keras 3 LSTM)
+  fc_matvec_cmsis_nn       a FULLY_CONNECTED int8 (CMSIS-NN arm_fully_connected_s8, SMLAD) of
+                           [x_t, y_t-1] (I+U) -> 3U, one invoke per step: the products of a
+                           dense GRU without its gates, through TFLM (a reference for the
+                           SMLAD matvec of dense_smlad_egru; includes TFLM's per-invoke
+                           overhead, so it is not a lower bound)
+  gru_graph_unrolled_int8  (--with-graph-gru) the converter's int8 builtin-op graph of
+                           keras.layers.GRU(unroll=True), the baseline of earlier READMEs
+  ke_egru_pruning_only     KE_EGRU, weights pruned, every unit firing (no events)
+  ke_egru_events_only      KE_EGRU, no pruning, activity 5/10/20/30 %
+  ke_egru_events_pruning   KE_EGRU, pruned and activity 5/10/20/30 %
+
 Counts are guest instructions inside MicroInterpreter::Invoke (QEMU TCG plugin), divided by
-the time steps of the sequence; QEMU does not model cycles. MACs/step of KE_EGRU are the
-kernel's own count (host TFLM, same code and input); the MAC ratio is the physical limit of
-the speed-up, printed next to the instruction ratio.
+the time steps of the invoke; cycles are the plugin's estimate (keras_events.micro.qemu:
+Cortex-M4 TRM timings, zero-wait-state memory, taken-branch refill P = 2). Effective MACs of
+KE_EGRU are the kernel's own count (host TFLM, same code and input); of the dense kernels
+their dense count. "vs strongest dense" = instructions (cycles) of the cheapest dense kernel
+measured at that hidden size / this row's.
 
 The event rate is set by construction: the candidate-gate bias is +1.5 for the first
 activity*U units (c ~ 0.9 > threshold 0.5: an event every step) and -1.5 for the rest
@@ -20,10 +38,12 @@ activity*U units (c ~ 0.9 > threshold 0.5: an event every step) and -1.5 for the
 are dense random (no zero inputs, so the input product is never skipped). The measured rate
 is printed.
 
-Run: python benchmarks/micro_bench.py [--units 64 128] [--time 10] [--out build/micro_bench]
+Run: python benchmarks/micro_bench.py [--units 64 128] [--activities 0.05 0.1 0.2 0.3]
+     [--sparsity 0.8] [--time 10] [--with-graph-gru] [--json FILE] [--out build/micro_bench]
      (or make micro-bench / python -m keras_events.micro bench). Writes a table, JSON, PNG.
 """
 import argparse
+import itertools
 import json
 import os
 import pathlib
@@ -38,9 +58,15 @@ sys.path.insert(0, str(REPO_ROOT))
 import numpy as np  # noqa: E402
 
 FEATURES = 40
-ACTIVITIES = (1.0, 0.5, 0.2, 0.1)
-SPARSITIES = (0.0, 0.8, 0.9)
+ACTIVITIES = (0.05, 0.1, 0.2, 0.3)
+SPARSITY = 0.8
 ARENA = 256 * 1024
+DENSE_KERNELS = ("dense_smlad_egru", "dense_ke_egru_scalar", "fused_lstm_cmsis_nn",
+                 "gru_graph_unrolled_int8")
+DENSE_SMLAD_MAIN = REPO_ROOT / "benchmarks" / "micro" / "dense_smlad_main.c"
+# Not a complete recurrent kernel (no gates): reported, never "the strongest dense kernel".
+BOUND_KERNELS = ("fc_matvec_cmsis_nn",)
+GOAL = dict(units=128, activity=0.2, sparsity=0.8)
 
 
 def _prune(w, sparsity):
@@ -77,149 +103,298 @@ def egru_tflite(units, steps, activity, sparsity, rep, sparse_weights=True):
     return to_tflite(model, sparse_weights=sparse_weights, **_int8_kwargs(rep))
 
 
-def gru_tflite(units, steps, rep, int8):
-    """The converter's builtin-op graph of keras.layers.GRU (unrolled for int8, WHILE for float)."""
+def gru_tflite(units, steps, rep):
+    """The converter's int8 builtin-op graph of keras.layers.GRU(unroll=True)."""
     import keras
-    import tensorflow as tf
+    from keras_events.export import builtin_int8_tflite
     model = keras.Sequential([keras.Input((steps, FEATURES), batch_size=1),
-                              keras.layers.GRU(units, unroll=int8)])
-    if int8:
-        from keras_events.export import builtin_int8_tflite
-        return builtin_int8_tflite(model, rep)
-    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+                              keras.layers.GRU(units, unroll=True)])
+    return builtin_int8_tflite(model, rep)
 
 
-def quantized_input(model, x):
-    from keras_events.micro.host_interpreter import Interpreter
-    d = Interpreter(model, arena_size=ARENA).get_input_details()[0]
+def fc_tflite(units, rep_steps):
+    """FULLY_CONNECTED int8 (I+U) -> 3U: the matrix products of one dense GRU step."""
+    import keras
+    from keras_events.export import builtin_int8_tflite
+    model = keras.Sequential([keras.Input((FEATURES + units,), batch_size=1),
+                              keras.layers.Dense(3 * units)])
+    return builtin_int8_tflite(model, rep_steps)
+
+
+def dense_smlad_elf(units, steps, out_dir, features=FEATURES):
+    """Firmware running the dense SMLAD kernel ``steps`` steps between the count markers,
+    then checking it bit for bit against ke_egru_i8_step (prints KE_DONE or KE_ERROR)."""
+    from keras_events._native import board
+    from keras_events._native.paths import CORE
+    out_dir = pathlib.Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    inc = [CORE, board.HARNESS]
+    defs = (f"-DKE_UNITS={units}", f"-DKE_FEATURES={features}", f"-DKE_STEPS={steps}")
+    objs = [board.compile_m4_c(DENSE_SMLAD_MAIN, inc, cache=False, out_dir=out_dir, extra=defs)]
+    objs += [board.compile_m4_c(CORE / f, inc) for f in (
+        "ke_dense_smlad.c", "ke_egru.c", "ke_sparse.c", "ke_fixed.c", "ke_lut_tables.c")]
+    objs += [board.compile_m4_c(board.HARNESS / f, inc)
+             for f in ("startup.c", "semihost.c", "ke_counters.c")]
+    return board.link_firmware(objs, out_dir, name="dense_smlad.elf", linker="arm-none-eabi-gcc")
+
+
+def measure_dense_smlad(units, steps):
+    import tempfile
+    from keras_events.micro import qemu
+    with tempfile.TemporaryDirectory(prefix="ke_dense_smlad_") as td:
+        res = qemu.run_firmware(dense_smlad_elf(units, steps, td), timeout=900)
+    c = res.classes[0]
+    return {"instructions_per_step": res.instructions[0] / steps,
+            "est_cycles_per_step": c["est_cycles"] / steps,
+            "est_cycles_range_per_step": [c["est_cycles_min"] / steps, c["est_cycles_max"] / steps],
+            "classes_per_step": {k: c[k] / steps for k in (*qemu.CLASSES, "taken_branches")},
+            "effective_macs_per_step": float(3 * units * (FEATURES + units)), "event_rate": 1.0}
+
+
+def lstm_tflite(units, steps, rep, seed=0):
+    """TFLM's fused int8 UNIDIRECTIONAL_SEQUENCE_LSTM from tf_keras.layers.LSTM(unroll=False)."""
+    import tensorflow as tf
+    import tf_keras
+    tf_keras.utils.set_random_seed(seed)
+    model = tf_keras.Sequential([tf_keras.Input((steps, FEATURES), batch_size=1),
+                                 tf_keras.layers.LSTM(units, unroll=False)])
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: ([x[None]] for x in rep)
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = conv.inference_output_type = tf.int8
+    model_bytes = conv.convert()
+    from keras_events.micro import model_ops
+    ops = model_ops.model_op_names(model_bytes)
+    if "UNIDIRECTIONAL_SEQUENCE_LSTM" not in ops:
+        raise RuntimeError(f"the converter did not fuse the LSTM (ops: {ops})")
+    return model_bytes
+
+
+def quantized_input(model, x, builtin_only=False):
+    """``x`` in the model's input type; ``builtin_only``: read the quantization with TFLite's
+    interpreter (the host TFLM library holds only the ops the project's tests need)."""
+    if builtin_only:
+        import tensorflow as tf
+        d = tf.lite.Interpreter(model_content=model).get_input_details()[0]
+        d = {"dtype": d["dtype"], "quantization": d["quantization"]}
+    else:
+        from keras_events.micro.host_interpreter import Interpreter
+        d = Interpreter(model, arena_size=ARENA).get_input_details()[0]
     if d["dtype"] == np.float32:
         return x.astype(np.float32)
     scale, zp = d["quantization"]
     return np.clip(np.round(x / scale) + zp, -128, 127).astype(np.int8)
 
 
-def measure(model, x, steps):
-    """Instructions/step on the board, KE_EGRU MACs/step and event rate on the host TFLM."""
+def measure(model, x, steps, dense_macs=None):
+    """Per step on the board: instructions, instruction classes, estimated cycles; effective
+    MACs (KE_EGRU: the kernel's count on the host TFLM; else ``dense_macs``) and event rate."""
     from keras_events.micro import qemu
     from keras_events.micro.host_interpreter import Interpreter, mac_count
-    xq = quantized_input(model, x)
-    res, mem = qemu.run_model(model, xq, arena_size=ARENA, timeout=600)
+    xq = quantized_input(model, x, builtin_only=dense_macs is not None)
+    res, mem = qemu.run_model(model, xq, arena_size=ARENA, timeout=900)
+    # one invoke of `steps` steps, or (fc_matvec) `steps` invokes of one step each
+    c = {k: sum(d[k] for d in res.classes) for k in res.classes[0]}
+    out = {"instructions_per_step": sum(res.instructions) / steps,
+           "est_cycles_per_step": c["est_cycles"] / steps,
+           "est_cycles_range_per_step": [c["est_cycles_min"] / steps, c["est_cycles_max"] / steps],
+           "classes_per_step": {k: c[k] / steps for k in (*qemu.CLASSES, "taken_branches")},
+           "flash_bytes": mem["flash_bytes"], "model_bytes": mem["flash_model_bytes"],
+           "arena_used_bytes": mem["arena_used_bytes"]}
+    if dense_macs is not None:
+        out.update(effective_macs_per_step=float(dense_macs), event_rate=1.0)
+        return out
     interp = Interpreter(model, arena_size=ARENA)
     before = mac_count()
     (y,) = interp.run(xq)
-    macs = (mac_count() - before) / steps
-    zp = interp.get_output_details()[0]["quantization"][1] if y.dtype == np.int8 else 0
-    return {"instructions_per_step": res.instructions[0] / steps, "macs_per_step": macs,
-            "event_rate": float((y != zp).mean()), "flash_bytes": mem["flash_bytes"],
-            "model_bytes": mem["flash_model_bytes"], "arena_used_bytes": mem["arena_used_bytes"]}
+    zp = interp.get_output_details()[0]["quantization"][1]
+    out.update(effective_macs_per_step=(mac_count() - before) / steps,
+               event_rate=float((y != zp).mean()))
+    return out
 
 
-def run(units_list, steps, out_dir):
+def configs(units, activities, sparsity, with_graph_gru):
+    """(kernel, target activity, weight sparsity) of every row at one hidden size."""
+    rows = [("dense_smlad_egru", 1.0, 0.0), ("dense_ke_egru_scalar", 1.0, 0.0),
+            ("fused_lstm_cmsis_nn", 1.0, 0.0),
+            ("fc_matvec_cmsis_nn", 1.0, 0.0)]
+    if with_graph_gru:
+        rows.append(("gru_graph_unrolled_int8", 1.0, 0.0))
+    rows.append(("ke_egru_pruning_only", 1.0, sparsity))
+    rows += [("ke_egru_events_only", a, 0.0) for a in activities]
+    rows += [("ke_egru_events_pruning", a, sparsity) for a in activities]
+    return rows
+
+
+def run(units_list, steps, activities=ACTIVITIES, sparsity=SPARSITY, with_graph_gru=False):
     rng = np.random.default_rng(7)
-    rows, baselines = [], {}
+    rows = []
     for units in units_list:
         x = rng.uniform(-1, 1, (1, steps, FEATURES)).astype(np.float32)
         rep = rng.uniform(-1, 1, (64, steps, FEATURES)).astype(np.float32)
-        dense_macs = 3 * units * (FEATURES + units)
-        base = {}
+        gru_macs, lstm_macs = 3 * units * (FEATURES + units), 4 * units * (FEATURES + units)
         t0 = _time.time()
-        base["a_dense_ke_egru_int8"] = measure(
-            egru_tflite(units, steps, 1.0, 0.0, rep, sparse_weights=False), x, steps)
-        base["b_gru_unrolled_int8"] = measure(gru_tflite(units, steps, rep, int8=True), x, steps)
-        try:
-            base["b_gru_while_float"] = measure(gru_tflite(units, steps, rep, int8=False), x, steps)
-        except Exception as e:  # report, do not hide, a baseline that does not run
-            base["b_gru_while_float"] = {"error": str(e).splitlines()[0][:300]}
-        for b in base.values():
-            if "error" not in b:
-                b["macs_per_step"] = b["macs_per_step"] or dense_macs
-        baselines[units] = base
-        for sparsity in SPARSITIES:
-            for activity in ACTIVITIES:
-                m = measure(egru_tflite(units, steps, activity, sparsity, rep), x, steps)
-                m.update(units=units, activity=activity, sparsity=sparsity)
-                a, b = base["a_dense_ke_egru_int8"], base["b_gru_unrolled_int8"]
-                m["instr_ratio_vs_a"] = a["instructions_per_step"] / m["instructions_per_step"]
-                m["mac_ratio_vs_a"] = a["macs_per_step"] / max(m["macs_per_step"], 1)
-                m["instr_ratio_vs_b_int8"] = b["instructions_per_step"] / m["instructions_per_step"]
-                rows.append(m)
+        for kernel, activity, sp in configs(units, activities, sparsity, with_graph_gru):
+            if kernel == "dense_smlad_egru":
+                m = measure_dense_smlad(units, steps)
+            elif kernel == "dense_ke_egru_scalar":
+                m = measure(egru_tflite(units, steps, 1.0, 0.0, rep, sparse_weights=False),
+                            x, steps, gru_macs)
+            elif kernel == "fused_lstm_cmsis_nn":
+                m = measure(lstm_tflite(units, steps, rep), x, steps, lstm_macs)
+            elif kernel == "fc_matvec_cmsis_nn":
+                xy = rng.uniform(-1, 1, (steps, 1, FEATURES + units)).astype(np.float32)
+                m = measure(fc_tflite(units, rng.uniform(-1, 1, (64, FEATURES + units))
+                                      .astype(np.float32)), xy, steps, gru_macs)
+            elif kernel == "gru_graph_unrolled_int8":
+                m = measure(gru_tflite(units, steps, rep), x, steps, gru_macs)
+            else:
+                m = measure(egru_tflite(units, steps, activity, sp, rep), x, steps)
+            m.update(kernel=kernel, hidden=units, target_activity=activity, weight_sparsity=sp)
+            m["instructions_per_effective_mac"] = \
+                m["instructions_per_step"] / max(m["effective_macs_per_step"], 1)
+            rows.append(m)
+            print(f"  {kernel} U={units} act={activity:.0%} sparse={sp:.0%}: "
+                  f"{m['instructions_per_step']:,.0f} instr/step", file=sys.stderr)
+        dense = [r for r in rows if r["hidden"] == units and r["kernel"] in DENSE_KERNELS]
+        best = min(dense, key=lambda r: r["instructions_per_step"])
+        for r in rows:
+            if r["hidden"] == units:
+                r["strongest_dense"] = best["kernel"]
+                r["instr_ratio_vs_strongest_dense"] = \
+                    best["instructions_per_step"] / r["instructions_per_step"]
+                r["cycle_ratio_vs_strongest_dense"] = \
+                    best["est_cycles_per_step"] / r["est_cycles_per_step"]
+                r["mac_ratio_vs_dense_gru"] = gru_macs / max(r["effective_macs_per_step"], 1)
         print(f"hidden {units}: {_time.time() - t0:.0f} s", file=sys.stderr)
-    return rows, baselines
+    return rows
 
 
-def report(rows, baselines, out_dir):
+JSON_KEYS = ("kernel", "hidden", "event_rate", "weight_sparsity", "instructions_per_step",
+             "effective_macs_per_step", "instructions_per_effective_mac", "est_cycles_per_step")
+
+
+def _goal_lines(rows):
+    g = [r for r in rows if r["hidden"] == GOAL["units"] and r["kernel"] == "ke_egru_events_pruning"
+         and r["target_activity"] == GOAL["activity"] and r["weight_sparsity"] == GOAL["sparsity"]]
+    if not g:
+        return [f"goals (hidden {GOAL['units']}, {GOAL['activity']:.0%} events, "
+                f"{GOAL['sparsity']:.0%} pruning): not in this run's grid"]
+    g = g[0]
+    out = [f"goals, hidden {g['hidden']}, {g['target_activity']:.0%} events "
+           f"(measured {g['event_rate']:.2f}), {g['weight_sparsity']:.0%} pruning:"]
+    for name in ("dense_smlad_egru", "fused_lstm_cmsis_nn", "dense_ke_egru_scalar"):
+        b = [r for r in rows if r["hidden"] == g["hidden"] and r["kernel"] == name]
+        if b:
+            ratio = b[0]["instructions_per_step"] / g["instructions_per_step"]
+            out.append(f"  >= 5x fewer instructions than {name}: {ratio:.2f}x "
+                       f"({'met' if ratio >= 5 else f'NOT met, {5 / ratio:.2f}x short'})")
+    ipm = g["instructions_per_effective_mac"]
+    out.append(f"  <= 3 instructions per effective MAC: {ipm:.2f} "
+               f"({'met' if ipm <= 3 else f'NOT met, {ipm / 3:.2f}x over'})")
+    for name in ("dense_smlad_egru", "dense_ke_egru_scalar"):
+        d = [r for r in rows if r["hidden"] == g["hidden"] and r["kernel"] == name]
+        if d:
+            ir = d[0]["instructions_per_step"] / g["instructions_per_step"]
+            mr = g["mac_ratio_vs_dense_gru"]
+            out.append(f"  instruction ratio >= 0.5 x MAC ratio (vs {name}): "
+                       f"{ir:.2f} / {mr:.2f} = {ir / mr:.2f} "
+                       f"({'met' if ir >= 0.5 * mr else f'NOT met, {0.5 * mr / ir:.2f}x short'})")
+    return out
+
+
+def report(rows, out_dir, json_path=None):
+    from keras_events.micro import qemu
     out_dir.mkdir(parents=True, exist_ok=True)
-    lines = ["Instructions per step on Cortex-M4F (QEMU mps2-an386, TFLM; guest instructions, "
-             "not cycles), input 40 features", ""]
-    for units, base in baselines.items():
-        lines.append(f"hidden {units} baselines (instructions/step):")
-        for name, b in base.items():
-            lines.append(f"  {name:24s} " + (f"{b['instructions_per_step']:>12,.0f}  "
-                         f"(flash {b['flash_bytes']:,} B, model {b['model_bytes']:,} B, arena used "
-                         f"{b['arena_used_bytes']:,} B)" if "error" not in b else b["error"]))
-    hdr = (f"{'U':>4} {'act':>5} {'rate':>5} {'sparse':>6} {'instr/step':>11} {'MACs/step':>10} "
-           f"{'x vs (a)':>8} {'MAC x':>7} {'instr/MAC':>9} {'x vs (b)':>8} {'model B':>8}")
-    lines += ["", "KE_EGRU int8; x vs (a) = dense KE_EGRU instr / this; MAC x = dense MACs / this;"
-              " instr/MAC = (x vs (a)) / (MAC x); x vs (b) = int8 unrolled GRU graph instr / this", hdr]
+    lines = ["Per recurrent step on the emulated Cortex-M4F (QEMU mps2-an386, TFLM), input "
+             f"{FEATURES} features. Cycles: estimate, {qemu.CYCLE_MODEL}.", "",
+             f"{'kernel':24s} {'U':>4} {'act':>4} {'rate':>5} {'sparse':>6} {'instr/step':>11} "
+             f"{'eff MACs':>9} {'instr/MAC':>9} {'est cyc/step':>12} {'cyc/MAC':>7} "
+             f"{'x instr':>7} {'x cyc':>6} {'MAC x':>6} {'ld/st':>6} {'mul':>6} {'taken':>6}"]
     for r in rows:
-        lines.append(f"{r['units']:>4} {r['activity']:>5.0%} {r['event_rate']:>5.2f} "
-                     f"{r['sparsity']:>6.0%} {r['instructions_per_step']:>11,.0f} "
-                     f"{r['macs_per_step']:>10,.0f} {r['instr_ratio_vs_a']:>8.2f} "
-                     f"{r['mac_ratio_vs_a']:>7.2f} {r['instr_ratio_vs_a'] / r['mac_ratio_vs_a']:>9.2f} "
-                     f"{r['instr_ratio_vs_b_int8']:>8.2f} {r['model_bytes']:>8,}")
-    lines.append("")
-    for units in baselines:
-        goal = [r for r in rows if r["units"] == units and r["activity"] == 0.1 and r["sparsity"] == 0.8]
-        if goal:
-            g = goal[0]
-            lines.append(f"goals, hidden {units}, 10 % activity, 80 % sparsity: "
-                         f"{g['instr_ratio_vs_b_int8']:.1f}x fewer instructions than the int8 GRU "
-                         f"graph (goal >= 5x: {'met' if g['instr_ratio_vs_b_int8'] >= 5 else 'NOT met'}); "
-                         f"instruction ratio / MAC ratio = "
-                         f"{g['instr_ratio_vs_a'] / g['mac_ratio_vs_a']:.2f} (goal >= 0.6: "
-                         f"{'met' if g['instr_ratio_vs_a'] >= 0.6 * g['mac_ratio_vs_a'] else 'NOT met'})")
+        c = r["classes_per_step"]
+        lines.append(
+            f"{r['kernel']:24s} {r['hidden']:>4} {r['target_activity']:>4.0%} {r['event_rate']:>5.2f} "
+            f"{r['weight_sparsity']:>6.0%} {r['instructions_per_step']:>11,.0f} "
+            f"{r['effective_macs_per_step']:>9,.0f} {r['instructions_per_effective_mac']:>9.2f} "
+            f"{r['est_cycles_per_step']:>12,.0f} "
+            f"{r['est_cycles_per_step'] / max(r['effective_macs_per_step'], 1):>7.2f} "
+            f"{r['instr_ratio_vs_strongest_dense']:>7.2f} {r['cycle_ratio_vs_strongest_dense']:>6.2f} "
+            f"{r['mac_ratio_vs_dense_gru']:>6.2f} {c['load_store']:>6,.0f} {c['multiply']:>6,.0f} "
+            f"{c['taken_branches']:>6,.0f}")
+    strongest = sorted({(r["hidden"], r["strongest_dense"]) for r in rows})
+    lines += ["", "x instr / x cyc: strongest dense kernel's instructions / cycles per step over "
+              "this row's (" + ", ".join(f"hidden {u}: {k}" for u, k in strongest) + "); MAC x: "
+              "dense GRU MACs 3U(I+U) / this row's effective MACs; ld/st, mul, taken: load/store "
+              "and multiply instructions and taken branches per step.", ""]
+    lines += _goal_lines(rows)
     text = "\n".join(lines)
     print(text)
     (out_dir / "micro_bench.txt").write_text(text + "\n")
     (out_dir / "micro_bench.json").write_text(json.dumps(
-        {"rows": rows, "baselines": {str(k): v for k, v in baselines.items()},
-         "unit": "guest instructions per time step (QEMU TCG plugin), not cycles"}, indent=1))
-    _plot(rows, baselines, out_dir / "micro_bench.png")
+        {"rows": rows, "cycle_model": qemu.CYCLE_MODEL,
+         "unit": "per recurrent time step; instructions exact (QEMU TCG plugin), cycles estimated"},
+        indent=1))
+    if json_path:
+        pathlib.Path(json_path).write_text(json.dumps(
+            [{k: r[k] for k in JSON_KEYS} for r in rows], indent=1))
+        print(f"wrote {json_path}")
+    _plot(rows, out_dir / "micro_bench.png")
     print(f"wrote {out_dir}/micro_bench.{{txt,json,png}}")
 
 
-def _plot(rows, baselines, path):
+def _plot(rows, path):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(baselines), figsize=(6 * len(baselines), 4.5), squeeze=False)
-    for ax, (units, base) in zip(axes[0], baselines.items()):
-        for s in SPARSITIES:
-            pts = sorted((r["activity"], r["instructions_per_step"]) for r in rows
-                         if r["units"] == units and r["sparsity"] == s)
-            ax.plot([100 * a for a, _ in pts], [v for _, v in pts], "o-",
-                    label=f"KE_EGRU int8, {s:.0%} sparse")
-        styles = {"a_dense_ke_egru_int8": ":", "b_gru_unrolled_int8": "--", "b_gru_while_float": "-."}
-        for name, b in base.items():
-            if "error" not in b:
-                ax.axhline(b["instructions_per_step"], ls=styles[name], color="gray", label=name)
+    units_list = sorted({r["hidden"] for r in rows})
+    fig, axes = plt.subplots(1, len(units_list), figsize=(6 * len(units_list), 4.5), squeeze=False)
+    for ax, units in zip(axes[0], units_list):
+        mine = [r for r in rows if r["hidden"] == units]
+        for kernel in ("ke_egru_events_only", "ke_egru_events_pruning"):
+            pts = sorted((r["target_activity"], r["est_cycles_per_step"]) for r in mine
+                         if r["kernel"] == kernel)
+            ax.plot([100 * a for a, _ in pts], [v for _, v in pts], "o-", label=kernel)
+        styles = itertools.cycle(["--", ":", "-.", (0, (1, 4)), (0, (5, 2, 1, 2))])
+        for r in mine:
+            if r["kernel"] in (*DENSE_KERNELS, *BOUND_KERNELS, "ke_egru_pruning_only"):
+                ax.axhline(r["est_cycles_per_step"], ls=next(styles), color="gray", label=r["kernel"])
         ax.set_xlabel("event rate (% of units per step)")
-        ax.set_ylabel("instructions per step")
+        ax.set_ylabel("estimated Cortex-M4 cycles per step")
         ax.set_yscale("log")
-        ax.set_title(f"Cortex-M4F (QEMU), hidden {units}, input {FEATURES}")
+        ax.set_title(f"Cortex-M4F (QEMU, cycle estimate), hidden {units}, input {FEATURES}")
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
 
+def rereport(json_in, out_dir, json_path=None):
+    """Print and write the report again from a run's micro_bench.json (no QEMU)."""
+    rows = json.loads(pathlib.Path(json_in).read_text())["rows"]
+    report(rows, pathlib.Path(out_dir), json_path)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--units", type=int, nargs="+", default=[64, 128])
+    ap.add_argument("--activities", type=float, nargs="+", default=list(ACTIVITIES),
+                    help="event rates of the event rows (fractions of units per step)")
+    ap.add_argument("--sparsity", type=float, default=SPARSITY, help="weight sparsity of the pruned rows")
     ap.add_argument("--time", type=int, default=10, help="time steps per invoke")
+    ap.add_argument("--with-graph-gru", action="store_true",
+                    help="also measure the converter's unrolled int8 GRU graph (slow to convert)")
+    ap.add_argument("--json", type=pathlib.Path, default=None,
+                    help="also write the rows (kernel, hidden, event_rate, ...) as a JSON list")
     ap.add_argument("--out", type=pathlib.Path, default=REPO_ROOT / "build" / "micro_bench")
     args = ap.parse_args(argv)
-    rows, baselines = run(args.units, args.time, args.out)
-    report(rows, baselines, args.out)
+    for a in args.activities:
+        if not 0 < a <= 1:
+            ap.error(f"--activities: {a} is not in (0, 1]")
+    if not 0 <= args.sparsity < 1:
+        ap.error(f"--sparsity: {args.sparsity} is not in [0, 1)")
+    rows = run(args.units, args.time, tuple(args.activities), args.sparsity, args.with_graph_gru)
+    report(rows, args.out, args.json)
 
 
 if __name__ == "__main__":

@@ -84,8 +84,8 @@ def build_host_library(sanitize: bool = False, tflm_tree: pathlib.Path | None = 
 
 def build_qemu_plugin() -> pathlib.Path:
     """The TCG plugin counting guest instructions (host gcc; cached by source)."""
-    header = PLUGIN_SRC.with_name("qemu_plugin_api.h")
-    out = CACHE_ROOT / "qemu_plugin" / f"libke_insn_count-{digest(PLUGIN_SRC, header)}.so"
+    headers = [PLUGIN_SRC.with_name(h) for h in ("qemu_plugin_api.h", "thumb_class.h")]
+    out = CACHE_ROOT / "qemu_plugin" / f"libke_insn_count-{digest(PLUGIN_SRC, *headers)}.so"
     if out.exists():
         return out
     return link(out, "gcc", ["-O2", "-fPIC", "-shared", "-fvisibility=hidden", "-Wall",

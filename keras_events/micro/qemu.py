@@ -2,8 +2,9 @@
 
 The firmware prints ``KE_*`` lines over semihosting (see micro/harness/main.cc); the plugin
 (micro/qemu_plugin/insn_count.c) writes one ``KE_COUNT <i> <n>`` line per Invoke to a file.
-Counts are guest *instructions* executed inside ``MicroInterpreter::Invoke`` (QEMU models no
-cycle timing), exact and identical across runs.
+Counts are guest *instructions* executed inside ``MicroInterpreter::Invoke``, exact and
+identical across runs, with a ``KE_CLASSES`` line per Invoke: the same instructions by class
+and a Cortex-M4 cycle estimate (QEMU models no timing; see ``CYCLE_MODEL``).
 """
 from __future__ import annotations
 
@@ -20,6 +21,29 @@ from keras_events.micro import firmware as fw_mod
 
 MACHINE = "mps2-an386"
 
+CLASSES = ("load_store", "multiply", "branch", "divide", "other")
+# Pipeline refill of a taken branch on the Cortex-M4: 1..3 cycles (TRM table 3-1, "P").
+REFILL_CYCLES = (1, 2, 3)
+CYCLE_MODEL = (
+    "Cortex-M4 TRM (DDI 0439) table 3-1 timings, zero-wait-state memory: ALU and every "
+    "multiply/MAC 1 cycle, SDIV/UDIV 12 (worst case of 2-12), single loads 2 (1 when pipelined "
+    "behind a single load, address dependencies not checked), single stores 1, LDRD/STRD 3, "
+    "LDM/STM/PUSH/POP 1+N, TBB/TBH 2, FPU VMLA/VFMA 3, VDIV/VSQRT 14, other FPU 1; each taken "
+    "branch adds a pipeline refill P = 2 cycles (range P = 1..3 in est_cycles_min/max)")
+
+
+def instruction_classes(counts: list[int]) -> dict:
+    """A plugin ``KE_CLASSES`` record (load_store multiply branch divide other taken cycles)
+    as a dict with the cycle estimate (P = 2) and its range over P = 1..3."""
+    if len(counts) != len(CLASSES) + 2:
+        raise ValueError(f"KE_CLASSES needs {len(CLASSES) + 2} counts, got {len(counts)}")
+    d = dict(zip(CLASSES, counts))
+    taken, base = counts[len(CLASSES)], counts[len(CLASSES) + 1]
+    lo, mid, hi = (base + p * taken for p in REFILL_CYCLES)
+    d.update(taken_branches=taken, base_cycles=base, est_cycles=mid, est_cycles_min=lo,
+             est_cycles_max=hi)
+    return d
+
 
 class FirmwareError(RuntimeError):
     """The firmware reported an error or exited non-zero; ``result`` has the details."""
@@ -34,6 +58,7 @@ class RunResult:
     exit_code: int
     outputs: list = field(default_factory=list)        # per invoke: list of np arrays
     instructions: list = field(default_factory=list)   # per invoke
+    classes: list = field(default_factory=list)        # per invoke: instruction_classes() dict
     arena_used_bytes: int | None = None
     errors: list = field(default_factory=list)
     log: list = field(default_factory=list)             # non-KE lines (TFLM messages)
@@ -88,6 +113,8 @@ def parse_output(stdout: str, counts_text: str, exit_code: int) -> RunResult:
         parts = line.split()
         if parts and parts[0] == "KE_COUNT":
             res.instructions.append(int(parts[2]))
+        elif parts and parts[0] == "KE_CLASSES":
+            res.classes.append(instruction_classes([int(v) for v in parts[2:]]))
         elif parts and parts[0] == "KE_COUNT_ERROR":
             res.errors.append(line)
     return res

@@ -22,6 +22,14 @@ class MicroRun:
     outputs: list                       # per invoke: list of arrays (one per model output)
     instructions: list | None           # per invoke (boards), None on the host
     memory: dict = field(default_factory=dict)
+    # per invoke (boards): instructions by class and estimated Cortex-M4 cycles
+    # (keras_events.micro.qemu.instruction_classes, model: qemu.CYCLE_MODEL)
+    instruction_classes: list | None = None
+
+    @property
+    def est_cycles(self) -> list | None:
+        return None if self.instruction_classes is None else \
+            [c["est_cycles"] for c in self.instruction_classes]
 
     def to_json(self) -> dict:
         d = asdict(self)
@@ -39,7 +47,7 @@ def run(model: bytes, inputs, board: str = "mps2-an386", arena_size: int = firmw
         return _run_host(model, inputs, arena_size, reset_every)
     res, mem = qemu.run_model(model, inputs, arena_size=arena_size, reset_every=reset_every,
                               timeout=timeout)
-    return MicroRun(board, res.outputs, res.instructions, mem)
+    return MicroRun(board, res.outputs, res.instructions, mem, res.classes)
 
 
 def _run_host(model, inputs, arena_size, reset_every) -> MicroRun:

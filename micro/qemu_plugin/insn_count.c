@@ -9,19 +9,34 @@
  * each marker gets a callback that snapshots the counter. Each end marker writes one line
  *     KE_COUNT <index> <instructions>
  * to FILE (or QEMU's log with -d plugin). The guest is single-core and runs no interrupts,
- * so the count is identical across runs. It counts instructions, not cycles: QEMU models no
- * Cortex-M4 pipeline timing. */
+ * so the count is identical across runs.
+ *
+ * QEMU models no Cortex-M4 timing, so cycles are estimated: every instruction is classified
+ * at translation time (thumb_class.h: load/store, multiply/MAC, branch, divide, other) and
+ * gets two more inline adds, one on its class counter and one adding its static cycle cost
+ * (zero-wait-state Cortex-M4 TRM timings, assumptions in thumb_class.h). Taken branches are
+ * counted at run time: a callback at the start of every translation block compares the block's
+ * address with the end of the block executed before it; a non-sequential entry is a taken
+ * branch (the firmware runs no interrupts). Each end marker also writes
+ *     KE_CLASSES <index> <load_store> <multiply> <branch> <divide> <other> <taken> <cycles>
+ * where <cycles> excludes the pipeline refill of taken branches (P = 1..3 cycles each, added
+ * by the reader: keras_events.micro.qemu). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "qemu_plugin_api.h"
+#include "thumb_class.h"
 
 KE_PLUGIN_EXPORT int qemu_plugin_version = KE_PLUGIN_API_VERSION;
 
 static uint64_t g_executed;     /* all guest instructions so far (inline-incremented) */
 static uint64_t g_begin_snapshot;
+/* Per class, then taken branches, then static cycles (all inline-added except taken). */
+enum { KE_TAKEN = KE_N_CLASSES, KE_CYCLES, KE_N_COUNTERS };
+static uint64_t g_counts[KE_N_COUNTERS], g_begin_counts[KE_N_COUNTERS];
+static uint64_t g_prev_block_end = UINT64_MAX;  /* address after the last block executed */
 static int g_open;              /* inside a begin..end region */
 static unsigned g_regions;
 static uint64_t g_begin_addr = UINT64_MAX, g_end_addr = UINT64_MAX;
@@ -39,12 +54,14 @@ static void emit(const char *line) {
 static void on_begin(unsigned int vcpu, void *udata) {
   (void)vcpu; (void)udata;
   g_begin_snapshot = g_executed;
+  memcpy(g_begin_counts, g_counts, sizeof g_counts);
   g_open = 1;
 }
 
 static void on_end(unsigned int vcpu, void *udata) {
   (void)vcpu; (void)udata;
-  char line[96];
+  char line[256];
+  uint64_t d[KE_N_COUNTERS];
   if (!g_open) {
     emit("KE_COUNT_ERROR end marker without begin\n");
     return;
@@ -54,21 +71,51 @@ static void on_end(unsigned int vcpu, void *udata) {
   snprintf(line, sizeof line, "KE_COUNT %u %" PRIu64 "\n", g_regions++,
            g_executed - g_begin_snapshot);
   emit(line);
+  for (int k = 0; k < KE_N_COUNTERS; k++) d[k] = g_counts[k] - g_begin_counts[k];
+  snprintf(line, sizeof line, "KE_CLASSES %u %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+           " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", g_regions - 1,
+           d[KE_CLASS_LOAD_STORE], d[KE_CLASS_MULTIPLY], d[KE_CLASS_BRANCH], d[KE_CLASS_DIVIDE],
+           d[KE_CLASS_OTHER], d[KE_TAKEN], d[KE_CYCLES]);
+  emit(line);
   g_open = 0;
+}
+
+/* udata packs the block's start address (high 32 bits) and its length in bytes. */
+static void on_block(unsigned int vcpu, void *udata) {
+  (void)vcpu;
+  uint64_t v = (uint64_t)(uintptr_t)udata;
+  uint64_t start = v >> 32;
+  if (g_prev_block_end != UINT64_MAX && start != g_prev_block_end) g_counts[KE_TAKEN]++;
+  g_prev_block_end = start + (v & 0xFFFFFFFFu);
 }
 
 static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
   (void)id;
   size_t n = qemu_plugin_tb_n_insns(tb);
+  uint64_t start = qemu_plugin_tb_vaddr(tb), end = start;
+  int prev_single_load = 0;
   for (size_t i = 0; i < n; i++) {
     struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
     uint64_t pc = qemu_plugin_insn_vaddr(insn);
+    size_t size = qemu_plugin_insn_size(insn);
+    ke_insn_info info = ke_classify_thumb((const uint8_t *)qemu_plugin_insn_data(insn), size,
+                                          prev_single_load);
+    prev_single_load = info.single_load;
+    end = pc + size;
     qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &g_executed, 1);
+    qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64,
+                                               &g_counts[info.cls], 1);
+    qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64,
+                                               &g_counts[KE_CYCLES], (uint64_t)info.cycles);
     if (pc == g_begin_addr)
       qemu_plugin_register_vcpu_insn_exec_cb(insn, on_begin, QEMU_PLUGIN_CB_NO_REGS, NULL);
     else if (pc == g_end_addr)
       qemu_plugin_register_vcpu_insn_exec_cb(insn, on_end, QEMU_PLUGIN_CB_NO_REGS, NULL);
   }
+  /* Registered after the instructions' callbacks but run at the block's start. */
+  uint64_t packed = ((start & 0xFFFFFFFFu) << 32) | ((end - start) & 0xFFFFFFFFu);
+  qemu_plugin_register_vcpu_tb_exec_cb(tb, on_block, QEMU_PLUGIN_CB_NO_REGS,
+                                       (void *)(uintptr_t)packed);
 }
 
 static void on_exit_cb(qemu_plugin_id_t id, void *udata) {
