@@ -21,8 +21,9 @@ from keras_events.micro import firmware, host_lib
 _MAX_DIMS = 8
 
 
-class MicroInterpreterError(RuntimeError):
-    """TFLM rejected the model or failed to run it; the message is TFLM's reason."""
+class MicroInterpreterError(RuntimeError, ValueError):
+    """TFLM rejected the model or failed to run it; the message is TFLM's reason.
+    A ``ValueError`` too: a malformed or unsupported model is a bad argument."""
 
 
 _LIBS: dict = {}

@@ -117,6 +117,12 @@ bool AddAllOps(Resolver& r) {
 
 struct KeTflm {
   bool broken = false;        // TFLM stopped mid-call: the interpreter must not be used
+  // AllocateTensors succeeded. Only then may ~MicroInterpreter run: it calls every node's
+  // `free` through the node/registration table, which an AllocateTensors that stopped
+  // early (an op missing from the resolver, a bad opcode) has filled only up to the
+  // failing node, the rest being arena garbage. Skipping it leaks nothing: TFLM and the
+  // project's ops keep all their memory in the arena, which ke_tflm_destroy frees.
+  bool allocated = false;
   uint8_t* model = nullptr;   // aligned copy: TFLM reads the flatbuffer in place
   uint8_t* arena = nullptr;
   Resolver resolver;
@@ -131,7 +137,7 @@ const char* ke_tflm_last_error(void) { return g_log; }
 
 void ke_tflm_destroy(KeTflm* t) {
   if (t == nullptr) return;
-  if (t->interpreter != nullptr && !t->broken) t->interpreter->~MicroInterpreter();
+  if (t->interpreter != nullptr && t->allocated && !t->broken) t->interpreter->~MicroInterpreter();
   free(t->model);
   free(t->arena);
   t->~KeTflm();
@@ -159,6 +165,8 @@ KeTflm* ke_tflm_create(const void* model, size_t model_size, size_t arena_size) 
     return nullptr;
   }
   memcpy(t->model, model, model_size);
+  // A zeroed arena: whatever TFLM reads before writing it is null, not left-over heap.
+  memset(t->arena, 0, (arena_size + 15) / 16 * 16);
   if (sigsetjmp(g_guard, 1) != 0) {
     GuardEnd();
     t->broken = true;
@@ -189,6 +197,7 @@ KeTflm* ke_tflm_create(const void* model, size_t model_size, size_t arena_size) 
     ke_tflm_destroy(t);
     return nullptr;
   }
+  t->allocated = true;
   return t;
 }
 

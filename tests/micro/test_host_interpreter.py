@@ -75,3 +75,30 @@ def test_every_arena_size_fails_cleanly_or_works(host_lib, fc_int8):
         interp.run(x[0])
         ok += 1
     assert ok > 0
+
+
+def _with_op_replaced(model: bytes, op_position: int, builtin_name: str) -> bytes:
+    """The model with operator `op_position` switched to another builtin op (its own new
+    op-code entry), as the converter writes ops the host TFLM build lacks."""
+    from keras_events import tflite_file
+    m = tflite_file.load(model)
+    s = tflite_file.schema()
+    code = s.OperatorCodeT()
+    code.builtinCode = getattr(s.BuiltinOperator, builtin_name)
+    code.deprecatedBuiltinCode = min(code.builtinCode, 127)
+    code.version = 1
+    m.operatorCodes.append(code)
+    m.subgraphs[0].operators[op_position].opcodeIndex = len(m.operatorCodes) - 1
+    return tflite_file.dump(m)
+
+
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_op_missing_from_resolver_raises_naming_it(host_lib, fc_int8, position):
+    """An op the host build lacks (REDUCE_PROD: the converter's dynamic-shape ops around a
+    Dense after EGRU(return_sequences=True)) stops AllocateTensors before the later nodes
+    are set up; destroying that interpreter used to crash in ~MicroInterpreter."""
+    bad = _with_op_replaced(fc_int8[0], position, "REDUCE_PROD")
+    for _ in range(3):  # repeatedly: the freed arena must not leave state behind
+        with pytest.raises(MicroInterpreterError, match="REDUCE_PROD"):
+            Interpreter(bad, arena_size=16 * 1024)
+    assert issubclass(MicroInterpreterError, ValueError)
