@@ -124,8 +124,7 @@ void ResetState(OpData* d) {
 // temporary allocations, so a nearly full arena would overwrite them.
 TfLiteStatus Validate(TfLiteContext* context, TfLiteNode* node, OpData* d, TensorView* in,
                       TensorView* out) {
-  if (!CheckNodeIo(kReporter, node->inputs->size, node->inputs->data, node->outputs->size,
-                   INT32_MAX))
+  if (!CheckNodeIo(kReporter, node->inputs, node->outputs, INT32_MAX))
     return kTfLiteError;
   TempInputs temp(context, node);
   const int n = node->inputs->size < kInt8Inputs ? node->inputs->size : kInt8Inputs;
