@@ -187,6 +187,9 @@ def to_tflite(model, quantize=None, representative_data=None, sparse_weights=Tru
             per-channel int8 weights, int16 state; needs `representative_data`).
         representative_data: Calibration inputs, an array (N, ...) or a list
             of arrays for multi-input models; a few hundred samples suffice.
+            An iterable of sample arrays or batches and a `tf.data.Dataset`
+            (elements `x` or `(x, y)`) are accepted too. Checked before
+            conversion: non-empty, finite, the model input's rank and shape.
         sparse_weights: Store only non-zero weights (the `.tflite` shrinks and
             the kernel skips pruned weights).  False stores every entry.
         inference_input_type, inference_output_type: For int8, the model's
@@ -234,6 +237,10 @@ def to_tflite(model, quantize=None, representative_data=None, sparse_weights=Tru
         raise ValueError("to_tflite needs a fixed number of time steps: build the model with "
                          "keras.Input((timesteps, features)).")
     event_layers = _check_model(model)
+    if quantize == "int8":
+        from keras_events.export.representative import check_representative_data
+
+        representative_data = check_representative_data(model, representative_data, streaming)
     if streaming:
         shapes = [tuple(t.shape) for t in model.inputs]
         if len(shapes) != 1 or len(shapes[0]) != 3 or shapes[0][0] not in (None, 1) \
