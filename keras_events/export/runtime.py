@@ -107,7 +107,12 @@ def Interpreter(model_content=None, model_path=None, custom_op_registerers=(),
     if backend == "tensorflow":
         from tensorflow.lite.python.interpreter import InterpreterWithCustomOps
     elif backend == "litert":
-        from ai_edge_litert.interpreter import InterpreterWithCustomOps
+        try:
+            from ai_edge_litert.interpreter import InterpreterWithCustomOps
+        except ModuleNotFoundError:
+            raise ImportError("backend='litert' needs the ai-edge-litert package: "
+                              "pip install keras-events[litert] (or pip install "
+                              "ai-edge-litert); backend='tensorflow' needs nothing more.") from None
     else:
         raise ValueError(f"Argument `backend` must be 'tensorflow' or 'litert', got {backend!r}.")
     # TFLite follows a model's indices unchecked in places (its graph partitioning
