@@ -6,8 +6,8 @@ host`. Each batch runs in a subprocess (tests/fuzz/worker.py), so a crash fails 
 instead of killing pytest; a batch that dies is resumed after the mutant it died on, so
 one run names every culprit. Asserted: no signal, every failure a ValueError/RuntimeError.
 
-Default: 2 models x 110 mutants x 3 paths (660 runs, fixed seed); the `slow` variant runs
-2 x 2,500 mutants (15,000 runs)."""
+Default: 3 models (float, int8, streaming float) x 80 mutants x 3 paths (720 runs, fixed
+seed); the `slow` variant runs 3 x 2,000 mutants (18,000 runs)."""
 import os
 import pathlib
 import re
@@ -23,7 +23,10 @@ pytestmark = pytest.mark.tensorflow_only
 HERE = pathlib.Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 PATHS = "tflite,tflm,cli"
-SEED = 19
+# Fixed by default; KE_FUZZ_SEED / KE_FUZZ_COUNT explore further (a crash report names the
+# seed in its reproduce command).
+SEED = int(os.environ.get("KE_FUZZ_SEED", 19))
+COUNT = int(os.environ.get("KE_FUZZ_COUNT", 80))
 
 
 @pytest.fixture(scope="module")
@@ -81,11 +84,11 @@ def check(seed_models, count, timeout):
 
 
 def test_fuzz_loaders(seed_models):
-    runs = check(seed_models, 110, timeout=600)
+    runs = check(seed_models, COUNT, timeout=600 + COUNT)
     assert runs >= 300
 
 
 @pytest.mark.slow
 def test_fuzz_loaders_long(seed_models):
-    runs = check(seed_models, 2500, timeout=7200)
+    runs = check(seed_models, 2000, timeout=7200)
     assert runs >= 5000
