@@ -206,7 +206,8 @@ def check_structure(tflite_bytes, argument="model_content"):
                 out = [get(k) for k in range(length(count, what))]
                 for k in out:
                     if not lowest <= k < n:
-                        fail(f"subgraph {s} {what} uses tensor {k} of {n}")
+                        fail(f"subgraph {s} {what} uses tensor index {k}, out of range "
+                             f"({n} tensors)")
                 return out
 
             with_data = {i for i in constant if buffer_sizes[g.Tensors(i).Buffer()]}

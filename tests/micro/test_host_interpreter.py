@@ -102,3 +102,41 @@ def test_op_missing_from_resolver_raises_naming_it(host_lib, fc_int8, position):
         with pytest.raises(MicroInterpreterError, match="REDUCE_PROD"):
             Interpreter(bad, arena_size=16 * 1024)
     assert issubclass(MicroInterpreterError, ValueError)
+
+
+def _lying(model: bytes, change) -> bytes:
+    from keras_events import tflite_file
+    m = tflite_file.load(model)
+    change(m, m.subgraphs[0])
+    return tflite_file.dump(m)
+
+
+def _const_buffer(m, g):
+    return next(i for i, b in enumerate(m.buffers) if b.data is not None and len(b.data) >= 64)
+
+
+LIES = {  # found by tests/fuzz: each crashed TFLM before the model checks
+    "subgraph input out of range": (lambda m, g: g.inputs.__setitem__(0, 2**31 - 1), "out of range"),
+    "operator input out of range": (lambda m, g: g.operators[0].inputs.__setitem__(0, len(g.tensors)),
+                                    "out of range"),
+    "op code out of range": (lambda m, g: setattr(g.operators[1], "opcodeIndex", 99), "op code"),
+    "operator writes constant data": (
+        lambda m, g: setattr(g.tensors[g.operators[0].outputs[0]], "buffer", _const_buffer(m, g)),
+        "constant data"),
+    "negative dimension": (lambda m, g: g.tensors[g.operators[0].outputs[0]].shape.__setitem__(0, -3),
+                           "shape"),
+    "operator without inputs": (lambda m, g: setattr(g.operators[1], "inputs", None), "input"),
+}
+
+
+@pytest.mark.parametrize("python_check", [True, False], ids=["python", "c"])
+@pytest.mark.parametrize("lie", sorted(LIES))
+def test_model_whose_indices_lie_raises(host_lib, fc_int8, monkeypatch, lie, python_check):
+    """Both layers reject it: the Python check (names the argument) and, without it, the C
+    check of micro/harness/ke_model_check.cc that the firmware relies on."""
+    from keras_events.micro import host_interpreter
+    change, message = LIES[lie]
+    if not python_check:
+        monkeypatch.setattr(host_interpreter, "_check_structure", lambda *args: None)
+    with pytest.raises(MicroInterpreterError, match=message):
+        Interpreter(_lying(fc_int8[0], change), arena_size=16 * 1024)
