@@ -124,6 +124,22 @@ def _type_sizes():
     return {getattr(t, k): v for k, v in sizes.items() if hasattr(t, k)}
 
 
+# Inputs a builtin op may leave out (tensor index -1): the bias of the convolution-like ops;
+# the recurrent ops (LSTM, RNN, SVDF families) have many optional inputs after the first.
+_OPTIONAL_BIAS = {"FULLY_CONNECTED": 2, "CONV_2D": 2, "DEPTHWISE_CONV_2D": 2,
+                  "TRANSPOSE_CONV": 3, "CONV_3D": 2}
+
+
+def _optional_inputs(op_code):
+    name = op_name(op_code)
+    if name in _OPTIONAL_BIAS:
+        return {_OPTIONAL_BIAS[name]}
+    if builtin_code(op_code) == schema().BuiltinOperator.CUSTOM or any(
+            family in name for family in ("LSTM", "RNN", "SVDF")):
+        return set(range(1, 64))  # the op checks its own inputs
+    return set()
+
+
 def check_structure(tflite_bytes, argument="model_content"):
     """Raises a ValueError naming `argument` when a model's indices or sizes lie.
 
@@ -221,6 +237,10 @@ def check_structure(tflite_bytes, argument="model_content"):
                 if op.InputsIsNone() or op.OutputsIsNone():
                     fail(f"subgraph {s} operator {j} has no input or output list")
                 ins = indices(op.Inputs, op.InputsLength(), -1, f"operator {j}")
+                absent = [pos for pos, k in enumerate(ins) if k < 0]
+                if absent and not set(absent) <= _optional_inputs(m.OperatorCodes(op.OpcodeIndex())):
+                    # TFLite's XNNPACK delegate dereferences a missing required input.
+                    fail(f"subgraph {s} operator {j} lacks its required input {absent[0]}")
                 outs = indices(op.Outputs, op.OutputsLength(), 0, f"operator {j}")
                 # A tensor written at run time must not hold constant data (the
                 # interpreter would overwrite the model's, possibly shared, weights).
