@@ -10,6 +10,10 @@
 #include <cstring>
 #include <new>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 #include "micro/harness/ke_arena.h"
 #include "micro/harness/ke_log.h"
 #include "micro/harness/ke_model_check.h"
@@ -38,8 +42,17 @@ sigjmp_buf g_guard;
 bool g_guard_active = false;
 struct sigaction g_previous_abort;
 
+#if defined(__SANITIZE_ADDRESS__)
+// Sanitizer builds keep the guard for TFLM's own aborts but never swallow a sanitizer
+// report: the sanitizer runs this death callback before it aborts.
+bool g_sanitizer_dying = false;
+void OnSanitizerDeath() { g_sanitizer_dying = true; }
+#else
+constexpr bool g_sanitizer_dying = false;
+#endif
+
 void OnAbort(int) {
-  if (g_guard_active) {
+  if (g_guard_active && !g_sanitizer_dying) {
     g_guard_active = false;
     siglongjmp(g_guard, 2);
   }
@@ -50,7 +63,7 @@ void OnAbort(int) {
 void GuardBegin() {
   g_guard_active = true;
 #if defined(__SANITIZE_ADDRESS__)
-  return;  // sanitizer builds: an ASan/UBSan report aborts; never turn it into an exception
+  __sanitizer_set_death_callback(OnSanitizerDeath);
 #endif
   struct sigaction action;
   memset(&action, 0, sizeof action);
@@ -61,9 +74,7 @@ void GuardBegin() {
 
 void GuardEnd() {
   g_guard_active = false;
-#if !defined(__SANITIZE_ADDRESS__)
   sigaction(SIGABRT, &g_previous_abort, nullptr);
-#endif
 }
 
 void CaptureLog(const char* text) {
