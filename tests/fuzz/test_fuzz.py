@@ -7,7 +7,15 @@ instead of killing pytest; a batch that dies is resumed after the mutant it died
 one run names every culprit. Asserted: no signal, every failure a ValueError/RuntimeError.
 
 Default: 3 models (float, int8, streaming float) x 80 mutants x 3 paths (720 runs, fixed
-seed); the `slow` variant runs 3 x 2,000 mutants (18,000 runs)."""
+seed); the `slow` variant runs 3 x 2,000 mutants (18,000 runs).
+
+Under AddressSanitizer/UBSan (the host TFLM paths; no TensorFlow in the process), on
+models written by `python tests/fuzz/make_models.py DIR`:
+
+    KERAS_BACKEND=numpy KE_MICRO_SANITIZE=1 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+    UBSAN_OPTIONS=halt_on_error=1 LD_PRELOAD=$(gcc -print-file-name=libasan.so):$(gcc \
+    -print-file-name=libubsan.so) python tests/fuzz/worker.py tflm,cli DIR/int8.tflite 3 0 300
+"""
 import os
 import pathlib
 import re
