@@ -93,10 +93,14 @@ def _with_op_replaced(model: bytes, op_position: int, builtin_name: str) -> byte
 
 
 @pytest.mark.parametrize("position", [0, 1, 2])
-def test_op_missing_from_resolver_raises_naming_it(host_lib, fc_int8, position):
+def test_op_missing_from_resolver_raises_naming_it(host_lib, fc_int8, position, monkeypatch):
     """An op the host build lacks (REDUCE_PROD: the converter's dynamic-shape ops around a
     Dense after EGRU(return_sequences=True)) stops AllocateTensors before the later nodes
     are set up; destroying that interpreter used to crash in ~MicroInterpreter."""
+    from keras_events.micro import host_interpreter
+    # Straight to TFLM (the Python check rejects the FULLY_CONNECTED's absent bias input,
+    # left behind by the replacement, before TFLM would look the op up).
+    monkeypatch.setattr(host_interpreter, "_check_structure", lambda *args: None)
     bad = _with_op_replaced(fc_int8[0], position, "REDUCE_PROD")
     for _ in range(3):  # repeatedly: the freed arena must not leave state behind
         with pytest.raises(MicroInterpreterError, match="REDUCE_PROD"):
