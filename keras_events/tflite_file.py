@@ -11,6 +11,7 @@ firmware builds, sanitizer runs) must not do it. The schema module needs only th
 from __future__ import annotations
 
 import functools
+import math
 import importlib.util
 import pathlib
 
@@ -113,3 +114,145 @@ def custom_options(operator):
     if operator.customOptions is None or len(operator.customOptions) == 0:
         return {}
     return flexbuffers.Loads(bytes(operator.customOptions))
+
+
+def _type_sizes():
+    t = schema().TensorType
+    sizes = {"FLOAT32": 4, "FLOAT16": 2, "INT32": 4, "UINT8": 1, "INT64": 8, "BOOL": 1,
+             "INT16": 2, "INT8": 1, "FLOAT64": 8, "UINT64": 8, "UINT32": 4, "UINT16": 2,
+             "BFLOAT16": 2}
+    return {getattr(t, k): v for k, v in sizes.items() if hasattr(t, k)}
+
+
+# Inputs a builtin op may leave out (tensor index -1): the bias of the convolution-like ops;
+# the recurrent ops (LSTM, RNN, SVDF families) have many optional inputs after the first.
+_OPTIONAL_BIAS = {"FULLY_CONNECTED": 2, "CONV_2D": 2, "DEPTHWISE_CONV_2D": 2,
+                  "TRANSPOSE_CONV": 3, "CONV_3D": 2}
+
+
+def _optional_inputs(op_code):
+    name = op_name(op_code)
+    if name in _OPTIONAL_BIAS:
+        return {_OPTIONAL_BIAS[name]}
+    if builtin_code(op_code) == schema().BuiltinOperator.CUSTOM or any(
+            family in name for family in ("LSTM", "RNN", "SVDF")):
+        return set(range(1, 64))  # the op checks its own inputs
+    return set()
+
+
+def check_structure(tflite_bytes, argument="model_content"):
+    """Raises a ValueError naming `argument` when a model's indices or sizes lie.
+
+    A flatbuffer can be valid while its contents are not (one corrupted byte suffices):
+    checked here, before an interpreter follows them, are every operator's op-code index,
+    every tensor index of operators and subgraphs, every tensor's buffer index, shape and
+    constant data size, per-channel quantization arrays, and the data flow (an operator
+    reads only constants, subgraph inputs, variables and outputs of earlier operators: the
+    TFLite runtime's graph partitioning crashes on a cycle; no operator writes a tensor
+    holding constant data). What the flatbuffer verifier
+    and each kernel's Prepare check is left to them.
+    """
+    check_identifier(tflite_bytes, argument)
+    data = bytes(tflite_bytes)
+    limit = len(data)  # no vector in the file can hold more entries than it has bytes
+
+    def fail(what):
+        raise ValueError(f"{argument} is a malformed .tflite model: {what}.")
+
+    def length(n, what):
+        if n < 0 or n > limit:
+            fail(f"{what} has an impossible length {n}")
+        return n
+
+    try:
+        m = schema().Model.GetRootAs(data, 0)
+        n_codes = length(m.OperatorCodesLength(), "the op-code table")
+        n_buffers = length(m.BuffersLength(), "the buffer table")
+        buffer_sizes = []
+        for b in range(n_buffers):
+            buf = m.Buffers(b)
+            external = buf is not None and buf.Offset() > 1
+            buffer_sizes.append(None if buf is None or external else length(buf.DataLength(), "a buffer"))
+        sizes = _type_sizes()
+        types = schema().TensorType
+        zero_ranges = {types.INT8: (-128, 127), types.UINT8: (0, 255), types.INT16: (-32768, 32767)}
+        for s in range(length(m.SubgraphsLength(), "the subgraph table")):
+            g = m.Subgraphs(s)
+            n = length(g.TensorsLength(), "a tensor table")
+            constant = set()
+            for i in range(n):
+                t = g.Tensors(i)
+                if not 0 <= t.Buffer() < max(n_buffers, 1):
+                    fail(f"subgraph {s} tensor {i} uses buffer {t.Buffer()} of {n_buffers}")
+                shape = [t.Shape(d) for d in range(length(t.ShapeLength(), "a shape"))]
+                elements = 1
+                for d in shape:
+                    if d < 0:
+                        fail(f"subgraph {s} tensor {i} has shape {shape}")
+                    elements *= d
+                if elements * 8 > 1 << 31:
+                    fail(f"subgraph {s} tensor {i} has a shape of {elements} elements")
+                stored = buffer_sizes[t.Buffer()] if n_buffers else 0
+                if stored:
+                    constant.add(i)
+                    if t.Type() in sizes and stored < elements * sizes[t.Type()]:
+                        fail(f"subgraph {s} tensor {i} holds {stored} bytes but its shape "
+                             f"{shape} needs {elements * sizes[t.Type()]}")
+                q = t.Quantization()
+                zero_range = zero_ranges.get(t.Type())
+                if q is not None and zero_range is not None:
+                    # TFLite's XNNPACK delegate reads such zero points unchecked (a crash).
+                    zps = [q.ZeroPoint(k) for k in range(length(q.ZeroPointLength(), "zero points"))]
+                    if any(not zero_range[0] <= z <= zero_range[1] for z in zps):
+                        fail(f"subgraph {s} tensor {i} has a zero point outside "
+                             f"{zero_range[0]}..{zero_range[1]}")
+                if q is not None and any(not math.isfinite(q.Scale(k))
+                                         for k in range(length(q.ScaleLength(), "scales"))):
+                    fail(f"subgraph {s} tensor {i} has a scale that is not finite")
+                if q is not None and q.ScaleLength() > 1:
+                    qd = q.QuantizedDimension()
+                    if not 0 <= qd < len(shape) or shape[qd] != q.ScaleLength() or \
+                            q.ZeroPointLength() not in (0, 1, q.ScaleLength()):
+                        fail(f"subgraph {s} tensor {i}: {q.ScaleLength()} per-channel scales "
+                             f"do not match quantized dimension {qd} of shape {shape}")
+                if t.IsVariable() or elements == 0:  # state, or nothing to read
+                    constant.add(i)
+
+            def indices(get, count, lowest, what):
+                out = [get(k) for k in range(length(count, what))]
+                for k in out:
+                    if not lowest <= k < n:
+                        fail(f"subgraph {s} {what} uses tensor index {k}, out of range "
+                             f"({n} tensors)")
+                return out
+
+            with_data = {i for i in constant if buffer_sizes[g.Tensors(i).Buffer()]}
+            inputs = indices(g.Inputs, g.InputsLength(), 0, "input list")
+            indices(g.Outputs, g.OutputsLength(), 0, "output list")
+            available = constant | set(inputs)
+            for j in range(length(g.OperatorsLength(), "an operator table")):
+                op = g.Operators(j)
+                if op.OpcodeIndex() >= n_codes:
+                    fail(f"subgraph {s} operator {j} uses op code {op.OpcodeIndex()} of {n_codes}")
+                if op.InputsIsNone() or op.OutputsIsNone():
+                    fail(f"subgraph {s} operator {j} has no input or output list")
+                ins = indices(op.Inputs, op.InputsLength(), -1, f"operator {j}")
+                absent = [pos for pos, k in enumerate(ins) if k < 0]
+                if absent and not set(absent) <= _optional_inputs(m.OperatorCodes(op.OpcodeIndex())):
+                    # TFLite's XNNPACK delegate dereferences a missing required input.
+                    fail(f"subgraph {s} operator {j} lacks its required input {absent[0]}")
+                outs = indices(op.Outputs, op.OutputsLength(), 0, f"operator {j}")
+                # A tensor written at run time must not hold constant data (the
+                # interpreter would overwrite the model's, possibly shared, weights).
+                if with_data & set(outs):
+                    fail(f"subgraph {s} operator {j} writes tensor {sorted(with_data & set(outs))[0]}, "
+                         f"which holds constant data")
+                unready = [k for k in ins if k >= 0 and k not in available]
+                if unready and s == 0:  # control-flow bodies may read their own inputs
+                    fail(f"subgraph {s} operator {j} reads tensor {unready[0]} before any "
+                         f"operator writes it")
+                available.update(outs)
+    except ValueError:
+        raise
+    except Exception as e:  # the reader ran off a corrupt buffer
+        fail(f"the flatbuffer cannot be read ({type(e).__name__})")

@@ -68,6 +68,12 @@ bool PrepareEgruInt8(const Reporter& r, const EgruOptions& options, const EgruSh
       static_cast<const float*>(in[kVScale].data), static_cast<const int16_t*>(in[kThreshold].data),
       q->unit_consts, &q->acc_shift, &q->y_multiplier, &q->y_shift);
   if (status != KE_OK) return r.Fail("scales: %s.", ke_egru_status_string(status));
+  // The fire path requantizes a state |c| <= 2^15 by y_multiplier (< 2^31) shifted right
+  // by 31 - y_shift, then adds the zero point in int32: y_shift <= 14 keeps that sum and
+  // the shift in range with margin (y_shift > 14: an output scale below ~2e-9, never calibrated).
+  if (q->y_shift > 14 || q->y_shift < -31)
+    return r.Fail("output scale %g is outside the supported range (the int8 output "
+                  "requantization would overflow).", static_cast<double>(output.scale));
   const ke_egru_i8_params p =
       EgruInt8Params([in](int i) { return in[i].data; }, shape, options, *q);
   status = ke_egru_i8_check_constants(&p);

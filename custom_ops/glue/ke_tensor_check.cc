@@ -75,13 +75,15 @@ bool CheckSparse(const Reporter& r, const TensorView* inputs, int first,
 }
 
 bool CheckNodeIo(const Reporter& r, int num_inputs, const int* input_indices, int num_outputs,
-                 int64_t num_tensors) {
+                 const int* output_indices, int64_t num_tensors) {
   if (num_outputs != 1 || num_inputs < 1)
     return r.Fail("expected 1 output and at least 1 input, got %d/%d.", num_outputs, num_inputs);
   for (int i = 0; i < num_inputs; ++i) {
     if (input_indices[i] < 0 || input_indices[i] >= num_tensors)
       return r.Fail("input %d is missing (optional inputs are not supported).", i);
   }
+  if (output_indices[0] < 0 || output_indices[0] >= num_tensors)
+    return r.Fail("output tensor index %d out of range.", output_indices[0]);
   return true;
 }
 

@@ -50,10 +50,19 @@ bool CheckConst(const Reporter& r, const TensorView& t, int input, const char* n
 bool CheckSparse(const Reporter& r, const TensorView* inputs, int first,
                  const char* const* names, int rows, int cols, TfLiteType value_type);
 
-// A node with exactly one output and at least one input, every input present
-// (index in 0..num_tensors-1; optional inputs, index -1, are not supported).
+// A node with exactly one output and at least one input, every input and the output
+// present (index in 0..num_tensors-1; optional inputs, index -1, are not supported).
 bool CheckNodeIo(const Reporter& r, int num_inputs, const int* input_indices, int num_outputs,
-                 int64_t num_tensors);
+                 const int* output_indices, int64_t num_tensors);
+
+// The same on a node's TfLiteIntArray lists, which a corrupt model can leave null.
+template <typename IntArray>
+bool CheckNodeIo(const Reporter& r, const IntArray* inputs, const IntArray* outputs,
+                 int64_t num_tensors) {
+  return CheckNodeIo(r, inputs ? inputs->size : 0, inputs ? inputs->data : nullptr,
+                     outputs ? outputs->size : 0, outputs ? outputs->data : nullptr,
+                     num_tensors);
+}
 
 // An int8 activation (input or output) with per-tensor quantization: scale > 0 and
 // the zero point in int8.

@@ -89,8 +89,7 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
   OpData* data = static_cast<OpData*>(node->user_data);
   const Reporter r{Log, context, "KE_EGRU"};
   if (data == nullptr) return r.Fail("out of memory in Init."), kTfLiteError;
-  if (!CheckNodeIo(r, node->inputs->size, node->inputs->data, node->outputs->size,
-                   static_cast<int64_t>(context->tensors_size)))
+  if (!CheckNodeIo(r, node->inputs, node->outputs, static_cast<int64_t>(context->tensors_size)))
     return kTfLiteError;
   TensorView in[kInt8Inputs];
   const int n = std::min(node->inputs->size, static_cast<int>(kInt8Inputs));

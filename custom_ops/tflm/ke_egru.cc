@@ -105,7 +105,9 @@ TensorView View(const TfLiteTensor& t) {
 }
 
 void ResetState(OpData* d) {
-  if (d->c_hat == nullptr) return;  // Prepare has not run (or failed)
+  // Init may have failed (null op data) and Prepare may not have run or have failed:
+  // the state is complete only when all three buffers are set.
+  if (d == nullptr || d->c_hat == nullptr || d->y == nullptr || d->active == nullptr) return;
   if (d->shape.is_int8) {
     ke_egru_i8_state s = {static_cast<int16_t*>(d->c_hat), static_cast<int8_t*>(d->y),
                           d->active, 0};
@@ -124,8 +126,7 @@ void ResetState(OpData* d) {
 // temporary allocations, so a nearly full arena would overwrite them.
 TfLiteStatus Validate(TfLiteContext* context, TfLiteNode* node, OpData* d, TensorView* in,
                       TensorView* out) {
-  if (!CheckNodeIo(kReporter, node->inputs->size, node->inputs->data, node->outputs->size,
-                   INT32_MAX))
+  if (!CheckNodeIo(kReporter, node->inputs, node->outputs, INT32_MAX))
     return kTfLiteError;
   TempInputs temp(context, node);
   const int n = node->inputs->size < kInt8Inputs ? node->inputs->size : kInt8Inputs;
@@ -157,10 +158,13 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
   const bool is_int8 = d->shape.is_int8;
   const size_t state_bytes = is_int8 ? sizeof(int16_t) : sizeof(float);
   const size_t y_bytes = is_int8 ? sizeof(int8_t) : sizeof(float);
-  d->c_hat = context->AllocatePersistentBuffer(context, state_bytes * units);
-  d->y = context->AllocatePersistentBuffer(context, y_bytes * units);
-  d->active = static_cast<int16_t*>(context->AllocatePersistentBuffer(context, sizeof(int16_t) * units));
-  if (d->c_hat == nullptr || d->y == nullptr || d->active == nullptr) {
+  // A failed or repeated Prepare must not leave a state sized for other options behind.
+  d->c_hat = d->y = nullptr;
+  d->active = nullptr;
+  void* c_hat = context->AllocatePersistentBuffer(context, state_bytes * units);
+  void* y = context->AllocatePersistentBuffer(context, y_bytes * units);
+  auto* active = static_cast<int16_t*>(context->AllocatePersistentBuffer(context, sizeof(int16_t) * units));
+  if (c_hat == nullptr || y == nullptr || active == nullptr) {
     MicroPrintf("KE_EGRU: arena too small for the recurrent state (%d units).",
                 static_cast<int>(units));
     return kTfLiteError;
@@ -177,6 +181,9 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
     }
     if (!PrepareEgruInt8(kReporter, d->options, d->shape, in, out, &d->q)) return kTfLiteError;
   }
+  d->c_hat = c_hat;
+  d->y = y;
+  d->active = active;
   ResetState(d);
   return kTfLiteOk;
 }

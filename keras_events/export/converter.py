@@ -30,6 +30,14 @@ def _check_model(model):
     """Finds the event layers and their ops; rejects what the export cannot represent."""
     import keras
 
+    from keras_events.sparsity.pruning_wrapper import PruneLowMagnitude
+
+    wrapped = [layer.name for layer in model.layers if isinstance(layer, PruneLowMagnitude)]
+    if wrapped:
+        raise ValueError(
+            f"Layers {wrapped} are still wrapped for pruning (PruneLowMagnitude): call "
+            f"`model = keras_events.sparsity.strip_pruning(model)` before to_tflite, which "
+            f"applies the masks and removes the wrappers.")
     event_layers = []
     for layer in model.layers:
         if isinstance(layer, keras.Model):
@@ -159,6 +167,37 @@ def _run_converter(converter, quantize, representative_data, inference_input_typ
     return converter.convert()
 
 
+def _check_custom_ops(tflite_bytes, model):
+    """Raises a ValueError if the converter wrote a custom op that is not one of the
+    project's event ops: `allow_custom_ops` (needed for those) would otherwise let an
+    unsupported TensorFlow op through as an unresolved custom op, failing only at load."""
+    from keras_events import tflite_file
+
+    m = tflite_file.load(tflite_bytes)
+    known = set(ops.names())
+    unknown = {}
+    for g in m.subgraphs:
+        for op in g.operators:
+            name = tflite_file.op_name(m.operatorCodes[op.opcodeIndex])
+            code = tflite_file.builtin_code(m.operatorCodes[op.opcodeIndex])
+            if code == tflite_file.schema().BuiltinOperator.CUSTOM and name not in known:
+                tensors = [g.tensors[t].name.decode(errors="replace") for t in op.outputs]
+                unknown.setdefault(name, []).extend(tensors)
+    if unknown:
+        import re
+
+        # Tensor names hold the traced layer scope, e.g. "sequential_3_1/bessel_1/...".
+        names = [layer.name for layer in model.layers]
+        culprits = sorted({n for ts in unknown.values() for t in ts for n in names
+                           if re.search(rf"(^|/){re.escape(n)}(_\d+)?/", t)})
+        where = f" in layer(s) {culprits}" if culprits else ""
+        raise ValueError(
+            f"The model uses TensorFlow op(s) {sorted(unknown)}{where} that TFLite has no "
+            f"builtin kernel for (output tensors {sorted({t for ts in unknown.values() for t in ts})}). "
+            f"to_tflite supports the TFLite builtin ops and the project's event ops "
+            f"{sorted(known)}: replace the layer or express it with supported ops.")
+
+
 def _stream_frames(model, representative_data):
     """Whole calibration sequences (N, T, F) -> their frames in time order (N*T, 1, F)."""
     data = np.asarray(representative_data, np.float32)
@@ -187,6 +226,9 @@ def to_tflite(model, quantize=None, representative_data=None, sparse_weights=Tru
             per-channel int8 weights, int16 state; needs `representative_data`).
         representative_data: Calibration inputs, an array (N, ...) or a list
             of arrays for multi-input models; a few hundred samples suffice.
+            An iterable of sample arrays or batches and a `tf.data.Dataset`
+            (elements `x` or `(x, y)`) are accepted too. Checked before
+            conversion: non-empty, finite, the model input's rank and shape.
         sparse_weights: Store only non-zero weights (the `.tflite` shrinks and
             the kernel skips pruned weights).  False stores every entry.
         inference_input_type, inference_output_type: For int8, the model's
@@ -234,6 +276,10 @@ def to_tflite(model, quantize=None, representative_data=None, sparse_weights=Tru
         raise ValueError("to_tflite needs a fixed number of time steps: build the model with "
                          "keras.Input((timesteps, features)).")
     event_layers = _check_model(model)
+    if quantize == "int8":
+        from keras_events.export.representative import check_representative_data
+
+        representative_data = check_representative_data(model, representative_data, streaming)
     if streaming:
         shapes = [tuple(t.shape) for t in model.inputs]
         if len(shapes) != 1 or len(shapes[0]) != 3 or shapes[0][0] not in (None, 1) \
@@ -244,6 +290,7 @@ def to_tflite(model, quantize=None, representative_data=None, sparse_weights=Tru
             representative_data = _stream_frames(model, representative_data)
     tflite_bytes = _convert(model, event_layers, sparse_weights, quantize, representative_data,
                             inference_input_type, inference_output_type, streaming)
+    _check_custom_ops(tflite_bytes, model)
     if quantize == "int8":
         from keras_events.export.quantize import quantize_event_ops
 

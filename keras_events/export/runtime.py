@@ -120,9 +120,22 @@ def Interpreter(model_content=None, model_path=None, custom_op_registerers=(),
     if backend == "tensorflow":
         from tensorflow.lite.python.interpreter import InterpreterWithCustomOps
     elif backend == "litert":
-        from ai_edge_litert.interpreter import InterpreterWithCustomOps
+        try:
+            from ai_edge_litert.interpreter import InterpreterWithCustomOps
+        except ModuleNotFoundError:
+            raise ImportError("backend='litert' needs the ai-edge-litert package: "
+                              "pip install keras-events[litert] (or pip install "
+                              "ai-edge-litert); backend='tensorflow' needs nothing more.") from None
     else:
         raise ValueError(f"Argument `backend` must be 'tensorflow' or 'litert', got {backend!r}.")
+    # TFLite follows a model's indices unchecked in places (its graph partitioning
+    # crashes on a cyclic data flow): a malformed model raises here instead.
+    from keras_events import tflite_file
+    if model_content is not None:
+        tflite_file.check_structure(model_content, "model_content")
+    elif model_path is not None:
+        with open(model_path, "rb") as f:
+            tflite_file.check_structure(f.read(), f"model_path={str(model_path)!r}")
     registerers = [load_ops(), *custom_op_registerers]
     with warnings.catch_warnings():
         # tf.lite.Interpreter's deprecation notice (LiteRT is the opt-in above).

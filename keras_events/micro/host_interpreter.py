@@ -16,16 +16,23 @@ import pathlib
 
 import numpy as np
 
+from keras_events import tflite_file
 from keras_events.micro import firmware, host_lib
 
 _MAX_DIMS = 8
 
 
-class MicroInterpreterError(RuntimeError):
-    """TFLM rejected the model or failed to run it; the message is TFLM's reason."""
+class MicroInterpreterError(RuntimeError, ValueError):
+    """TFLM rejected the model or failed to run it; the message is TFLM's reason.
+    A ``ValueError`` too: a malformed or unsupported model is a bad argument."""
 
 
 _LIBS: dict = {}
+
+# The library checks the model too (micro/harness/ke_model_check.cc, shared with the
+# firmware); the Python check adds the data-flow order and names the argument. The fuzz
+# tests turn it off to reach the C checks.
+_check_structure = tflite_file.check_structure
 
 
 def load_library(sanitize: bool | None = None) -> ctypes.CDLL:
@@ -78,8 +85,12 @@ class Interpreter:
                             f"{type(model_content).__name__}")
         if int(arena_size) < 16:
             raise ValueError(f"arena_size={arena_size}; must be at least 16 bytes")
-        self._lib = load_library()
         model = bytes(model_content)
+        try:
+            _check_structure(model, "model_content")
+        except ValueError as e:
+            raise MicroInterpreterError(str(e)) from None
+        self._lib = load_library()
         self._handle = self._lib.ke_tflm_create(model, len(model), int(arena_size))
         if not self._handle:
             raise MicroInterpreterError(self._error("cannot create the interpreter"))

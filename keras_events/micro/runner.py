@@ -43,11 +43,52 @@ def run(model: bytes, inputs, board: str = "mps2-an386", arena_size: int = firmw
     """Run ``model`` over all invokes in ``inputs`` on ``board``; raises on any error."""
     if board not in BOARDS:
         raise ValueError(f"board={board!r}; choose one of {BOARDS}")
+    check_inputs(model, inputs)
     if board == "host":
         return _run_host(model, inputs, arena_size, reset_every)
     res, mem = qemu.run_model(model, inputs, arena_size=arena_size, reset_every=reset_every,
                               timeout=timeout)
     return MicroRun(board, res.outputs, res.instructions, mem, res.classes)
+
+
+def model_inputs(model: bytes) -> list[tuple[tuple, np.dtype]]:
+    """(shape, dtype) of each input of the model's main subgraph."""
+    from keras_events import tflite_file
+    tflite_file.check_structure(model, "model")
+    s = tflite_file.schema()
+    g = s.Model.GetRootAs(bytes(model), 0).Subgraphs(0)
+    out = []
+    for k in range(g.InputsLength()):
+        t = g.Tensors(g.Inputs(k))
+        name = tflite_file.tensor_type_name(t.Type())
+        try:
+            dtype = np.dtype(name)
+        except TypeError:
+            raise ValueError(f"model input {k} has type {name}, which the runner cannot feed") from None
+        out.append((tuple(int(d) for d in t.ShapeAsNumpy()) if t.ShapeLength() else (), dtype))
+    return out
+
+
+def check_inputs(model: bytes, inputs) -> None:
+    """Raises a ValueError unless each input array has its model input's dtype and shape
+    (leading axes count invokes: an array ends with the input shape, leading 1s aside)."""
+    arrays = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+    expected = model_inputs(model)
+    if len(arrays) != len(expected):
+        raise ValueError(f"got {len(arrays)} input array(s); the model has {len(expected)} "
+                         f"input(s) {[s for s, _ in expected]}")
+    for k, (a, (shape, dtype)) in enumerate(zip(arrays, expected)):
+        a = np.asarray(a)
+        core = shape
+        while core and core[0] == 1:
+            core = core[1:]
+        if a.dtype != dtype:
+            raise ValueError(f"input {k} has dtype {a.dtype}; the model input is {dtype} with "
+                             f"shape {shape} (convert with .astype(np.{dtype}))")
+        if a.size == 0 or tuple(a.shape[a.ndim - len(core):]) != core or a.ndim < len(core):
+            raise ValueError(f"input {k} has shape {a.shape}; the model input has shape {shape} "
+                             f"(give an array of shape {shape}, or several invokes stacked "
+                             f"along axis 0)")
 
 
 def _run_host(model, inputs, arena_size, reset_every) -> MicroRun:

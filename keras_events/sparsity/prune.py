@@ -38,6 +38,12 @@ def prune_low_magnitude(to_prune, pruning_schedule=None, block_size=(1, 1), bloc
     if isinstance(to_prune, keras.Model):
         if not to_prune.built:
             raise ValueError("Build the model (give it an Input) before pruning it.")
+        wrapped = [layer.name for layer in to_prune.layers if isinstance(layer, PruneLowMagnitude)]
+        if wrapped:
+            raise ValueError(
+                f"`to_prune` is already pruned (layers {wrapped} are PruneLowMagnitude "
+                f"wrappers). Keep training it as it is, or call sparsity.strip_pruning(model) "
+                f"first to prune the stripped model again with a new schedule.")
 
         def wrap(layer):
             if isinstance(layer, PruneLowMagnitude) or (is_pass_through(layer) and not can_prune(layer)):
@@ -55,6 +61,9 @@ def prune_low_magnitude(to_prune, pruning_schedule=None, block_size=(1, 1), bloc
             inner = new.layer if isinstance(new, PruneLowMagnitude) else new
             inner.set_weights(old.get_weights())
         return clone
+    if isinstance(to_prune, PruneLowMagnitude):
+        raise ValueError(f"Layer `{to_prune.name}` is already wrapped for pruning; pass the "
+                         f"layer itself (or sparsity.strip_pruning(layer)).")
     if isinstance(to_prune, keras.layers.Layer):
         return PruneLowMagnitude(to_prune, **kwargs)
     raise ValueError(f"`to_prune` must be a Keras layer, list of layers or model; got {type(to_prune).__name__}.")

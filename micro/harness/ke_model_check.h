@@ -1,5 +1,8 @@
 /* Checks an untrusted .tflite buffer before TFLM touches it: TFLM itself does not verify
- * flatbuffers, so a truncated or corrupt model would otherwise be read out of bounds. */
+ * flatbuffers, so a truncated or corrupt model would otherwise be read out of bounds; nor
+ * does it check the indices inside a valid flatbuffer (tensor, buffer and op-code indices,
+ * shapes, constant data sizes, per-channel quantization arrays), which a single corrupted
+ * byte can make lie. */
 #ifndef KE_MICRO_MODEL_CHECK_H_
 #define KE_MICRO_MODEL_CHECK_H_
 

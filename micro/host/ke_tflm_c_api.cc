@@ -10,6 +10,10 @@
 #include <cstring>
 #include <new>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
 #include "micro/harness/ke_arena.h"
 #include "micro/harness/ke_log.h"
 #include "micro/harness/ke_model_check.h"
@@ -38,8 +42,17 @@ sigjmp_buf g_guard;
 bool g_guard_active = false;
 struct sigaction g_previous_abort;
 
+#if defined(__SANITIZE_ADDRESS__)
+// Sanitizer builds keep the guard for TFLM's own aborts but never swallow a sanitizer
+// report: the sanitizer runs this death callback before it aborts.
+bool g_sanitizer_dying = false;
+void OnSanitizerDeath() { g_sanitizer_dying = true; }
+#else
+constexpr bool g_sanitizer_dying = false;
+#endif
+
 void OnAbort(int) {
-  if (g_guard_active) {
+  if (g_guard_active && !g_sanitizer_dying) {
     g_guard_active = false;
     siglongjmp(g_guard, 2);
   }
@@ -50,7 +63,7 @@ void OnAbort(int) {
 void GuardBegin() {
   g_guard_active = true;
 #if defined(__SANITIZE_ADDRESS__)
-  return;  // sanitizer builds: an ASan/UBSan report aborts; never turn it into an exception
+  __sanitizer_set_death_callback(OnSanitizerDeath);
 #endif
   struct sigaction action;
   memset(&action, 0, sizeof action);
@@ -61,9 +74,7 @@ void GuardBegin() {
 
 void GuardEnd() {
   g_guard_active = false;
-#if !defined(__SANITIZE_ADDRESS__)
   sigaction(SIGABRT, &g_previous_abort, nullptr);
-#endif
 }
 
 void CaptureLog(const char* text) {
@@ -117,6 +128,12 @@ bool AddAllOps(Resolver& r) {
 
 struct KeTflm {
   bool broken = false;        // TFLM stopped mid-call: the interpreter must not be used
+  // AllocateTensors succeeded. Only then may ~MicroInterpreter run: it calls every node's
+  // `free` through the node/registration table, which an AllocateTensors that stopped
+  // early (an op missing from the resolver, a bad opcode) has filled only up to the
+  // failing node, the rest being arena garbage. Skipping it leaks nothing: TFLM and the
+  // project's ops keep all their memory in the arena, which ke_tflm_destroy frees.
+  bool allocated = false;
   uint8_t* model = nullptr;   // aligned copy: TFLM reads the flatbuffer in place
   uint8_t* arena = nullptr;
   Resolver resolver;
@@ -131,7 +148,7 @@ const char* ke_tflm_last_error(void) { return g_log; }
 
 void ke_tflm_destroy(KeTflm* t) {
   if (t == nullptr) return;
-  if (t->interpreter != nullptr && !t->broken) t->interpreter->~MicroInterpreter();
+  if (t->interpreter != nullptr && t->allocated && !t->broken) t->interpreter->~MicroInterpreter();
   free(t->model);
   free(t->arena);
   t->~KeTflm();
@@ -159,6 +176,8 @@ KeTflm* ke_tflm_create(const void* model, size_t model_size, size_t arena_size) 
     return nullptr;
   }
   memcpy(t->model, model, model_size);
+  // A zeroed arena: whatever TFLM reads before writing it is null, not left-over heap.
+  memset(t->arena, 0, (arena_size + 15) / 16 * 16);
   if (sigsetjmp(g_guard, 1) != 0) {
     GuardEnd();
     t->broken = true;
@@ -189,6 +208,7 @@ KeTflm* ke_tflm_create(const void* model, size_t model_size, size_t arena_size) 
     ke_tflm_destroy(t);
     return nullptr;
   }
+  t->allocated = true;
   return t;
 }
 

@@ -76,6 +76,10 @@ def _x_rank2(model, g, op):
     g.tensors[op.inputs[0]].shapeSignature = None
 
 
+def _tiny_output_scale(model, g, op):
+    g.tensors[op.outputs[0]].quantization.scale = np.asarray([1e-12], np.float32)
+
+
 CASES = {
     "index type int32": ("float", _edit_input(2, np.int16, lambda a: a.astype(np.int32)), "type"),
     "values type int8 in float model": ("float", _edit_input(1, np.float32, lambda a: a.astype(np.int8)), "type"),
@@ -92,6 +96,7 @@ CASES = {
     "int8 negative scale": ("int8", _edit_input(9, np.float32, lambda a: -a), "scale"),
     "int8 missing scale input": ("int8", _drop_last_input, "inputs"),
     "int8 bias too large": ("int8", _edit_input(7, np.int32, lambda a: np.full_like(a, 2**31 - 1)), "bias"),
+    "int8 tiny output scale": ("int8", _tiny_output_scale, "output scale"),
     "int8 zero threshold": ("int8", _edit_input(8, np.int16, lambda a: np.zeros_like(a)), "threshold"),
 }
 

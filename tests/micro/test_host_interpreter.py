@@ -75,3 +75,72 @@ def test_every_arena_size_fails_cleanly_or_works(host_lib, fc_int8):
         interp.run(x[0])
         ok += 1
     assert ok > 0
+
+
+def _with_op_replaced(model: bytes, op_position: int, builtin_name: str) -> bytes:
+    """The model with operator `op_position` switched to another builtin op (its own new
+    op-code entry), as the converter writes ops the host TFLM build lacks."""
+    from keras_events import tflite_file
+    m = tflite_file.load(model)
+    s = tflite_file.schema()
+    code = s.OperatorCodeT()
+    code.builtinCode = getattr(s.BuiltinOperator, builtin_name)
+    code.deprecatedBuiltinCode = min(code.builtinCode, 127)
+    code.version = 1
+    m.operatorCodes.append(code)
+    m.subgraphs[0].operators[op_position].opcodeIndex = len(m.operatorCodes) - 1
+    return tflite_file.dump(m)
+
+
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_op_missing_from_resolver_raises_naming_it(host_lib, fc_int8, position, monkeypatch):
+    """An op the host build lacks (REDUCE_PROD: the converter's dynamic-shape ops around a
+    Dense after EGRU(return_sequences=True)) stops AllocateTensors before the later nodes
+    are set up; destroying that interpreter used to crash in ~MicroInterpreter."""
+    from keras_events.micro import host_interpreter
+    # Straight to TFLM (the Python check rejects the FULLY_CONNECTED's absent bias input,
+    # left behind by the replacement, before TFLM would look the op up).
+    monkeypatch.setattr(host_interpreter, "_check_structure", lambda *args: None)
+    bad = _with_op_replaced(fc_int8[0], position, "REDUCE_PROD")
+    for _ in range(3):  # repeatedly: the freed arena must not leave state behind
+        with pytest.raises(MicroInterpreterError, match="REDUCE_PROD"):
+            Interpreter(bad, arena_size=16 * 1024)
+    assert issubclass(MicroInterpreterError, ValueError)
+
+
+def _lying(model: bytes, change) -> bytes:
+    from keras_events import tflite_file
+    m = tflite_file.load(model)
+    change(m, m.subgraphs[0])
+    return tflite_file.dump(m)
+
+
+def _const_buffer(m, g):
+    return next(i for i, b in enumerate(m.buffers) if b.data is not None and len(b.data) >= 64)
+
+
+LIES = {  # found by tests/fuzz: each crashed TFLM before the model checks
+    "subgraph input out of range": (lambda m, g: g.inputs.__setitem__(0, 2**31 - 1), "out of range"),
+    "operator input out of range": (lambda m, g: g.operators[0].inputs.__setitem__(0, len(g.tensors)),
+                                    "out of range"),
+    "op code out of range": (lambda m, g: setattr(g.operators[1], "opcodeIndex", 99), "op code"),
+    "operator writes constant data": (
+        lambda m, g: setattr(g.tensors[g.operators[0].outputs[0]], "buffer", _const_buffer(m, g)),
+        "constant data"),
+    "negative dimension": (lambda m, g: g.tensors[g.operators[0].outputs[0]].shape.__setitem__(0, -3),
+                           "shape"),
+    "operator without inputs": (lambda m, g: setattr(g.operators[1], "inputs", None), "input"),
+}
+
+
+@pytest.mark.parametrize("python_check", [True, False], ids=["python", "c"])
+@pytest.mark.parametrize("lie", sorted(LIES))
+def test_model_whose_indices_lie_raises(host_lib, fc_int8, monkeypatch, lie, python_check):
+    """Both layers reject it: the Python check (names the argument) and, without it, the C
+    check of micro/harness/ke_model_check.cc that the firmware relies on."""
+    from keras_events.micro import host_interpreter
+    change, message = LIES[lie]
+    if not python_check:
+        monkeypatch.setattr(host_interpreter, "_check_structure", lambda *args: None)
+    with pytest.raises(MicroInterpreterError, match=message):
+        Interpreter(_lying(fc_int8[0], change), arena_size=16 * 1024)

@@ -1,0 +1,102 @@
+"""Fuzzing the loaders: mutated float and int8 EGRU models (tests/fuzz/mutate.py) through
+the host TFLite path (`keras_events.export.Interpreter`), the host TFLite Micro path
+(`keras_events.micro.Interpreter`, straight to the C checks of micro/harness/
+ke_model_check.cc and the KE_EGRU Prepare) and `python -m keras_events.micro run --board
+host`. Each batch runs in a subprocess (tests/fuzz/worker.py), so a crash fails the test
+instead of killing pytest; a batch that dies is resumed after the mutant it died on, so
+one run names every culprit. Asserted: no signal, every failure a ValueError/RuntimeError.
+
+Default: 3 models (float, int8, streaming float) x 80 mutants x 3 paths (720 runs, fixed
+seed); the `slow` variant runs 3 x 2,000 mutants (18,000 runs).
+
+Under AddressSanitizer/UBSan (the host TFLM paths; no TensorFlow in the process), on
+models written by `python tests/fuzz/make_models.py DIR`:
+
+    KERAS_BACKEND=numpy KE_MICRO_SANITIZE=1 ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+    UBSAN_OPTIONS=halt_on_error=1 LD_PRELOAD=$(gcc -print-file-name=libasan.so):$(gcc \
+    -print-file-name=libubsan.so) python tests/fuzz/worker.py tflm,cli DIR/int8.tflite 3 0 300
+"""
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+from make_models import write_models
+
+pytestmark = pytest.mark.tensorflow_only
+
+HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+PATHS = "tflite,tflm,cli"
+# Fixed by default; KE_FUZZ_SEED / KE_FUZZ_COUNT explore further (a crash report names the
+# seed in its reproduce command).
+SEED = int(os.environ.get("KE_FUZZ_SEED", 19))
+COUNT = int(os.environ.get("KE_FUZZ_COUNT", 80))
+
+
+@pytest.fixture(scope="module")
+def seed_models(tmp_path_factory):
+    return write_models(tmp_path_factory.mktemp("fuzz_models"))
+
+
+def run_batch(model: pathlib.Path, start: int, count: int, timeout: float) -> tuple[dict, list]:
+    """Outcome per (mutant, path) and the crashes as (mutant, path, description, status)."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+               TF_CPP_MIN_LOG_LEVEL="3")
+    outcomes, crashes, end = {}, [], start + count
+    while start < end:
+        proc = subprocess.run([sys.executable, str(HERE / "worker.py"), PATHS, str(model),
+                               str(SEED), str(start), str(end - start)],
+                              capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+        begun = None
+        for line in proc.stdout.splitlines():
+            if line.startswith("BEGIN "):
+                begun = line.split(" ", 3)
+            elif line.startswith("END "):
+                _, k, path, outcome = line.split(" ", 3)
+                outcomes[(int(k), path)] = outcome
+                begun = None
+        if proc.returncode == 0:
+            break
+        if begun is None:  # died outside a mutant (start-up): nothing to resume
+            pytest.fail(f"fuzz worker failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
+        k = int(begun[1])
+        crashes.append((k, begun[2], begun[3], proc.returncode))
+        start = k + 1  # resume with the next mutant
+    return outcomes, crashes
+
+
+def check(seed_models, count, timeout):
+    report = []
+    runs = 0
+    for name, model in seed_models.items():
+        outcomes, crashes = run_batch(model, 0, count, timeout)
+        runs += len(outcomes) + len(crashes)
+        for k, path, what, status in crashes:
+            report.append(f"{name} mutant {k} ({what}) killed the {path} path with "
+                          f"{'signal ' + str(-status) if status < 0 else 'exit ' + str(status)}; "
+                          f"reproduce: python tests/fuzz/worker.py {path} {model} {SEED} {k} 1")
+        for (k, path), outcome in sorted(outcomes.items()):
+            if outcome.startswith("BAD"):
+                report.append(f"{name} mutant {k} via {path}: {outcome}")
+        # Every path must both run some mutants and reject others (a fuzzer whose mutants
+        # all fail at the door, or are all harmless, tests nothing).
+        for path in PATHS.split(","):
+            kinds = {o == "ok" for (k, p), o in outcomes.items() if p == path}
+            assert kinds == {True, False}, f"{name} via {path}: outcomes {kinds}"
+    assert not report, "\n".join(report)
+    return runs
+
+
+def test_fuzz_loaders(seed_models):
+    runs = check(seed_models, COUNT, timeout=600 + COUNT)
+    assert runs >= 300
+
+
+@pytest.mark.slow
+def test_fuzz_loaders_long(seed_models):
+    runs = check(seed_models, 2000, timeout=7200)
+    assert runs >= 5000
