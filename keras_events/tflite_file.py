@@ -234,6 +234,12 @@ def check_structure(tflite_bytes, argument="model_content"):
                 op = g.Operators(j)
                 if op.OpcodeIndex() >= n_codes:
                     fail(f"subgraph {s} operator {j} uses op code {op.OpcodeIndex()} of {n_codes}")
+                code = m.OperatorCodes(op.OpcodeIndex())
+                if builtin_code(code) != schema().BuiltinOperator.CUSTOM and \
+                        op.CustomOptionsLength() > 0:
+                    # As TFLM rules; TFLite's XNNPACK delegate crashed on such an op.
+                    fail(f"subgraph {s} operator {j} is the builtin {op_name(code)} but "
+                         f"carries custom options")
                 if op.InputsIsNone() or op.OutputsIsNone():
                     fail(f"subgraph {s} operator {j} has no input or output list")
                 ins = indices(op.Inputs, op.InputsLength(), -1, f"operator {j}")

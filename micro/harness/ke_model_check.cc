@@ -124,8 +124,8 @@ bool ModelIsSane(const tflite::Model* model) {
   const unsigned num_codes = model->operator_codes() ? model->operator_codes()->size() : 0;
   for (unsigned s = 0; s < model->subgraphs()->size(); ++s) {
     const tflite::SubGraph* g = model->subgraphs()->Get(s);
-    if (g == nullptr) {
-      MicroPrintf("model: subgraph %u is missing", s);
+    if (g == nullptr || g->tensors() == nullptr) {  // TFLM reads tensors() unchecked
+      MicroPrintf("model: subgraph %u or its tensor list is missing", s);
       return false;
     }
     const int64_t n = g->tensors() ? g->tensors()->size() : 0;
