@@ -3,9 +3,6 @@
 
 #include <string.h>
 
-#include "ke_fixed.h"
-#include "ke_lut.h"
-
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
 #include <arm_acle.h>
 #define KE_SXTB16(v) ((uint32_t)__sxtb16(v))
@@ -104,35 +101,6 @@ static void dense_product(const int8_t* m, int32_t n4, int32_t cols, const int16
   }
 }
 
-/* The gate loop of ke_egru.c (i8_gates with a_stride 1, from unit 0), every unit: the same
- * expressions in the same order, so the same bits. */
-static void gates(const ke_egru_i8_params* p, const int32_t* a, const int32_t* g,
-                  ke_egru_i8_state* s, int32_t scale) {
-  const int32_t U = p->units;
-  const int32_t* m = p->unit_consts;
-  const int16_t* sigmoid = ke_lut_sigmoid_table + 128;
-  memset(s->y, p->y_zero_point, (size_t)U);
-  s->n_active = 0;
-  for (int32_t j = 0; j < U; ++j, m += KE_EGRU_UNIT_WORDS) {
-    const int32_t u = ke_lut(sigmoid, 0, ke_sat16(ke_requant2(a[j] * scale, m[0], g[j] * scale, m[1])));
-    const int32_t r = ke_lut(sigmoid, 0, ke_sat16(ke_requant2(a[U + j] * scale, m[2], g[U + j] * scale, m[3])));
-    const int32_t az = ke_requant2(a[2 * U + j] * scale, m[4], 0, 0);
-    const int32_t hz = ke_requant2(g[2 * U + j] * scale, m[5], 0, 0);
-    const int32_t z = ke_lut(sigmoid, KE_LUT_TANH_OFFSET, ke_sat16(ke_mlaw16(2 * hz, r, az)));
-    const int32_t chat = s->c_hat[j];
-    const int32_t c = chat + ((u * (z - chat) + (1 << 14)) >> 15);
-    if (c > m[6]) {
-      const int32_t yq = ke_mul_by_multiplier(c, p->y_multiplier, p->y_shift) + p->y_zero_point;
-      const int8_t y8 = (int8_t)(yq > 127 ? 127 : (yq < -128 ? -128 : yq));
-      s->c_hat[j] = (int16_t)(c - m[6]);
-      s->y[j] = y8;
-      if (y8 != p->y_zero_point) s->active[s->n_active++] = (int16_t)j;
-    } else {
-      s->c_hat[j] = (int16_t)c;
-    }
-  }
-}
-
 void ke_dense_i8_step(const ke_dense_i8_params* d, const int8_t* x, ke_egru_i8_state* s,
                       int16_t* xbuf, int32_t* scratch) {
   const ke_egru_i8_params* p = d->p;
@@ -143,5 +111,5 @@ void ke_dense_i8_step(const ke_dense_i8_params* d, const int8_t* x, ke_egru_i8_s
   dense_product(d->wt, KE_DENSE_PAD4(I), G, xbuf, p->bias, a);
   offset_pairs(s->y, U, p->y_zero_point, xbuf);
   dense_product(d->vt, KE_DENSE_PAD4(U), G, xbuf, p->bias + G, g);
-  gates(p, a, g, s, (int32_t)1 << p->acc_shift);
+  ke_egru_i8_gates(p, a, g, s); /* the EGRU's own gate loop: same bits */
 }

@@ -354,6 +354,16 @@ static KE_ALWAYS_INLINE int32_t i8_recurrent_step(const ke_egru_i8_params* p, co
   return count;
 }
 
+/* The gate loop alone, for other kernels of the same cell (the dense SMLAD baseline of
+ * ke_dense_smlad.c): one definition of the gates, so both give the same bits. */
+void ke_egru_i8_gates(const ke_egru_i8_params* p, const int32_t* a, const int32_t* g,
+                      ke_egru_i8_state* s) {
+  memset(s->y, p->y_zero_point, (size_t)p->units);
+  s->n_active = 0;
+  if (p->acc_shift == 0) i8_gates(p, a, 1, g, s, 1, 0);
+  else i8_gates(p, a, 1, g, s, (int32_t)1 << p->acc_shift, 0);
+}
+
 void ke_egru_i8_step(const ke_egru_i8_params* p, const int8_t* x,
                      ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs) {
   const int32_t count = i8_input_product(p, x, scratch);

@@ -169,6 +169,11 @@ typedef struct {
 
 void ke_egru_i8_reset(ke_egru_i8_state* s, int32_t units, int32_t y_zero_point);
 
+/* Gates, state update and events of every unit from the input accumulators a[3U] and the
+ * recurrent accumulators g[3U] (bias included); rebuilds y and the active list. */
+void ke_egru_i8_gates(const ke_egru_i8_params* p, const int32_t* a, const int32_t* g,
+                      ke_egru_i8_state* s);
+
 /* Scratch int32 needed by one step: 6U. */
 #define KE_EGRU_I8_SCRATCH(units) (6 * (size_t)(units))
 
