@@ -156,7 +156,7 @@ def test_wheel_holds_only_the_package_with_its_libraries_and_sources(wheel):
     for required in ["keras_events/export/_ke_ops.so", "keras_events/export/_ke_core.so",
                      "keras_events/_native/src/custom_ops/ops.def",
                      "keras_events/_native/src/custom_ops/core/ke_egru.c",
-                     "keras_events/_native/src/custom_ops/tflm/ke_egru.cc",
+                     "keras_events/_native/src/custom_ops/tflm/ke_op.cc",
                      "keras_events/_native/src/micro/harness/main.cc",
                      "keras_events/_native/src/micro/harness/an386.ld",
                      "keras_events/_native/src/micro/host/ke_tflm_c_api.cc",
@@ -202,7 +202,7 @@ def test_installed_wheel_works_outside_the_checkout(wheel, tmp_path):
     if "board_int8_equal" in report:
         assert report["board_int8_equal"], "host TFLite and Cortex-M4 int8 must be bit-exact"
     for path in ["src/custom_ops/ops.def", "src/custom_ops/core/ke_egru.c",
-                 "src/custom_ops/tflm/ke_egru.cc", "src/kws_lib.h"]:
+                 "src/custom_ops/tflm/ke_op.cc", "src/kws_lib.h"]:
         assert path in report["arduino_files"], path
     # Nothing was written into the installed package's source copy or the checkout.
     assert not (REPO / "keras_events" / "_native" / "src").exists()

@@ -1,4 +1,4 @@
-// Drives the host TFLite glue (custom_ops/tflite/ke_egru_op.cc) without an
+// Drives the host TFLite glue (custom_ops/tflite/ke_op.cc, with KE_EGRU) without an
 // interpreter: a fake TfLiteContext/TfLiteNode with valid and malformed
 // inputs.  Valid models must run and match the core; malformed ones must fail
 // in Prepare with a message and never touch invalid memory.  Built with
@@ -13,7 +13,8 @@
 
 #include "flatbuffers/flexbuffers.h"
 #include "../core/ke_egru.h"
-#include "../tflite/ke_egru_op.h"
+#include "../tflite/ke_op_state.h"
+#include "../tflite/ke_ops.h"
 
 namespace {
 

@@ -6,7 +6,7 @@
 // libtensorflow_cc.so.2 of the installed TensorFlow wheel.  That ties the
 // library to one TF build: KE_Ops_TensorFlowVersion() reports the version it
 // was built against and keras_events.export.runtime refuses a mismatch.
-#include "tensorflow/lite/core/c/common.h"
+#include "ke_ops.h"
 
 #ifndef KE_TF_VERSION
 #define KE_TF_VERSION "unknown"
@@ -23,14 +23,9 @@ class MutableOpResolver {
 
 extern "C" {
 
-#define KE_OP(name, version, tflite_registration, ...) \
-  const TfLiteRegistration* tflite_registration(void);
-#include "../ops.def"
-
 // Registerer for InterpreterWithCustomOps(custom_op_registerers=["KE_RegisterOps"]).
 __attribute__((visibility("default"))) void KE_RegisterOps(tflite::MutableOpResolver* resolver) {
-#define KE_OP(name, version, tflite_registration, ...) \
-  resolver->AddCustom(#name, tflite_registration(), version);
+#define KE_OP(name, version, ...) resolver->AddCustom(#name, name##_Registration(), version);
 #include "../ops.def"
 }
 

@@ -1,5 +1,6 @@
 // The project's custom ops for TFLite Micro, from the native manifest (custom_ops/ops.def):
-// one registration function per op (glue in this directory, math in custom_ops/core/) and
+// one registration function per op, Register_NAME() (the generic glue ke_op.cc driving the
+// op's table in custom_ops/core/), and
 // AddProjectOps(), which adds them all to a resolver.  Hosts that know their model's ops
 // add only those (the firmware's generated resolver, the Arduino library).
 #ifndef KE_MICRO_PROJECT_OPS_H_
@@ -12,15 +13,14 @@
 
 namespace ke_micro {
 
-#define KE_OP(name, version, tflite_registration, tflm_registration, ...) \
-  const TFLMRegistration* tflm_registration();
+#define KE_OP(name, version, ...) const TFLMRegistration* Register_##name();
 #include "../ops.def"
 
 template <unsigned int N>
 TfLiteStatus AddProjectOps(tflite::MicroMutableOpResolver<N>& resolver) {
   TfLiteStatus status = kTfLiteOk;
-#define KE_OP(name, version, tflite_registration, tflm_registration, ...) \
-  if (status == kTfLiteOk) status = resolver.AddCustom(#name, tflm_registration());
+#define KE_OP(name, version, ...) \
+  if (status == kTfLiteOk) status = resolver.AddCustom(#name, Register_##name());
 #include "../ops.def"
   return status;
 }

@@ -64,8 +64,7 @@ def main(argv=None) -> int:
             _run_test(host.build_glue_test(sanitize=True))
     for op in manifest.ops():
         print(f"{op.name} v{op.version}: {op.tflite_registration}, ke_micro::{op.tflm_registration}")
-        for kind in manifest.KINDS:
-            print(f"  {kind:7s} {' '.join(op.sources[kind])}")
+        print(f"  core    {' '.join(op.core)}")
     return 0
 
 

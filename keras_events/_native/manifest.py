@@ -1,13 +1,17 @@
 """Reader of the native manifest ``custom_ops/ops.def``: which event ops exist, their
 registration functions and C sources.
 
+Each op is a table ``ke_op_NAME`` in its core sources (``custom_ops/core/ke_op.h``); the
+generic glues (``custom_ops/glue``, ``tflite``, ``tflm``: the manifest's ``KE_COMMON`` line)
+register every op, so an op lists only its core sources.
+
 The manifest is an X-macro file that C includes directly (``KE_OP(...)`` lines, see its
 header); this reads the same lines so the Python builders (host op library, host TFLM
 library, firmware, Arduino library) compile exactly what the C registerers register.
 
     >>> op = ops()[0]                                    # doctest: +SKIP
-    >>> op.name, op.tflm_registration, op.sources["core"]  # doctest: +SKIP
-    >>> sources("tflm", [op.name])   # common TFLM sources, then the op's glue  # doctest: +SKIP
+    >>> op.name, op.tflm_registration, op.core  # doctest: +SKIP
+    >>> sources("core", [op.name])   # common core sources, then the op's  # doctest: +SKIP
 """
 from __future__ import annotations
 
@@ -22,22 +26,30 @@ MANIFEST = CUSTOM_OPS / "ops.def"
 KINDS = ("core", "glue", "tflite", "tflm")   # source groups, in manifest order
 
 _STRING = r'\s*"([^"]*)"\s*'
-_OP = re.compile(r"^KE_OP\(\s*(\w+)\s*,\s*(\d+)\s*,\s*(\w+)\s*,\s*(\w+)\s*," +
-                 ",".join([_STRING] * 4) + r"\)", re.M)
+_OP = re.compile(r"^KE_OP\(\s*(\w+)\s*,\s*(\d+)\s*," + _STRING + r"\)", re.M)
 _COMMON = re.compile(r"^KE_COMMON\(" + ",".join([_STRING] * 4) + r"\)", re.M)
 
 
 @dataclass(frozen=True)
 class Op:
-    """One ``KE_OP`` line: custom-op name, version, registration functions, sources."""
+    """One ``KE_OP`` line: custom-op name, version, core sources."""
     name: str
     version: int
-    tflite_registration: str   # extern "C" const TfLiteRegistration* f(void)
-    tflm_registration: str     # const TFLMRegistration* ke_micro::f()
-    sources: dict              # kind -> tuple of paths relative to custom_ops/
+    core: tuple                # paths relative to custom_ops/
+
+    @property
+    def tflite_registration(self) -> str:
+        """``extern "C" const TfLiteRegistration* NAME_Registration(void)`` (host glue)."""
+        return f"{self.name}_Registration"
+
+    @property
+    def tflm_registration(self) -> str:
+        """``const TFLMRegistration* ke_micro::Register_NAME()`` (TFLM glue)."""
+        return f"Register_{self.name}"
 
     def paths(self, kind: str) -> list[pathlib.Path]:
-        return [CUSTOM_OPS / s for s in self.sources[kind]]
+        """The op's own sources of one group (only ``core``: the glues are generic)."""
+        return [CUSTOM_OPS / s for s in self.core] if kind == "core" else []
 
 
 def _split(group: str) -> tuple:
@@ -48,8 +60,7 @@ def _split(group: str) -> tuple:
 def _read() -> tuple[tuple[Op, ...], dict]:
     # Comments are dropped first: the header documents the KE_OP syntax itself.
     text = re.sub(r"/\*.*?\*/", "", MANIFEST.read_text(), flags=re.S)
-    ops = tuple(Op(m[1], int(m[2]), m[3], m[4], dict(zip(KINDS, map(_split, m.groups()[4:]))))
-                for m in _OP.finditer(text))
+    ops = tuple(Op(m[1], int(m[2]), _split(m[3])) for m in _OP.finditer(text))
     common = _COMMON.search(text)
     if not ops or common is None:
         raise RuntimeError(f"{MANIFEST} lists no KE_OP or no KE_COMMON line")

@@ -45,8 +45,8 @@ def test_library_layout(tmp_path, streaming_tflite):
     assert props["name"] == "kws_egru" and props["includes"] == "kws_egru.h"
     assert props["depends"] == "Arduino_TensorFlowLite"
     for path in ["src/kws_egru.h", "src/kws_egru_model.cc", "src/custom_ops/core/ke_egru.c",
-                 "src/custom_ops/core/ke_logmel.c", "src/custom_ops/tflm/ke_egru.cc",
-                 "src/custom_ops/glue/ke_egru_glue.cc", "src/custom_ops/ops.def",
+                 "src/custom_ops/core/ke_logmel.c", "src/custom_ops/tflm/ke_op.cc",
+                 "src/custom_ops/core/ke_egru_op.c", "src/custom_ops/ops.def",
                  "src/ke_streaming_classifier.cc", "examples/kws_egru/kws_egru.ino"]:
         assert (lib / path).is_file(), path
     model_cc = (lib / "src/kws_egru_model.cc").read_text()

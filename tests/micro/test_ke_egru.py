@@ -161,7 +161,7 @@ def _mutate(model: bytes, corrupt: str) -> bytes:
     return bytes(b.Output())
 
 
-BROKEN = {"missing_input": "inputs", "no_options": "options", "units_mismatch": "units 7",
+BROKEN = {"missing_input": "inputs", "no_options": "options", "units_mismatch": ", 7], got",
           "bad_offsets": "w_offsets"}
 
 
