@@ -8,6 +8,14 @@
 #include "ke_egru.h"
 #include "ke_op.h"
 
+/* The host TFLite target runs whole sequences with the input products vectorized over time
+ * (ke_egru_i8_run_seq); MCUs only run TFLite Micro, so their firmware leaves those out. */
+#if defined(__ARM_ARCH)
+#define HOST_SEQUENCE_VARIANTS 0
+#else
+#define HOST_SEQUENCE_VARIANTS 1
+#endif
+
 /* Options, in the order of ke_op_KE_EGRU.options. */
 enum { OPT_UNITS = 0, OPT_RETURN_SEQUENCES, OPT_STREAMING };
 
@@ -120,7 +128,7 @@ static int check(const ke_reporter* r, const int32_t* opt, const ke_tensor* in,
   /* The host runs whole sequences with the input products vectorized over time. */
   if (!is_int8)
     plan->scratch_bytes = KE_EGRU_F32_SCRATCH(units) * sizeof(float);
-  else if (plan->target == KE_TARGET_TFLITE)
+  else if (plan->target == KE_TARGET_TFLITE && HOST_SEQUENCE_VARIANTS)
     plan->scratch_bytes = KE_EGRU_I8_SEQ_SCRATCH_BYTES(units, features, time);
   else
     plan->scratch_bytes = KE_EGRU_I8_SCRATCH(units) * sizeof(int32_t);
@@ -217,7 +225,7 @@ static void eval(const int32_t* opt, const ke_plan* plan, void* persistent,
   const int rs = opt[OPT_RETURN_SEQUENCES];
   const int32_t batch = plan->info[INFO_BATCH], time = plan->info[INFO_TIME];
   const int streaming = plan->info[INFO_STREAMING];
-  const int host = plan->target == KE_TARGET_TFLITE;
+  const int host = plan->target == KE_TARGET_TFLITE && HOST_SEQUENCE_VARIANTS;
   if (plan->info[INFO_INT8]) {
     const ke_egru_i8_params p = int8_params(opt, plan, &m, in);
     const int8_t* x = (const int8_t*)in[IN_X];

@@ -36,6 +36,11 @@ struct OpData {
   ke_plan plan;
   void* persistent;  // null until a Prepare succeeded
   int scratch_index;
+  int num_inputs;
+  // Constant inputs' data lives in the model's buffers for the interpreter's lifetime:
+  // Prepare records it once; Eval fetches only the others (bit i set: input i varies).
+  uint32_t varying;
+  const void* data[KE_OP_MAX_INPUTS];
 };
 
 void Log(void*, const char* op, const char* format, va_list args) {
@@ -130,24 +135,40 @@ TfLiteStatus Prepare(TfLiteContext* context, TfLiteNode* node) {
       context->RequestScratchBufferInArena(context, d->plan.scratch_bytes, &d->scratch_index);
   if (status != kTfLiteOk) return status;
   if (!d->def->setup(&r, d->options.values, in, &out, &d->plan, persistent)) return kTfLiteError;
+  d->num_inputs = node->inputs->size < d->def->max_inputs ? node->inputs->size : d->def->max_inputs;
+  d->varying = 0;
+  for (int i = 0; i < d->num_inputs; ++i) {
+    d->data[i] = in[i].constant ? in[i].data : nullptr;
+    if (!in[i].constant) d->varying |= 1u << i;
+  }
   d->persistent = persistent;
   return kTfLiteOk;
 }
 
 TfLiteStatus Eval(TfLiteContext* context, TfLiteNode* node) {
   auto* d = static_cast<OpData*>(node->user_data);
-  const void* in[KE_OP_MAX_INPUTS];
-  const int n = node->inputs->size < d->def->max_inputs ? node->inputs->size : d->def->max_inputs;
-  for (int i = 0; i < n; ++i)
-    in[i] = tflite::micro::GetTensorData<void>(tflite::micro::GetEvalInput(context, node, i));
+  if (d->persistent == nullptr) {
+    MicroPrintf("%s: Eval before a successful Prepare.", d->name);
+    return kTfLiteError;
+  }
+  for (uint32_t v = d->varying, i = 0; v != 0; v >>= 1, ++i) {
+    if (v & 1u) {
+      const TfLiteEvalTensor* t = tflite::micro::GetEvalInput(context, node, static_cast<int>(i));
+      d->data[i] = t == nullptr ? nullptr : t->data.data;
+      if (d->data[i] == nullptr) {
+        MicroPrintf("%s: input %d buffer missing.", d->name, static_cast<int>(i));
+        return kTfLiteError;
+      }
+    }
+  }
   TfLiteEvalTensor* y = tflite::micro::GetEvalOutput(context, node, 0);
   void* scratch = context->GetScratchBuffer(context, d->scratch_index);
-  if (y == nullptr || scratch == nullptr || d->persistent == nullptr) {
-    MicroPrintf("%s: output, scratch or state buffer missing.", d->name);
+  if (y == nullptr || scratch == nullptr) {
+    MicroPrintf("%s: output or scratch buffer missing.", d->name);
     return kTfLiteError;
   }
   uint64_t macs = 0;
-  d->def->eval(d->options.values, &d->plan, d->persistent, in,
+  d->def->eval(d->options.values, &d->plan, d->persistent, d->data,
                tflite::micro::GetTensorData<void>(y), scratch, &macs);
   AddMacs(macs);
   return kTfLiteOk;

@@ -5,6 +5,6 @@ See `registry` for the contract and `base.EventOp` for what an op module provide
 uses; `packing` holds the weight formats every op shares.
 """
 from keras_events.ops.base import EventOp
-from keras_events.ops.registry import BUILTIN_OP_MODULES, all_ops, for_cell, get, names, register
+from keras_events.ops.registry import all_ops, builtin_op_modules, for_cell, get, names, register
 
 __all__ = ["EventOp", "all_ops", "for_cell", "get", "names", "register"]

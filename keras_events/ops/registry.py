@@ -9,9 +9,16 @@ Registered like `keras_events.surrogates` registers surrogates.
 """
 import importlib
 
-# Modules that register the built-in ops (imported on first registry use). A new op adds
-# its module here.
-BUILTIN_OP_MODULES = ("keras_events.ops.egru",)
+
+def builtin_op_modules():
+    """The modules that register the built-in ops, imported on first registry use: one per
+    line of the native manifest (``custom_ops/ops.def``), named after the op
+    (``KE_EGRU`` -> ``keras_events.ops.egru``), so the manifest line is the op's only
+    registration."""
+    from keras_events._native import manifest
+
+    return tuple(f"keras_events.ops.{name.lower().removeprefix('ke_')}"
+                 for name in manifest.names())
 
 _REGISTRY = {}
 
@@ -26,8 +33,16 @@ def register(op):
 
 def _load_builtin_ops():
     # Importing an op module registers it. Lazy so `import keras_events.ops` stays light.
-    for module in BUILTIN_OP_MODULES:
-        importlib.import_module(module)
+    for module in builtin_op_modules():
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name != module:
+                raise
+            raise ModuleNotFoundError(
+                f"The native manifest lists an op whose Python module {module} is missing: "
+                f"add keras_events/ops/{module.rsplit('.', 1)[1]}.py (see "
+                f"docs/guides/adding-an-op.md).", name=module) from None
 
 
 def get(name):

@@ -23,6 +23,16 @@ def _cell(seed=0):
     return cell
 
 
+def test_registry_and_native_manifest_list_the_same_ops():
+    # Each manifest line imports its op module; the module registers the op under the
+    # manifest's name with the manifest's version (the registerers announce that one).
+    from keras_events._native import manifest
+
+    assert ops.names() == sorted(manifest.names())
+    for line in manifest.ops():
+        assert ops.get(line.name).version == line.version, line.name
+
+
 def test_egru_is_registered_and_found_for_its_cell():
     assert "KE_EGRU" in ops.names()
     op = ops.get("KE_EGRU")
