@@ -15,6 +15,8 @@ def _clean_env():
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)  # the model factory imports TensorFlow: never under ASan
     env.pop("KERAS_BACKEND", None)  # it exports through TensorFlow (the sanitize run sets numpy)
+    # this checkout's keras_events, installed or not
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
     return env
 
 
