@@ -4,7 +4,8 @@ the host TFLite path (`keras_events.export.Interpreter`), the host TFLite Micro 
 ke_model_check.cc and the KE_EGRU Prepare) and `python -m keras_events.micro run --board
 host`. Each batch runs in a subprocess (tests/fuzz/worker.py), so a crash fails the test
 instead of killing pytest; a batch that dies is resumed after the mutant it died on, so
-one run names every culprit. Asserted: no signal, every failure a ValueError/RuntimeError.
+one run names every culprit. Asserted: no signal, every failure a clean error (ValueError
+while loading and allocating, ValueError/RuntimeError while running).
 
 Default: 3 models (float, int8, streaming float) x 80 mutants x 3 paths (720 runs, fixed
 seed); the `slow` variant runs 3 x 2,000 mutants (18,000 runs).
