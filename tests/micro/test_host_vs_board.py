@@ -6,7 +6,8 @@ Cortex-M4. int8 is bit-exact everywhere (one integer core); float agrees within 
 (the same C compiled for two FPUs).
 
 Each dtype builds and runs each firmware once (module fixture); without the toolchain the
-board tests skip locally and fail in CI (tests/prereq.py)."""
+board tests skip locally and fail in CI (tests/prereq.py). The host tests also run under
+ASan/UBSan (`make test-sanitize`)."""
 import numpy as np
 import pytest
 
@@ -59,6 +60,7 @@ def board(h128, tflm_m4):
             np.stack([o[0].reshape(-1) for o in stream.outputs]).reshape(n, t, -1))
 
 
+@pytest.mark.sanitize
 def test_model_is_what_the_test_claims(h128):
     """Hidden 128, ~80 % of the stored weights pruned, partial activity in every threshold
     group (a degenerate model, all silent or all firing, would prove little)."""
@@ -75,12 +77,14 @@ def test_model_is_what_the_test_claims(h128):
     assert len(np.unique(h128["x"])) > 20  # not binary
 
 
+@pytest.mark.sanitize
 def test_host_tflm_equals_host_tflite(h128):
     y_seq, y_stream = _host_tflm(h128)
     _same(y_seq, h128["y_seq"], h128["dtype"])
     _same(y_stream, h128["y_stream"], h128["dtype"])
 
 
+@pytest.mark.sanitize
 def test_streaming_with_resets_equals_whole_sequences(h128):
     _, y_stream = _host_tflm(h128)
     _same(y_stream, h128["y_seq"], h128["dtype"])
