@@ -16,6 +16,7 @@ endif
 NATIVE     := env PYTHONPATH=$(ROOT)/keras_events $(PYTHON) -m _native
 
 .PHONY: all help install install-apt install-py test test-all test-jax test-mutants test-sanitize \
+        test-sanitize-fuzz \
         demo bench clean
 all: install
 
@@ -60,7 +61,8 @@ test: install $(TEST_PREREQS) ## the default run: C unit tests, pytest, the JAX 
 test-jax: install ## the backend-agnostic tests under KERAS_BACKEND=jax
 	KERAS_BACKEND=jax $(PYTEST) -q $(JAX_TESTS)
 
-test-all: install $(TEST_PREREQS) ## also the slow tests and the mutants
+# The slow tests include the fuzz corpus at 18,000 runs and, under ASan/UBSan, 6,000 more.
+test-all: install $(TEST_PREREQS) ## also the slow tests (long fuzzing, also under ASan/UBSan) and the mutants
 	$(NATIVE) test core
 	$(PYTEST) -q -m "slow or not slow" tests
 	KERAS_BACKEND=jax $(PYTEST) -q -m "slow or not slow" $(JAX_TESTS)
@@ -69,8 +71,15 @@ test-all: install $(TEST_PREREQS) ## also the slow tests and the mutants
 test-mutants: install $(TEST_PREREQS) ## named mutants of the cell, pruning and C core: each must be killed
 	$(PYTHON) tests/mutants/run.py
 
-# C kernels, TFLite glue and host TFLM under AddressSanitizer/UBSan (fragments add prerequisites).
-test-sanitize: test-sanitize-custom-ops ## C kernels, glue and host TFLM under ASan/UBSan
+# C kernels, TFLite glue and host TFLM under AddressSanitizer/UBSan (fragments add prerequisites):
+# the C unit tests (custom_ops/tests), the host TFLM tests marked `sanitize` (tests/micro) and
+# the fuzz corpus (tests/fuzz: 480 mutant runs through the host TFLM paths, the worker under
+# ASan/UBSan; `make test-all` runs 6,000). The seed models are exported by TensorFlow in the
+# pytest process, which stays uninstrumented.
+test-sanitize: test-sanitize-custom-ops test-sanitize-fuzz ## C kernels, glue, host TFLM and the fuzz corpus under ASan/UBSan
+
+test-sanitize-fuzz: install ## the fuzz corpus through host TFLM under ASan/UBSan (480 runs)
+	KE_FUZZ_SANITIZE_COUNT=$(or $(FUZZ_SANITIZE_COUNT),80) $(PYTEST) -q -m slow -k sanitized tests/fuzz
 
 bench: install $(TEST_PREREQS) ## benchmarks (ratios from one run)
 	$(PYTHON) benchmarks/cell_bench.py

@@ -12,17 +12,27 @@
 extern "C" {
 #endif
 
-/* [0]: sigmoid, [1]: tanh; one array so that one base register reaches both. */
-extern const int16_t ke_lut_gate_tables[2][257];
-#define ke_lut_sigmoid_table (ke_lut_gate_tables[0])
-#define ke_lut_tanh_table (ke_lut_gate_tables[1])
+/* Entries per table: 256 intervals, both ends stored. */
+#define KE_LUT_ENTRIES 257
+
+/* Sigmoid at entry 0, tanh at entry KE_LUT_ENTRIES: one array so that one base register
+ * reaches both.  Flat, not [2][257]: the tanh lookup steps from the sigmoid table into
+ * the tanh table, and C defines pointer arithmetic only inside one array object (with
+ * [2][257] that walk leaves row [0]: undefined even if the element read exists). */
+extern const int16_t ke_lut_gate_tables[2 * KE_LUT_ENTRIES];
+#define ke_lut_sigmoid_table (ke_lut_gate_tables)
+#define ke_lut_tanh_table (ke_lut_gate_tables + KE_LUT_ENTRIES)
 
 /* Offset from the sigmoid table to the tanh table in ke_lut_gate_tables. */
-#define KE_LUT_TANH_OFFSET 257
+#define KE_LUT_TANH_OFFSET KE_LUT_ENTRIES
 
 /* Table entry of x_q12 at mid[k], k = (x >> 8) + off; `mid` points at the entry
- * of x = 0 of a table, `off` (a constant) moves to another table of the same
- * array: a gate loop reaches both gate tables from one base register. */
+ * of x = 0 of the sigmoid table (ke_lut_gate_tables + 128), `off` (a constant)
+ * moves to another table of the same array: a gate loop reaches both gate tables
+ * from one base register.  Every pointer formed stays inside ke_lut_gate_tables
+ * for |x_q12| < 2^15 and off in {0, KE_LUT_TANH_OFFSET}: t in [0, 255],
+ * t + off + 1 <= 255 + 257 + 1.  (Pure index arithmetic, mid[k] and mid[k + 1],
+ * is equally defined but costs the Cortex-M4 gate loop a second base register.) */
 static inline int32_t ke_lut(const int16_t* mid, int32_t off, int32_t x_q12) {
   /* 256 intervals of 1/16 over [-8, 8): index = top 8 bits + 128, fraction = low
    * 8 bits (the same as (x + 2^15) >> 8 and & 255, one add fewer: the +128 is

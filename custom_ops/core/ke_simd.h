@@ -82,7 +82,7 @@ static inline KE_AVX2 __m256i ke_v_sat16(__m256i v) {
 static inline KE_AVX2 __m256i ke_v_lut(int32_t first, __m256i x) {
   const __m256i idx = _mm256_add_epi32(_mm256_srai_epi32(x, 8), _mm256_set1_epi32(first + 128));
   const __m256i f = _mm256_and_si256(x, _mm256_set1_epi32(255));
-  const __m256i pair = _mm256_i32gather_epi32((const int*)(const void*)ke_lut_gate_tables[0], idx, 2);
+  const __m256i pair = _mm256_i32gather_epi32((const int*)(const void*)ke_lut_gate_tables, idx, 2);
   const __m256i lo = _mm256_srai_epi32(_mm256_slli_epi32(pair, 16), 16);
   const __m256i hi = _mm256_srai_epi32(pair, 16);
   const __m256i d = _mm256_add_epi32(_mm256_mullo_epi32(_mm256_sub_epi32(hi, lo), f),

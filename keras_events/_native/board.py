@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pathlib
 
-from . import manifest, tflm
+from . import manifest, progress, tflm
 from .compile import compile_object, digest, link
 from .flags import M4_ARCH, M4_LINK, M4_OPT
 from .paths import CACHE_ROOT, CORE, MICRO, SOURCE_ROOT, tflm_dir
@@ -78,8 +78,9 @@ def build_host_library(sanitize: bool = False, tflm_tree: pathlib.Path | None = 
     out = CACHE_ROOT / "host" / f"libke_tflm-{name}-{digest(str(lib), *map(str, objs))}.so"
     if out.exists():
         return out
-    return link(out, variant.cxx, objs, ["-shared", *variant.flags, str(lib), "-Wl,--gc-sections",
-                                         "-Wl,--exclude-libs,ALL", "-Wl,--no-undefined", "-lm"])
+    with progress.stage(f"host TFLM library {out.name} linked"):
+        return link(out, variant.cxx, objs, ["-shared", *variant.flags, str(lib), "-Wl,--gc-sections",
+                                             "-Wl,--exclude-libs,ALL", "-Wl,--no-undefined", "-lm"])
 
 
 def build_qemu_plugin() -> pathlib.Path:

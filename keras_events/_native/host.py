@@ -20,7 +20,7 @@ import importlib.util
 import os
 import pathlib
 
-from . import manifest
+from . import manifest, progress
 from .compile import compile_object, digest, headers_digest, link
 from .flags import HOST_C, HOST_CXX, SANITIZE, SANITIZE_OPT, TEST_C
 from .paths import (BUILD_DIR, BUNDLED_TFLITE_INCLUDE, CORE, CUSTOM_OPS, PACKAGE_DIR,
@@ -96,9 +96,10 @@ def build_ops_library(out: pathlib.Path = OPS_LIBRARY) -> pathlib.Path:
     key = digest(*core, *glue, headers_digest(), _cc(), _cxx(), *HOST_C, *cxx_flags, *link_flags)
     if _current(out, key):
         return out
-    objs = [compile_object(s, _cc(), HOST_C) for s in core]
-    objs += [compile_object(s, _cxx(), cxx_flags) for s in glue]
-    link(out, _cxx(), objs, link_flags)
+    with progress.stage(f"host op library {out.name} built"):
+        objs = [compile_object(s, _cc(), HOST_C) for s in core]
+        objs += [compile_object(s, _cxx(), cxx_flags) for s in glue]
+        link(out, _cxx(), objs, link_flags)
     return _record(out, key)
 
 

@@ -20,12 +20,13 @@ import os
 import pathlib
 import shlex
 import subprocess
-import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 
 from .flags import (M4_ARCH, M4_DEFS, M4_OPT, SANITIZE, SANITIZE_OPT, TFLM_C, TFLM_CXX,
                     TFLM_DEFS)
+from . import progress
 from .paths import CACHE_ROOT as _CACHE, tflm_dir as tflm_dir_from_env
 
 CACHE_ROOT = _CACHE / "tflm"
@@ -171,18 +172,23 @@ def build_library(variant_name: str, tflm_dir: pathlib.Path | None = None,
         return lib
     objs = [out_dir / "obj" / (s.relative_to(root).as_posix().replace("/", "__") + ".o")
             for s in srcs]
-    if verbose:
-        print(f"building TFLM {variant.name}: {len(srcs)} files -> {out_dir}", file=sys.stderr)
+    # Talk: the first build takes minutes (a line per ~10 % with the elapsed time;
+    # `verbose`: every 25 files).
+    start, step = time.monotonic(), 25 if verbose else max(1, len(srcs) // 10)
+    progress.say(f"TFLM {variant.name}: compiling {len(srcs)} files with {jobs} jobs, first "
+                 f"build only (cached in {out_dir})")
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         futs = [pool.submit(_compile, variant, tflm_dir, s, o) for s, o in zip(srcs, objs)]
         for i, f in enumerate(concurrent.futures.as_completed(futs)):
             f.result()
-            if verbose and (i + 1) % 25 == 0:
-                print(f"  {i + 1}/{len(srcs)}", file=sys.stderr)
+            if (i + 1) % step == 0 and i + 1 < len(srcs):
+                progress.say(f"TFLM {variant.name}: {i + 1}/{len(srcs)} files, "
+                             f"{progress.elapsed(time.monotonic() - start)}")
     with tempfile.TemporaryDirectory(dir=out_dir) as td:
         tmp_lib = pathlib.Path(td) / "libtflm.a"
         subprocess.run([variant.ar, "rcs", str(tmp_lib), *map(str, objs)], check=True)
         (out_dir / "flags.txt").write_text(
             shlex.join(variant.compile_flags(tflm_dir, "c++")) + "\n")
         tmp_lib.replace(lib)
+    progress.say(f"TFLM {variant.name}: library built in {progress.elapsed(time.monotonic() - start)}")
     return lib

@@ -99,6 +99,29 @@ def registration_address(op_name=None):
     return function()
 
 
+_CHECKED_CLASSES: dict = {}
+
+
+def _checked_class(base):
+    """`base` (a TFLite `InterpreterWithCustomOps`) whose `allocate_tensors` raises
+    ValueError: a failure there is a model the kernels' Prepare rejected (a bad argument),
+    not a runtime fault. `invoke` keeps TFLite's RuntimeError."""
+    if base not in _CHECKED_CLASSES:
+        class CheckedInterpreter(base):
+            __doc__ = base.__doc__
+
+            def allocate_tensors(self):
+                try:
+                    return super().allocate_tensors()
+                except RuntimeError as e:
+                    reason = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
+                    raise ValueError(f"allocate_tensors: the model was rejected: {reason}") from None
+
+        CheckedInterpreter.__name__ = CheckedInterpreter.__qualname__ = base.__name__
+        _CHECKED_CLASSES[base] = CheckedInterpreter
+    return _CHECKED_CLASSES[base]
+
+
 def Interpreter(model_content=None, model_path=None, custom_op_registerers=(),
                 backend="tensorflow", **kwargs):
     """A TFLite interpreter with the project's custom ops registered.
@@ -107,6 +130,9 @@ def Interpreter(model_content=None, model_path=None, custom_op_registerers=(),
     `allocate_tensors`, `set_tensor`, `invoke`, `get_tensor`,
     `resize_tensor_input`...).  Extra `custom_op_registerers` and `kwargs`
     (e.g. `num_threads`, `experimental_preserve_all_tensors`) are passed through.
+    A malformed model raises ValueError naming the problem, here (structure: indices,
+    buffers, op codes) or in `allocate_tensors` (what a kernel's Prepare rejected);
+    `invoke` raises TFLite's RuntimeError.
 
     Args:
         backend: "tensorflow" (default): `tensorflow.lite.python.interpreter`.
@@ -116,6 +142,9 @@ def Interpreter(model_content=None, model_path=None, custom_op_registerers=(),
             the registerer calls TensorFlow's `MutableOpResolver::AddCustom` on
             LiteRT's resolver, which relies on both builds sharing the class
             layout: an opt-in, re-check after upgrading either package).
+            TensorFlow stays the default even when LiteRT is installed, although
+            `tf.lite.Interpreter` is deprecated: the op library is compiled against
+            the installed TensorFlow (checked at load), not against LiteRT.
     """
     if backend == "tensorflow":
         from tensorflow.lite.python.interpreter import InterpreterWithCustomOps
@@ -140,5 +169,6 @@ def Interpreter(model_content=None, model_path=None, custom_op_registerers=(),
     with warnings.catch_warnings():
         # tf.lite.Interpreter's deprecation notice (LiteRT is the opt-in above).
         warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated.*")
-        return InterpreterWithCustomOps(model_content=model_content, model_path=model_path,
-                                        custom_op_registerers=registerers, **kwargs)
+        return _checked_class(InterpreterWithCustomOps)(
+            model_content=model_content, model_path=model_path,
+            custom_op_registerers=registerers, **kwargs)

@@ -14,8 +14,10 @@ The C sources they compile (``custom_ops/``, ``micro/``) come from the copy an i
 package carries, or from the source checkout (``keras_events._native.paths``); TFLM from
 ``TFLM_DIR``.
 """
-from keras_events.micro.host_interpreter import Interpreter, MicroInterpreterError
+from keras_events.micro.host_interpreter import (Interpreter, MicroInterpreterError, MicroInvokeError,
+                                                 MicroModelError)
 from keras_events.micro.qemu import FirmwareError
 from keras_events.micro.runner import BOARDS, MicroRun, run
 
-__all__ = ["Interpreter", "MicroInterpreterError", "FirmwareError", "MicroRun", "run", "BOARDS"]
+__all__ = ["Interpreter", "MicroInterpreterError", "MicroModelError", "MicroInvokeError", "FirmwareError",
+           "MicroRun", "run", "BOARDS"]

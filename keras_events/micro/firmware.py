@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from keras_events import tflite_file
-from keras_events._native import board, tflm
+from keras_events._native import board, progress, tflm
 from keras_events._native.paths import CACHE_ROOT
 from keras_events.micro import model_ops
 
@@ -145,10 +145,12 @@ def build_firmware(model: bytes, inputs, out_dir: pathlib.Path | None = None,
         tmp.write_text(ops_text)
         tmp.replace(ops_src)
     sources = [*board.FIRMWARE_SOURCES, *board.op_sources(ops), HARNESS / "main.cc", ops_src]
-    objs = [compile_object(s, variant, tflm_dir) for s in sources]
-    objs.append(compile_object(data_src, variant, tflm_dir, cache=False, out_dir=out_dir))
-    elf = board.link_firmware(objs, out_dir, [lib])
     data, _ = input_bytes(inputs)
+    with progress.stage(f"firmware built: {len(model) / 1024:.1f} kB model, "
+                        f"{len(data) / 1024:.1f} kB inputs, ops {' '.join(ops)}"):
+        objs = [compile_object(s, variant, tflm_dir) for s in sources]
+        objs.append(compile_object(data_src, variant, tflm_dir, cache=False, out_dir=out_dir))
+        elf = board.link_firmware(objs, out_dir, [lib])
     return Firmware(elf, len(model), len(data), arena_size, ops)
 
 

@@ -2,8 +2,10 @@
 
 ``Interpreter(model_content, arena_size)`` runs a ``.tflite`` through TFLM's
 ``MicroInterpreter`` on x86-64 with the project's kernels: the same code as the firmware,
-with numpy in/out. Errors (malformed model, too-small arena, a kernel's Prepare rejecting
-the model) raise ``MicroInterpreterError`` carrying TFLM's printed reason.
+with numpy in/out. A model TFLM cannot set up (malformed, too-small arena, a kernel's
+Prepare rejecting it: TFLM's AllocateTensors) raises ``MicroModelError``, a ValueError; a
+failing invoke/reset raises ``MicroInvokeError``, a RuntimeError; both are
+``MicroInterpreterError`` and carry TFLM's printed reason.
 
 Re-exported as ``keras_events.micro.Interpreter``; it imports neither Keras nor TensorFlow,
 so it also runs under AddressSanitizer (``make test-sanitize-micro``).
@@ -22,9 +24,17 @@ from keras_events.micro import firmware, host_lib
 _MAX_DIMS = 8
 
 
-class MicroInterpreterError(RuntimeError, ValueError):
-    """TFLM rejected the model or failed to run it; the message is TFLM's reason.
-    A ``ValueError`` too: a malformed or unsupported model is a bad argument."""
+class MicroInterpreterError(Exception):
+    """TFLM rejected the model or failed to run it; the message is TFLM's reason."""
+
+
+class MicroModelError(MicroInterpreterError, ValueError):
+    """The model cannot be set up (structure, AllocateTensors, a kernel's Prepare, the
+    arena): a malformed or unsupported model is a bad argument."""
+
+
+class MicroInvokeError(MicroInterpreterError, RuntimeError):
+    """A set-up interpreter failed while running (invoke, reset, tensor copies)."""
 
 
 _LIBS: dict = {}
@@ -89,11 +99,11 @@ class Interpreter:
         try:
             _check_structure(model, "model_content")
         except ValueError as e:
-            raise MicroInterpreterError(str(e)) from None
+            raise MicroModelError(str(e)) from None
         self._lib = load_library()
         self._handle = self._lib.ke_tflm_create(model, len(model), int(arena_size))
         if not self._handle:
-            raise MicroInterpreterError(self._error("cannot create the interpreter"))
+            raise MicroModelError(self._error("cannot create the interpreter"))
         self.arena_size = int(arena_size)
         self._inputs = [self._info(0, k) for k in range(self._lib.ke_tflm_num_inputs(self._handle))]
         self._outputs = [self._info(1, k) for k in range(self._lib.ke_tflm_num_outputs(self._handle))]
@@ -103,9 +113,9 @@ class Interpreter:
         reason = " ".join(l.strip() for l in reason.splitlines() if l.strip())
         return f"{what}: {reason}" if reason else what
 
-    def _check(self, status: int, what: str) -> None:
+    def _check(self, status: int, what: str, error=MicroInvokeError) -> None:
         if status != 0:
-            raise MicroInterpreterError(self._error(what))
+            raise error(self._error(what))
 
     def _info(self, is_output: int, index: int) -> dict:
         t, rank = ctypes.c_int(), ctypes.c_int()
@@ -114,10 +124,10 @@ class Interpreter:
         self._check(self._lib.ke_tflm_tensor_info(self._handle, is_output, index, ctypes.byref(t),
                                                   ctypes.byref(rank), dims, _MAX_DIMS,
                                                   ctypes.byref(nbytes), ctypes.byref(scale),
-                                                  ctypes.byref(zp)), "tensor info")
+                                                  ctypes.byref(zp)), "tensor info", MicroModelError)
         dtype = firmware.NUMPY_TYPE.get(t.value)
         if dtype is None:
-            raise MicroInterpreterError(f"tensor type {t.value} is not supported by the binding")
+            raise MicroModelError(f"tensor type {t.value} is not supported by the binding")
         return {"index": index, "dtype": dtype, "shape": tuple(dims[:rank.value]),
                 "bytes": nbytes.value, "quantization": (scale.value, zp.value)}
 

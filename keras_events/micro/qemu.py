@@ -12,10 +12,12 @@ import pathlib
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from keras_events._native import progress
 from keras_events._native.board import build_qemu_plugin as build_plugin  # noqa: F401
 from keras_events.micro import firmware as fw_mod
 
@@ -134,6 +136,7 @@ def run_firmware(elf: pathlib.Path, timeout: float = 120.0, count: bool = True,
             begin = fw_mod.symbol_address(elf, "ke_count_begin")
             end = fw_mod.symbol_address(elf, "ke_count_end")
             cmd += ["-plugin", f"{build_plugin()},begin={begin:#x},end={end:#x},out={counts}"]
+        start = time.monotonic()
         try:
             r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
             stdout, code, timed_out = r.stdout + r.stderr, r.returncode, False
@@ -144,6 +147,9 @@ def run_firmware(elf: pathlib.Path, timeout: float = 120.0, count: bool = True,
         counts_text = counts.read_text() if counts.exists() else ""
     res = parse_output(stdout, counts_text, code)
     res.timed_out = timed_out
+    progress.say(f"QEMU {MACHINE}: {max(len(res.outputs), len(res.instructions))} invokes, "
+                 f"exit {code}{' (timed out)' if timed_out else ''} "
+                 f"({progress.elapsed(time.monotonic() - start)})")
     if check and not res.ok:
         raise FirmwareError(f"firmware failed (exit {code}): {res.reason()}", res)
     return res

@@ -4,6 +4,7 @@ and its models and calls these steps.
 Modules (in the order a recipe runs them):
   config    -- validation of the settings every recipe shares (epochs, units, pruning, ...)
   stages    -- the stage runner, the shared ``state`` dict contract, logging
+  output    -- quiet conversions unless --verbose, one line per epoch when not on a terminal
   pruning   -- gradual magnitude-pruning schedule and the best-epoch-after-pruning callback
   training  -- fit a model toward an event-rate target (activity regularization), pruned
                while it trains, Adam with gradient clipping; event statistics afterwards

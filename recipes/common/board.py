@@ -60,9 +60,12 @@ def dense_kernel_model(units, features, classes, frames, seed=0):
         (0.05 * rng.standard_normal((features, 3 * units))).astype(np.float32),
         (0.05 * rng.standard_normal((units, 3 * units))).astype(np.float32),
         bias, np.zeros((units,), np.float32)])
-    return export.to_tflite(model, quantize="int8", sparse_weights=False,
-                            representative_data=np.asarray(frames, np.float32).reshape(-1, 1, features),
-                            inference_input_type=tf.int8, inference_output_type=tf.int8)
+    from recipes.common.output import quiet_native
+
+    with quiet_native():
+        return export.to_tflite(model, quantize="int8", sparse_weights=False,
+                                representative_data=np.asarray(frames, np.float32).reshape(-1, 1, features),
+                                inference_input_type=tf.int8, inference_output_type=tf.int8)
 
 
 def board_runs(tflite, clip, units, calibration):

@@ -19,6 +19,8 @@ import warnings
 
 import numpy as np
 
+from recipes.common.output import quiet_native
+
 ARENA_SIZE = 256 * 1024  # bytes; the measured use is reported (``arena_used_bytes``)
 
 
@@ -108,9 +110,10 @@ def export_event(model, representative):
     import tensorflow as tf
     from keras_events import export
 
-    return export.to_tflite(logits_model(model), quantize="int8",
-                            representative_data=representative,
-                            inference_input_type=tf.int8, inference_output_type=tf.int8)
+    with quiet_native():
+        return export.to_tflite(logits_model(model), quantize="int8",
+                                representative_data=representative,
+                                inference_input_type=tf.int8, inference_output_type=tf.int8)
 
 
 def export_stream(model, representative):
@@ -120,17 +123,19 @@ def export_stream(model, representative):
     import tensorflow as tf
     from keras_events import export
 
-    return export.to_tflite(streaming_model(model), quantize="int8",
-                            representative_data=np.asarray(representative, np.float32),
-                            inference_input_type=tf.int8, inference_output_type=tf.int8,
-                            streaming=True)
+    with quiet_native():
+        return export.to_tflite(streaming_model(model), quantize="int8",
+                                representative_data=np.asarray(representative, np.float32),
+                                inference_input_type=tf.int8, inference_output_type=tf.int8,
+                                streaming=True)
 
 
 def export_dense(model, representative):
     """int8 unrolled GRU with the standard converter (post-training full-integer)."""
     from keras_events.export import builtin_int8_tflite
 
-    return builtin_int8_tflite(unrolled_gru(model), representative)
+    with quiet_native():
+        return builtin_int8_tflite(unrolled_gru(model), representative)
 
 
 # -- host runs --------------------------------------------------------------------------

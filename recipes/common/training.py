@@ -21,6 +21,7 @@ import time
 import numpy as np
 
 from recipes.common import pruning
+from recipes.common.output import fit_verbosity
 from recipes.common.stages import DENSE, EVENT, set_status
 
 
@@ -110,7 +111,7 @@ def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, vali
     data = train_data() if callable(train_data) else train_data
     history = model.fit(
         data, epochs=epochs, steps_per_epoch=steps_per_epoch, shuffle=False,  # data shuffles
-        validation_data=validation, callbacks=callbacks + [best], verbose=1)
+        validation_data=validation, callbacks=callbacks + [best], verbose=fit_verbosity())
     seconds = time.perf_counter() - started
     if prune:
         from keras_events import sparsity

@@ -11,6 +11,8 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from recipes.common import output  # noqa: E402
+
 
 def _floats(flag, text):
     try:
@@ -65,7 +67,10 @@ def parse_args(argv=None):
                    help="skip the emulated Cortex-M4 runs (QEMU)")
     p.add_argument("--no-arduino", action="store_true", help="skip the Arduino library")
     p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--verbose", action="store_true",
+                   help="show TensorFlow's converter output (hidden by default)")
     args = p.parse_args(argv)
+    output.set_verbose(args.verbose)
     try:
         return Config(data_dir=args.data_dir, out=args.out, epochs=args.epochs,
                       egru_epochs=args.egru_epochs, units=args.units,

@@ -3,7 +3,6 @@
 import concurrent.futures
 import os
 import pathlib
-import shutil
 import subprocess
 
 import keras
@@ -54,8 +53,9 @@ def test_library_layout(tmp_path, streaming_tflite):
     assert "#define KWS_EGRU_ARENA_SIZE 32768" in (lib / "src/kws_egru.h").read_text()
 
 
-@pytest.mark.skipif(shutil.which("arm-none-eabi-g++") is None, reason="needs arm-none-eabi-g++ (make install-apt)")
 def test_library_and_example_compile_for_cortex_m4(tmp_path, streaming_tflite):
+    from prereq import require_tools
+    require_tools("arm-none-eabi-g++", fix="make install-apt")
     lib = to_arduino_library(streaming_tflite, tmp_path / "kws_egru", labels=LABELS, arena_size=32768)
     includes = [f"-I{p}" for p in [lib / "src", pathlib.Path(__file__).parent / "arduino_stub", *INCLUDES]]
     sketch = tmp_path / "sketch.cc"

@@ -105,10 +105,17 @@ CASES = {
 def test_malformed_model_raises(models, case):
     kind, change, message = CASES[case]
     broken = _mutate(models[kind], change)
-    with pytest.raises((RuntimeError, ValueError), match=message):
-        interpreter = Interpreter(model_content=broken)
+    # ValueError (a bad argument), and before invoke: Prepare (or the structure check) rejects it.
+    with pytest.raises(ValueError, match=message):
+        Interpreter(model_content=broken).allocate_tensors()
+
+
+def test_allocate_failure_is_a_value_error_naming_the_op(models):
+    broken = _mutate(models["int8"], _tiny_output_scale)
+    interpreter = Interpreter(model_content=broken)
+    with pytest.raises(ValueError, match="allocate_tensors.*KE_EGRU") as e:
         interpreter.allocate_tensors()
-        interpreter.invoke()
+    assert not isinstance(e.value, RuntimeError)
 
 
 def test_unmodified_models_run(models):

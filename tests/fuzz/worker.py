@@ -6,8 +6,9 @@ library), ``tflm`` (keras_events.micro.Interpreter: host TFLite Micro) or ``cli`
 ``python -m keras_events.micro run --board host`` entry point, called in-process).
 For each mutant and path it prints ``BEGIN k path`` before running it and
 ``END k path <outcome>`` after (flushed), outcome ``ok`` or the exception's type; a process that dies leaves the
-culprit as the last ``BEGIN`` without an ``END``. A failure must be a ValueError or
-RuntimeError (the loaders' documented errors): anything else prints ``BAD``.
+culprit as the last ``BEGIN`` without an ``END``. A failure must be one of the loaders'
+documented errors: a ValueError while loading and allocating (a model is an argument), a
+ValueError or RuntimeError while running; anything else prints ``BAD``.
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from mutate import mutant  # noqa: E402
 
 CLEAN = (ValueError, RuntimeError)
+# "load" until a runner has an allocated interpreter, then "run" (set by the runners).
+PHASE = ["load"]
 
 
 def _inputs(details, rng):
@@ -44,6 +47,7 @@ def run_tflite(model, rng):
     from keras_events.export import Interpreter
     interp = Interpreter(model_content=model)
     interp.allocate_tensors()
+    PHASE[0] = "run"
     details = interp.get_input_details()
     for d, x in zip(details, _inputs(details, rng)):
         interp.set_tensor(d["index"], x)
@@ -57,6 +61,7 @@ def run_tflm(model, rng):
     # Straight to the C checks the firmware relies on (the CLI path keeps the Python ones).
     host_interpreter._check_structure = lambda *args: None
     with Interpreter(model, arena_size=64 * 1024) as interp:
+        PHASE[0] = "run"
         xs = _inputs(interp.get_input_details(), rng)
         interp.run(*xs)
         interp.reset_state()
@@ -93,11 +98,14 @@ def main(argv):
         bad, what = mutant(model, seed, k)
         for path in paths:
             print(f"BEGIN {k} {path} {what}", flush=True)
+            PHASE[0] = "load" if path != "cli" else "run"  # the CLI reports one error line
             try:
                 RUNNERS[path](bad, np.random.default_rng(k))
                 outcome = "ok"
             except CLEAN as e:
                 outcome = type(e).__name__
+                if PHASE[0] == "load" and not isinstance(e, ValueError):
+                    outcome = f"BAD {outcome} while loading (must be a ValueError): {str(e)[:200]!r}"
             except Exception as e:  # noqa: BLE001 (reported, the test fails on it)
                 outcome = f"BAD {type(e).__name__}: {str(e)[:200]!r}"
             print(f"END {k} {path} {outcome}", flush=True)

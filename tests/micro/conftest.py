@@ -5,17 +5,18 @@ the first one builds the (cached) libraries once, later sessions reuse them. Mod
 from model_factory.py, generated in a subprocess and cached by that file's hash.
 """
 import pathlib
-import shutil
 import sys
 
 import numpy as np
 import pytest
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+for _p in (REPO_ROOT, REPO_ROOT / "tests"):  # tests/: prereq (the sanitize run cuts conftests here)
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
 
 from micro_fixtures import make_model  # noqa: E402
+from prereq import require_tools  # noqa: E402
 
 
 def pytest_configure(config):
@@ -26,10 +27,10 @@ def pytest_configure(config):
 
 @pytest.fixture(scope="session")
 def tflm_m4():
-    """Cached Cortex-M4F TFLM library + QEMU plugin (builds them on first use)."""
+    """Cached Cortex-M4F TFLM library + QEMU plugin (builds them on first use). Without the
+    toolchain: a skip on a developer machine, a failure in CI (tests/prereq.py)."""
     from keras_events.micro import qemu, tflm_build
-    if shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None:
-        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm (make micro-toolchain)")
+    require_tools("arm-none-eabi-gcc", "qemu-system-arm", fix="make micro-toolchain")
     lib = tflm_build.build_library("m4")
     qemu.build_plugin()
     return lib

@@ -15,6 +15,8 @@ def _clean_env():
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)  # the model factory imports TensorFlow: never under ASan
     env.pop("KERAS_BACKEND", None)  # it exports through TensorFlow (the sanitize run sets numpy)
+    # this checkout's keras_events, installed or not
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO_ROOT), env.get("PYTHONPATH")) if p)
     return env
 
 
@@ -27,13 +29,13 @@ _KEY_SOURCES = (FACTORY, *sorted((REPO_ROOT / "keras_events" / "export").glob("*
 
 
 def make_model(name: str) -> pathlib.Path:
-    """Directory with ``model.tflite`` (+ inputs) for ``name`` from model_factory.py."""
+    """Directory with the model files (+ inputs) of ``name`` from model_factory.py."""
     h = hashlib.sha256()
     for src in _KEY_SOURCES:
         h.update(src.read_bytes())
     key = h.hexdigest()[:12]
     out = MODEL_CACHE / f"{name}-{key}"
-    if not (out / "model.tflite").exists():
+    if not out.is_dir():  # written under a temporary name, renamed when complete
         tmp = out.with_name(out.name + f".tmp{os.getpid()}")
         subprocess.run([sys.executable, str(FACTORY), name, str(tmp)], check=True, env=_clean_env(),
                        cwd=REPO_ROOT)

@@ -154,7 +154,81 @@ def egru_int8(out):
     _egru_family(out, quantize=True)
 
 
-MODELS = {"fc_int8": fc_int8, "egru_float": egru_float, "egru_int8": egru_int8}
+# A deployment-sized EGRU for host == board: hidden 128, 80 % of both weight matrices
+# pruned by magnitude, thresholds in four groups of units, normal (non-binary) inputs.
+H128 = dict(units=128, features=16, time=12, sequences=3)
+H128_THRESHOLD_PARAMS = (-2.0, -1.0, 0.0, 1.0)  # thresholds sigmoid(.) = 0.12, 0.27, 0.5, 0.73
+
+
+def h128_weights(seed=0):
+    rng = np.random.default_rng(seed)
+    u, f = H128["units"], H128["features"]
+
+    def pruned(shape, scale):  # exactly 80 % zeros, the smallest magnitudes
+        w = rng.normal(0, scale, shape).astype(np.float32)
+        w[np.abs(w) <= np.quantile(np.abs(w), 0.8)] = 0.0
+        return w
+
+    bias = rng.uniform(0, 1, (2, 3 * u)).astype(np.float32)  # EvNN's U(0, 1) bias init
+    threshold = np.repeat(np.float32(H128_THRESHOLD_PARAMS), u // len(H128_THRESHOLD_PARAMS))
+    return [pruned((f, 3 * u), 1.0), pruned((u, 3 * u), 0.5), bias, threshold]
+
+
+def _egru_h128(out, quantize):
+    """``seq.tflite`` (whole sequences), ``stream.tflite`` (its T=1 twin: the same weights
+    and quantization, state kept between invokes), ``x.npy`` and the host TFLite
+    (custom_ops) references ``y_seq.npy`` and ``y_stream.npy`` (reset before each
+    sequence), all with the model's own input/output types."""
+    from keras_events.export import Interpreter, reset_states, to_tflite
+    n, t, f = H128["sequences"], H128["time"], H128["features"]
+    rng = np.random.default_rng(7)
+    xs = rng.normal(0, 1, (n, t, f)).astype(np.float32)
+    kwargs = {}
+    if quantize:
+        import tensorflow as tf
+        rep = np.concatenate([xs, rng.normal(0, 1, (16, t, f)).astype(np.float32)])
+        kwargs = dict(quantize="int8", representative_data=rep,
+                      inference_input_type=tf.int8, inference_output_type=tf.int8)
+    seq = to_tflite(_egru_model(t, f, H128["units"], True, h128_weights()), **kwargs)
+    stream = _with_time_steps(seq, 1)
+    interp = Interpreter(model_content=seq)
+    interp.allocate_tensors()
+    d_in, d_out = interp.get_input_details()[0], interp.get_output_details()[0]
+    if quantize:
+        scale, zp = d_in["quantization"]
+        xs = np.clip(np.round(xs / scale) + zp, -128, 127).astype(np.int8)
+    y_seq = []
+    for x in xs:
+        interp.set_tensor(d_in["index"], x[None])
+        interp.invoke()
+        y_seq.append(interp.get_tensor(d_out["index"])[0])
+    sinterp = Interpreter(model_content=stream)
+    sinterp.allocate_tensors()
+    s_in, s_out = sinterp.get_input_details()[0], sinterp.get_output_details()[0]
+    y_stream = []
+    for x in xs:
+        reset_states()
+        for frame in x:
+            sinterp.set_tensor(s_in["index"], frame[None, None])
+            sinterp.invoke()
+            y_stream.append(sinterp.get_tensor(s_out["index"]).reshape(-1))
+    (out / "seq.tflite").write_bytes(seq)
+    (out / "stream.tflite").write_bytes(stream)
+    np.save(out / "x.npy", xs)
+    np.save(out / "y_seq.npy", np.stack(y_seq))
+    np.save(out / "y_stream.npy", np.stack(y_stream).reshape(n, t, -1))
+
+
+def egru_h128_float(out):
+    _egru_h128(out, quantize=False)
+
+
+def egru_h128_int8(out):
+    _egru_h128(out, quantize=True)
+
+
+MODELS = {"fc_int8": fc_int8, "egru_float": egru_float, "egru_int8": egru_int8,
+          "egru_h128_float": egru_h128_float, "egru_h128_int8": egru_h128_int8}
 
 if __name__ == "__main__":
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")

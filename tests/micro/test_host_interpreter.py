@@ -6,7 +6,7 @@ keras_events.micro directly (not keras_events) so no TensorFlow is loaded under 
 import numpy as np
 import pytest
 
-from keras_events.micro.host_interpreter import Interpreter, MicroInterpreterError
+from keras_events.micro.host_interpreter import Interpreter, MicroInterpreterError, MicroModelError
 
 pytestmark = [pytest.mark.tflm, pytest.mark.sanitize]
 
@@ -43,7 +43,7 @@ def test_malformed_model_raises_with_reason(host_lib, fc_int8, corrupt):
 
 
 def test_arena_too_small_raises_with_reason(host_lib, fc_int8):
-    with pytest.raises(MicroInterpreterError, match="AllocateTensors failed") as e:
+    with pytest.raises(MicroModelError, match="AllocateTensors failed") as e:
         Interpreter(fc_int8[0], arena_size=512)
     assert "arena" in str(e.value).lower()
 
@@ -105,7 +105,8 @@ def test_op_missing_from_resolver_raises_naming_it(host_lib, fc_int8, position, 
     for _ in range(3):  # repeatedly: the freed arena must not leave state behind
         with pytest.raises(MicroInterpreterError, match="REDUCE_PROD"):
             Interpreter(bad, arena_size=16 * 1024)
-    assert issubclass(MicroInterpreterError, ValueError)
+    assert issubclass(MicroModelError, MicroInterpreterError)
+    assert issubclass(MicroModelError, ValueError) and not issubclass(MicroModelError, RuntimeError)
 
 
 def _lying(model: bytes, change) -> bytes:

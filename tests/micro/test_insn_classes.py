@@ -1,7 +1,6 @@
 """Instruction classes and the Cortex-M4 cycle estimate of the QEMU plugin
 (micro/qemu_plugin/thumb_class.h), checked on a hand-written image with a known mix."""
 import pathlib
-import shutil
 import subprocess
 
 import numpy as np
@@ -13,8 +12,8 @@ MIX = pathlib.Path(__file__).parent / "data" / "insn_mix.S"
 
 
 def _need_toolchain():
-    if shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None:
-        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm (make micro-toolchain)")
+    from prereq import require_tools
+    require_tools("arm-none-eabi-gcc", "qemu-system-arm", fix="make micro-toolchain")
 
 
 def _mix_image(tmp_path, loops):

@@ -20,14 +20,16 @@ def _load(name):
         np.load(d / "y_tflite.npy")
 
 
+# No exception is caught here: a model that fails to export fails every test using it.
 @pytest.fixture(scope="module", params=["egru_float", "egru_int8"])
 def egru(request):
-    try:
-        return request.param, *_load(request.param)
-    except Exception as e:  # the int8 export lands separately (export issue)
-        if request.param == "egru_int8":
-            pytest.skip(f"int8 KE_EGRU export not available: {str(e).splitlines()[-1][:200]}")
-        raise
+    return request.param, *_load(request.param)
+
+
+@pytest.fixture(scope="module")
+def egru_int8():
+    """The int8 deployment path only (instruction counts, board streaming, board checks)."""
+    return "egru_int8", *_load("egru_int8")
 
 
 @pytest.mark.sanitize
@@ -108,11 +110,9 @@ def test_board_equals_host(tflm_m4, host_lib, egru):
 
 
 @pytest.mark.qemu
-def test_board_counts_fall_with_activity_and_sparsity(tflm_m4, egru):
+def test_board_counts_fall_with_activity_and_sparsity(tflm_m4, egru_int8):
     from keras_events.micro import qemu
-    name, models, xs, _ = egru
-    if name != "egru_int8":
-        pytest.skip("instruction counts are asserted for the int8 deployment path")
+    _, models, xs, _ = egru_int8
     counts = {key: qemu.run_model(models[key], xs, arena_size=ARENA, print_outputs=False,
                                   timeout=300)[0].instructions
               for key in ("seq_s0", "seq_s80", "seq_s90")}
@@ -123,11 +123,10 @@ def test_board_counts_fall_with_activity_and_sparsity(tflm_m4, egru):
 
 
 @pytest.mark.qemu
-def test_board_streaming_equals_whole_sequence(tflm_m4, egru):
+def test_board_streaming_equals_whole_sequence(tflm_m4, egru_int8):
+    """int8, the deployment path (the host tests cover float streaming)."""
     from keras_events.micro import qemu
-    name, models, xs, _ = egru
-    if name != "egru_int8":
-        pytest.skip("board streaming is checked on the int8 deployment path (host covers float)")
+    _, models, xs, _ = egru_int8
     x = xs[:2]
     whole, _ = qemu.run_model(models["seq_s0"], x, arena_size=ARENA, timeout=300)
     frames = x.reshape(-1, 1, 1, x.shape[-1])  # one frame per invoke, reset per sequence
@@ -176,11 +175,9 @@ def test_prepare_rejects_broken_op_with_reason(host_lib, egru, corrupt):
 
 @pytest.mark.qemu
 @pytest.mark.parametrize("corrupt", ["missing_input", "bad_offsets"])
-def test_board_rejects_broken_op_without_fault(tflm_m4, egru, corrupt):
+def test_board_rejects_broken_op_without_fault(tflm_m4, egru_int8, corrupt):
     from keras_events.micro import qemu
-    name, models, xs, _ = egru
-    if name != "egru_int8":
-        pytest.skip("checked once, on the int8 model")
+    _, models, xs, _ = egru_int8
     res, _ = qemu.run_model(_mutate(models["seq_s0"], corrupt), xs[:1], arena_size=ARENA,
                             check=False)
     assert res.exit_code == 2 and "KE_EGRU" in res.reason()

@@ -38,7 +38,6 @@ def _row(kernel, instr, macs, cycles, act=1.0, sparsity=0.0):
 
 
 def test_json_rows_and_goal_lines(bench, tmp_path, capsys):
-    pytest.importorskip("matplotlib")
     rows = [_row("dense_ke_egru_scalar", 350000, 64000, 480000),
             _row("fused_lstm_cmsis_nn", 230000, 86000, 300000),
             _row("fc_matvec_cmsis_nn", 150000, 64000, 200000),
@@ -60,10 +59,9 @@ def test_dense_smlad_kernel_is_bit_exact_on_the_m4(bench, tmp_path, units, featu
     """The firmware compares every step's int8 output of the SMLAD kernel with
     ke_egru_i8_step (every weight stored) and exits non-zero on a difference; odd sizes
     exercise the 4-, 2- and 1-column passes and the zero padding."""
-    import shutil
     from keras_events.micro import qemu
-    if shutil.which("qemu-system-arm") is None or shutil.which("arm-none-eabi-gcc") is None:
-        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm")
+    from prereq import require_tools
+    require_tools("arm-none-eabi-gcc", "qemu-system-arm", fix="make micro-toolchain")
     res = qemu.run_firmware(bench.dense_smlad_elf(units, 6, tmp_path, features=features),
                             timeout=120)
     assert res.ok and len(res.instructions) == 1

@@ -1,6 +1,5 @@
 """Shared fixtures: a tiny generated dataset in the Speech Commands layout."""
 
-import shutil
 
 import pytest
 
@@ -22,8 +21,8 @@ def tiny_plan():
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory):
     """6 speakers x (10 keywords + 1 unknown word): 66 clips, about 1 s to generate."""
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng not installed (apt-get install espeak-ng)")
+    from prereq import require_tools
+    require_tools("espeak-ng", fix="make install-apt")
     from recipes.kws.generate import generate
 
     root = tmp_path_factory.mktemp("kws") / "data"

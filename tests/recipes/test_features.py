@@ -10,7 +10,6 @@ magnitude) shows in the log: ~1.2e-3 there (asserted <= 5e-3, separately).
 """
 
 import os
-import shutil
 import subprocess
 
 import numpy as np
@@ -26,8 +25,8 @@ ARM_FLAGS = [*M4_ARCH, "-std=c99", "-Wall", "-Wextra", "-Werror", "-O2", "-c"]
 
 @pytest.fixture(scope="module")
 def frontend(tmp_path_factory):
-    if shutil.which(os.environ.get("CC", "gcc")) is None:
-        pytest.skip("no host C compiler")
+    from prereq import require_tools
+    require_tools(os.environ.get("CC", "gcc"), fix="a host C compiler")
     return CLogMel(build_dir=str(tmp_path_factory.mktemp("logmel_build")))
 
 
@@ -124,8 +123,8 @@ def test_bad_arguments_are_errors_not_crashes(frontend, tmp_path):
     assert q.tolist() == [-128, 127, -128]
 
 
-@pytest.mark.skipif(shutil.which("arm-none-eabi-gcc") is None,
-                    reason="arm-none-eabi-gcc not installed")
 def test_compiles_for_cortex_m4(tmp_path):
+    from prereq import require_tools
+    require_tools("arm-none-eabi-gcc", fix="make micro-toolchain")
     subprocess.run(["arm-none-eabi-gcc", *ARM_FLAGS, SOURCE, "-o", str(tmp_path / "m4.o")],
                    check=True)

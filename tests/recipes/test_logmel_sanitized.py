@@ -1,6 +1,5 @@
 """custom_ops/core/ke_logmel.c under AddressSanitizer/UBSan: bad input gives errors, not crashes."""
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,8 +10,9 @@ from recipes.kws.logmel_c import SOURCE
 HERE = Path(__file__).parent
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="no host gcc")
 def test_selftest_under_sanitizers(tmp_path):
+    from prereq import require_tools
+    require_tools("gcc", fix="a host C compiler")
     exe = tmp_path / "selftest"
     flags = ["-std=c99", "-O1", "-g", "-Wall", "-Wextra", "-Werror",
              "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]

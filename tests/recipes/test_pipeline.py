@@ -96,8 +96,8 @@ def test_quick_recipe_end_to_end_with_board(tiny_dataset, tmp_path, capsys):
     """`python -m recipes.kws --quick`: every stage incl. the emulated Cortex-M4 (~3 min)."""
     from recipes.common import board
 
-    if not board.board_available()[0]:
-        pytest.skip(board.board_available()[1])
+    from prereq import require
+    require(*board.board_available())
     cfg = config.Config(data_dir=str(tiny_dataset), out=str(tmp_path / "out"), quick=True,
                         calibration_clips=20, stream_check_clips=3)
     pipeline.run(cfg)
