@@ -67,19 +67,28 @@ DENSE_SMLAD_MAIN = REPO_ROOT / "benchmarks" / "micro" / "dense_smlad_main.c"
 # Not a complete recurrent kernel (no gates): reported, never "the strongest dense kernel".
 BOUND_KERNELS = ("fc_matvec_cmsis_nn",)
 GOAL = dict(units=128, activity=0.2, sparsity=0.8)
+# Pruned rows prune blocks of 1 x 4 output columns (the kernel's block-4 form, one index
+# per 4 weights); the "..._unstructured" row prunes single weights (the plain form).
+PRUNE_BLOCK = 4
 
 
-def _prune(w, sparsity):
+def _prune(w, sparsity, block=1):
+    """Magnitude pruning to ``sparsity``, in blocks of 1 x ``block`` columns ranked by their
+    mean |w| (keras_events.sparsity's block_size=(1, block), pooling AVG)."""
     if sparsity > 0:
         w = w.copy()
-        w[np.abs(w) <= np.quantile(np.abs(w), sparsity)] = 0.0
+        mag = np.abs(w).reshape(w.shape[0], -1, block).mean(axis=2)
+        keep = np.repeat(mag > np.quantile(mag, sparsity), block, axis=1)
+        w[~keep] = 0.0
     return w
 
 
-def egru_weights(units, activity, sparsity, seed=0):
+def egru_weights(units, activity, sparsity, seed=0, block=PRUNE_BLOCK):
     rng = np.random.default_rng(seed)
-    kernel = _prune((0.05 * rng.standard_normal((FEATURES, 3 * units))).astype(np.float32), sparsity)
-    rec = _prune((0.05 * rng.standard_normal((units, 3 * units))).astype(np.float32), sparsity)
+    kernel = _prune((0.05 * rng.standard_normal((FEATURES, 3 * units))).astype(np.float32),
+                    sparsity, block)
+    rec = _prune((0.05 * rng.standard_normal((units, 3 * units))).astype(np.float32), sparsity,
+                 block)
     bias = np.zeros((2, 3 * units), np.float32)
     bias[0, :units] = 4.0  # update gate open: c follows the candidate
     n_active = int(round(activity * units))
@@ -94,12 +103,12 @@ def _int8_kwargs(rep):
                 inference_output_type=tf.int8)
 
 
-def egru_tflite(units, steps, activity, sparsity, rep, sparse_weights=True):
+def egru_tflite(units, steps, activity, sparsity, rep, sparse_weights=True, block=PRUNE_BLOCK):
     import keras
     from keras_events import EGRU
     from keras_events.export import to_tflite
     model = keras.Sequential([keras.Input((steps, FEATURES), batch_size=1), EGRU(units)])
-    model.layers[-1].cell.set_weights(egru_weights(units, activity, sparsity))
+    model.layers[-1].cell.set_weights(egru_weights(units, activity, sparsity, block=block))
     return to_tflite(model, sparse_weights=sparse_weights, **_int8_kwargs(rep))
 
 
