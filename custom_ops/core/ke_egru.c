@@ -226,7 +226,7 @@ static int32_t i8_input_product(const ke_egru_i8_params* p, const int8_t* x, int
   const int8_t* values = p->w_values; /* locals: the accumulator stores could alias p */
   const int16_t* index = p->w_index;
   const int32_t* offsets = p->w_offsets;
-  memcpy(a, p->bias, sizeof(int32_t) * (size_t)G);
+  ke_copy_i32(a, p->bias, G);
   return ke_sparse_input_product_i8(a, values, index, offsets, I, G, x, x_zp);
 }
 
@@ -339,7 +339,7 @@ static KE_ALWAYS_INLINE int32_t i8_recurrent_step(const ke_egru_i8_params* p, co
   const int16_t* active = s->active;
   const int8_t* y = s->y;
   int32_t count, j0 = 0;
-  memcpy(g, p->bias + G, sizeof(int32_t) * (size_t)G);
+  ke_copy_i32(g, p->bias + G, G);
   count = ke_sparse_active_product_i8(g, &p->v_values, &p->v_index, &p->v_offsets, p->units, G, active,
                                       n_active, y, y_zp);
   /* Most units stay silent: every output starts as "no event"; i8_fire writes

@@ -3,6 +3,25 @@
 #include "ke_sparse.h"
 
 #include <stddef.h>
+#include <string.h>
+
+void ke_copy_i32(int32_t* dst, const int32_t* src, int32_t n) {
+  int n8 = 1;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__thumb2__) && defined(__GNUC__)
+  /* ldm/stm fault on unaligned addresses: a model's tensor may be misaligned */
+  if (((uintptr_t)dst | (uintptr_t)src) & 3) n8 = 0;
+  for (; n >= 8 && n8; n -= 8)
+    __asm__ volatile("ldmia %[s]!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+                     "stmia %[d]!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+                     : [s] "+r"(src), [d] "+r"(dst)
+                     :
+                     : "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "memory");
+  for (; n > 0; --n) *dst++ = *src++;
+#else
+  (void)n8;
+  if (n > 0) memcpy(dst, src, sizeof(int32_t) * (size_t)n);
+#endif
+}
 
 /* The block-4 part of ke_sparse_check (offsets already checked). */
 static int check_block4(int32_t rows, int32_t cols, const int16_t* index,
