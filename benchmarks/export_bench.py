@@ -153,6 +153,16 @@ def main():
               f"{gru['gru_unrolled_int8'] * 1e6 / r['int8_us']:>9.2f}")
     print("xGRU = GRU latency / KE_EGRU latency (>1: KE_EGRU faster); "
           "MAC ratio = dense GRU MACs / executed KE_EGRU MACs.")
+    print("goal (issue 17): int8 speed-up vs the converter's int8 GRU >= 0.5 x MAC ratio at "
+          "<= 30 % activity:")
+    for r in rows:
+        if r["target"] > 0.3:
+            continue
+        speedup = gru["gru_unrolled_int8"] * 1e6 / r["int8_us"]
+        need = 0.5 * dense_macs / r["macs"]
+        r["int8_goal_met"] = speedup >= need
+        print(f"  {r['sparsity']:.0%} pruned, {r['activity']:.0%} events: {speedup:.2f}x, needs "
+              f"{need:.2f}x ({'met' if speedup >= need else f'NOT met, {need / speedup:.2f}x short'})")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"gru_seconds": gru, "rows": rows, "dense_macs": dense_macs}, f, indent=1)

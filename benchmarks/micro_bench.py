@@ -8,7 +8,9 @@ Kernels (``kernel`` key of every row; hidden 64 and 128, 40 input features):
                            plain-C firmware, benchmarks/micro/dense_smlad_main.c, no TFLM
                            invoke overhead), checked bit for bit against ke_egru_i8_step
   dense_ke_egru_scalar     KE_EGRU storing every weight (sparse_weights=False), every unit
-                           firing every step: all 3U(I+U) MACs in the project's scalar C style
+                           firing every step: all 3U(I+U) MACs through the event kernel's
+                           full-row path (ldm/sxtb16/smlabb on Cortex-M4 since the block-4
+                           work; the name is kept for the JSON rows)
   fused_lstm_cmsis_nn      TFLM's builtin int8 UNIDIRECTIONAL_SEQUENCE_LSTM (CMSIS-NN
                            arm_lstm_unidirectional_s8), converted from
                            tf_keras.layers.LSTM(unroll=False), batch 1, fixed length: 4U(I+U) MACs
@@ -21,7 +23,8 @@ Kernels (``kernel`` key of every row; hidden 64 and 128, 40 input features):
                            overhead, so it is not a lower bound)
   gru_graph_unrolled_int8  (--with-graph-gru) the converter's int8 builtin-op graph of
                            keras.layers.GRU(unroll=True), the baseline of earlier READMEs
-  ke_egru_pruning_only     KE_EGRU, weights pruned, every unit firing (no events)
+  ke_egru_pruning_only     KE_EGRU, weights pruned in 1 x 4 blocks (block-4 form, one index
+                           per 4 weights; --prune-block 1: unstructured), every unit firing
   ke_egru_events_only      KE_EGRU, no pruning, activity 5/10/20/30 %
   ke_egru_events_pruning   KE_EGRU, pruned and activity 5/10/20/30 %
 
@@ -36,10 +39,13 @@ The event rate is set by construction: the candidate-gate bias is +1.5 for the f
 activity*U units (c ~ 0.9 > threshold 0.5: an event every step) and -1.5 for the rest
 (c < 0: never); kernels are small random weights, magnitude-pruned to the sparsity; inputs
 are dense random (no zero inputs, so the input product is never skipped). The measured rate
-is printed.
+is printed. At the goal point (hidden 128, 20 % events, 80 % pruning) a step profile splits
+one step's instructions into per-invoke overhead, the fixed per-step cost (gate loop), the
+input product and the recurrent product + firing (step_profile(); --no-profile skips it).
 
 Run: python benchmarks/micro_bench.py [--units 64 128] [--activities 0.05 0.1 0.2 0.3]
-     [--sparsity 0.8] [--time 10] [--with-graph-gru] [--json FILE] [--out build/micro_bench]
+     [--sparsity 0.8] [--time 10] [--prune-block 4] [--with-graph-gru] [--no-profile]
+     [--json FILE] [--out build/micro_bench]
      (or make micro-bench / python -m keras_events.micro bench). Writes a table, JSON, PNG.
 """
 import argparse
@@ -54,6 +60,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
+sys.path.insert(0, str(REPO_ROOT / "benchmarks"))  # micro_profile
 
 import numpy as np  # noqa: E402
 
@@ -67,19 +74,29 @@ DENSE_SMLAD_MAIN = REPO_ROOT / "benchmarks" / "micro" / "dense_smlad_main.c"
 # Not a complete recurrent kernel (no gates): reported, never "the strongest dense kernel".
 BOUND_KERNELS = ("fc_matvec_cmsis_nn",)
 GOAL = dict(units=128, activity=0.2, sparsity=0.8)
+# Pruned rows prune blocks of 1 x 4 output columns (the kernel's block-4 form, one index
+# per 4 weights); the "..._unstructured" row prunes single weights (the plain form).
+PRUNE_BLOCK = 4
 
 
-def _prune(w, sparsity):
+def _prune(w, sparsity, block=1):
+    """Magnitude pruning to ``sparsity``, in blocks of 1 x ``block`` columns ranked by their
+    mean |w| (keras_events.sparsity's block_size=(1, block), pooling AVG)."""
     if sparsity > 0:
         w = w.copy()
-        w[np.abs(w) <= np.quantile(np.abs(w), sparsity)] = 0.0
+        mag = np.abs(w).reshape(w.shape[0], -1, block).mean(axis=2)
+        keep = np.repeat(mag > np.quantile(mag, sparsity), block, axis=1)
+        w[~keep] = 0.0
     return w
 
 
-def egru_weights(units, activity, sparsity, seed=0):
+def egru_weights(units, activity, sparsity, seed=0, block=None):
+    block = PRUNE_BLOCK if block is None else block
     rng = np.random.default_rng(seed)
-    kernel = _prune((0.05 * rng.standard_normal((FEATURES, 3 * units))).astype(np.float32), sparsity)
-    rec = _prune((0.05 * rng.standard_normal((units, 3 * units))).astype(np.float32), sparsity)
+    kernel = _prune((0.05 * rng.standard_normal((FEATURES, 3 * units))).astype(np.float32),
+                    sparsity, block)
+    rec = _prune((0.05 * rng.standard_normal((units, 3 * units))).astype(np.float32), sparsity,
+                 block)
     bias = np.zeros((2, 3 * units), np.float32)
     bias[0, :units] = 4.0  # update gate open: c follows the candidate
     n_active = int(round(activity * units))
@@ -94,12 +111,12 @@ def _int8_kwargs(rep):
                 inference_output_type=tf.int8)
 
 
-def egru_tflite(units, steps, activity, sparsity, rep, sparse_weights=True):
+def egru_tflite(units, steps, activity, sparsity, rep, sparse_weights=True, block=None):
     import keras
     from keras_events import EGRU
     from keras_events.export import to_tflite
     model = keras.Sequential([keras.Input((steps, FEATURES), batch_size=1), EGRU(units)])
-    model.layers[-1].cell.set_weights(egru_weights(units, activity, sparsity))
+    model.layers[-1].cell.set_weights(egru_weights(units, activity, sparsity, block=block))
     return to_tflite(model, sparse_weights=sparse_weights, **_int8_kwargs(rep))
 
 
@@ -227,7 +244,8 @@ def configs(units, activities, sparsity, with_graph_gru):
     return rows
 
 
-def run(units_list, steps, activities=ACTIVITIES, sparsity=SPARSITY, with_graph_gru=False):
+def run(units_list, steps, activities=ACTIVITIES, sparsity=SPARSITY, with_graph_gru=False,
+        with_profile=True):
     rng = np.random.default_rng(7)
     rows = []
     for units in units_list:
@@ -257,6 +275,14 @@ def run(units_list, steps, activities=ACTIVITIES, sparsity=SPARSITY, with_graph_
             rows.append(m)
             print(f"  {kernel} U={units} act={activity:.0%} sparse={sp:.0%}: "
                   f"{m['instructions_per_step']:,.0f} instr/step", file=sys.stderr)
+        if units == GOAL["units"] and sparsity == GOAL["sparsity"] and with_profile:
+            from micro_profile import step_profile
+            prof = step_profile(sys.modules[__name__], units, steps, sparsity, GOAL["activity"],
+                                rep, x)
+            for r in rows:
+                if (r["hidden"] == units and r["kernel"] == "ke_egru_events_pruning"
+                        and r["target_activity"] == GOAL["activity"]):
+                    r["step_profile"] = prof
         dense = [r for r in rows if r["hidden"] == units and r["kernel"] in DENSE_KERNELS]
         best = min(dense, key=lambda r: r["instructions_per_step"])
         for r in rows:
@@ -329,6 +355,8 @@ def report(rows, out_dir, json_path=None):
               "dense GRU MACs 3U(I+U) / this row's effective MACs; ld/st, mul, taken: load/store "
               "and multiply instructions and taken branches per step.", ""]
     lines += _goal_lines(rows)
+    from micro_profile import profile_lines
+    lines += [line for r in rows if "step_profile" in r for line in profile_lines(r["step_profile"])]
     text = "\n".join(lines)
     print(text)
     (out_dir / "micro_bench.txt").write_text(text + "\n")
@@ -382,8 +410,12 @@ def main(argv=None):
                     help="event rates of the event rows (fractions of units per step)")
     ap.add_argument("--sparsity", type=float, default=SPARSITY, help="weight sparsity of the pruned rows")
     ap.add_argument("--time", type=int, default=10, help="time steps per invoke")
+    ap.add_argument("--prune-block", type=int, default=PRUNE_BLOCK, choices=(1, 4),
+                    help="columns per pruned block (4: block-4 form; 1: unstructured)")
     ap.add_argument("--with-graph-gru", action="store_true",
                     help="also measure the converter's unrolled int8 GRU graph (slow to convert)")
+    ap.add_argument("--no-profile", action="store_true",
+                    help="skip the step profile at the goal point (4 more QEMU runs)")
     ap.add_argument("--json", type=pathlib.Path, default=None,
                     help="also write the rows (kernel, hidden, event_rate, ...) as a JSON list")
     ap.add_argument("--out", type=pathlib.Path, default=REPO_ROOT / "build" / "micro_bench")
@@ -393,7 +425,9 @@ def main(argv=None):
             ap.error(f"--activities: {a} is not in (0, 1]")
     if not 0 <= args.sparsity < 1:
         ap.error(f"--sparsity: {args.sparsity} is not in [0, 1)")
-    rows = run(args.units, args.time, tuple(args.activities), args.sparsity, args.with_graph_gru)
+    globals()["PRUNE_BLOCK"] = args.prune_block
+    rows = run(args.units, args.time, tuple(args.activities), args.sparsity, args.with_graph_gru,
+               not args.no_profile)
     report(rows, args.out, args.json)
 
 

@@ -5,6 +5,9 @@ Q3.12 input range [-8, 8) in steps of 1/16, output Q0.15.  The kernel
 interpolates linearly between entries (custom_ops/README.md, "Numerics").
 Both tables are one flat array, sigmoid at entry 0 and tanh at entry 257 (flat, not
 [2][257]: the tanh lookup indexes past the sigmoid table, which must stay inside one array).
+ke_lut_gate_pairs holds the same entries as 32-bit words, one per interval i (0..255): T[i]
+in the low halfword and T[i+1] - T[i] in the high one, so a lookup is one load (the
+Cortex-M4 gate loop); flat too, sigmoid at word 0 and tanh at word 256.
 Run: python custom_ops/core/gen_tables.py > custom_ops/core/ke_lut_tables.c
 """
 import math
@@ -18,8 +21,13 @@ def sigmoid(x):
     return 1.0 / (1.0 + math.exp(-x))
 
 
-def emit(comment, values):
-    rows = [", ".join(f"{v:6d}" for v in values[i:i + 10]) for i in range(0, len(values), 10)]
+def pairs(t):
+    return [(t[i] & 0xFFFF) | (((t[i + 1] - t[i]) & 0xFFFF) << 16) for i in range(256)]
+
+
+def emit(comment, values, fmt="6d", per_row=10):
+    rows = [", ".join(f"{v:{fmt}}" for v in values[i:i + per_row])
+            for i in range(0, len(values), per_row)]
     return f"  /* {comment} */\n  " + ",\n  ".join(rows)
 
 
@@ -30,4 +38,8 @@ if __name__ == "__main__":
     print("const int16_t ke_lut_gate_tables[2 * KE_LUT_ENTRIES] = {")
     print(emit("sigmoid", table(sigmoid)) + ",")
     print(emit("tanh", table(math.tanh)))
+    print("};")
+    print("\nconst uint32_t ke_lut_gate_pairs[2 * KE_LUT_PAIRS] = {")
+    print(emit("sigmoid", [f"0x{v:08x}u" for v in pairs(table(sigmoid))], "s", 6) + ",")
+    print(emit("tanh", [f"0x{v:08x}u" for v in pairs(table(math.tanh))], "s", 6))
     print("};")

@@ -21,7 +21,8 @@ const char* ke_egru_status_string(int status) {
     case KE_ERR_OFFSETS:
       return "offsets must start at 0, be non-decreasing and end at the number of values";
     case KE_ERR_INDEX:
-      return "an index is outside 0..3*units-1 or not strictly ascending within its row";
+      return "an index is outside 0..3*units-1 or not strictly ascending within its row (block-4 "
+             "form: a group not of 4 aligned columns)";
     case KE_ERR_BIAS: return "an int32 bias is outside +-2^30";
     case KE_ERR_SCALE:
       return "a quantization scale is not positive/finite or its multiplier is out of range";
@@ -66,7 +67,8 @@ static uint64_t f32_input_product(const ke_egru_f32_params* p, const float* x, f
       const float* w = p->w_values + p->w_offsets[i];
       for (k = 0; k < G; ++k) a[k] += xi * w[k];
     } else {
-      for (n = p->w_offsets[i]; n < end; ++n) a[p->w_index[n]] += xi * p->w_values[n];
+      for (n = p->w_offsets[i]; n < end; ++n)
+        a[ke_sparse_column(p->w_index, n)] += xi * p->w_values[n];
     }
     count += (uint64_t)(end - p->w_offsets[i]);
   }
@@ -90,7 +92,8 @@ static uint64_t f32_recurrent_step(const ke_egru_f32_params* p, const float* a,
       const float* v = p->v_values + p->v_offsets[src];
       for (k = 0; k < G; ++k) g[k] += yj * v[k];
     } else {
-      for (n = p->v_offsets[src]; n < end; ++n) g[p->v_index[n]] += yj * p->v_values[n];
+      for (n = p->v_offsets[src]; n < end; ++n)
+        g[ke_sparse_column(p->v_index, n)] += yj * p->v_values[n];
     }
     count += (uint64_t)(end - p->v_offsets[src]);
   }
@@ -223,7 +226,7 @@ static int32_t i8_input_product(const ke_egru_i8_params* p, const int8_t* x, int
   const int8_t* values = p->w_values; /* locals: the accumulator stores could alias p */
   const int16_t* index = p->w_index;
   const int32_t* offsets = p->w_offsets;
-  memcpy(a, p->bias, sizeof(int32_t) * (size_t)G);
+  ke_copy_i32(a, p->bias, G);
   return ke_sparse_input_product_i8(a, values, index, offsets, I, G, x, x_zp);
 }
 
@@ -301,7 +304,7 @@ static KE_ALWAYS_INLINE void i8_gates(const ke_egru_i8_params* p, const int32_t*
    * ke_egru_i8_continue_seq have stride T). */
   const int32_t U = p->units, aU = U * a_stride;
   const int32_t* m = p->unit_consts + KE_EGRU_UNIT_WORDS * j0;
-  const int16_t* sigmoid = ke_lut_sigmoid_table + 128; /* and tanh at KE_LUT_TANH_OFFSET */
+  const uint32_t* sigmoid = ke_lut_gate_pairs + 128; /* and tanh at KE_LUT_PAIRS_TANH_OFFSET */
   int16_t* const c_hat = s->c_hat;
   int16_t* const c_end = c_hat + U;
   int16_t* ch;
@@ -309,12 +312,12 @@ static KE_ALWAYS_INLINE void i8_gates(const ke_egru_i8_params* p, const int32_t*
   g += j0;
   for (ch = c_hat + j0; ch < c_end; ++ch, a += a_stride, ++g, m += KE_EGRU_UNIT_WORDS) {
     /* Pre-activations in Q3.12; u, r, z, c, chat, theta in Q0.15. */
-    const int32_t u = ke_lut(sigmoid, 0, ke_sat16(ke_requant2(a[0] * scale, m[0], g[0] * scale, m[1])));
-    const int32_t r = ke_lut(sigmoid, 0, ke_sat16(ke_requant2(a[aU] * scale, m[2], g[U] * scale, m[3])));
+    const int32_t u = ke_lut_pair(sigmoid, 0, ke_sat16(ke_requant2(a[0] * scale, m[0], g[0] * scale, m[1])));
+    const int32_t r = ke_lut_pair(sigmoid, 0, ke_sat16(ke_requant2(a[aU] * scale, m[2], g[U] * scale, m[3])));
     const int32_t az = ke_requant2(a[2 * aU] * scale, m[4], 0, 0);
     const int32_t hz = ke_requant2(g[2 * U] * scale, m[5], 0, 0);
     /* az + floor(r hz / 2^15); |az|, |hz| < 2^30, r < 2^15: no overflow. */
-    const int32_t z = ke_lut(sigmoid, KE_LUT_TANH_OFFSET, ke_sat16(ke_mlaw16(2 * hz, r, az)));
+    const int32_t z = ke_lut_pair(sigmoid, KE_LUT_PAIRS_TANH_OFFSET, ke_sat16(ke_mlaw16(2 * hz, r, az)));
     /* u z + (1 - u) chat = chat + u (z - chat): |u (z - chat)| < 2^15 2^16, and
      * c stays a convex mix of |z|, |chat| <= 32767 (no saturation needed). */
     const int32_t chat = *ch;
@@ -336,8 +339,8 @@ static KE_ALWAYS_INLINE int32_t i8_recurrent_step(const ke_egru_i8_params* p, co
   const int16_t* active = s->active;
   const int8_t* y = s->y;
   int32_t count, j0 = 0;
-  memcpy(g, p->bias + G, sizeof(int32_t) * (size_t)G);
-  count = ke_sparse_active_product_i8(g, &p->v_values, &p->v_index, &p->v_offsets, G, active,
+  ke_copy_i32(g, p->bias + G, G);
+  count = ke_sparse_active_product_i8(g, &p->v_values, &p->v_index, &p->v_offsets, p->units, G, active,
                                       n_active, y, y_zp);
   /* Most units stay silent: every output starts as "no event"; i8_fire writes
    * the units that fire (in ascending order: the active list of step t+1). */

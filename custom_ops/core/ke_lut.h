@@ -8,6 +8,10 @@
 
 #include <stdint.h>
 
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+#include <arm_acle.h>
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -41,6 +45,28 @@ static inline int32_t ke_lut(const int16_t* mid, int32_t off, int32_t x_q12) {
   const int16_t* t = mid + (x_q12 >> 8);
   const int32_t lo = t[off], f = x_q12 & 255;
   return lo + (((t[off + 1] - lo) * f + 128) >> 8);
+}
+
+/* The same tables as words (gen_tables.py): interval i holds T[i] in the low halfword,
+ * T[i+1] - T[i] in the high one.  Sigmoid at word 0, tanh at word KE_LUT_PAIRS: flat, like
+ * ke_lut_gate_tables, so the tanh lookup from the sigmoid base stays inside one array. */
+#define KE_LUT_PAIRS 256
+extern const uint32_t ke_lut_gate_pairs[2 * KE_LUT_PAIRS];
+/* Words from the sigmoid pairs to the tanh pairs. */
+#define KE_LUT_PAIRS_TANH_OFFSET KE_LUT_PAIRS
+
+/* ke_lut from the word tables, `mid` = the entry of x = 0 (ke_lut_gate_pairs + 128):
+ * floor((256 T[i] + (T[i+1] - T[i]) f + 128) / 256) = T[i] + rnd((T[i+1] - T[i]) f, 8),
+ * the same value.  One load instead of two; on Cortex-M4 the product and rounding constant
+ * are one `smlatb`, six instructions per lookup instead of nine. */
+static inline int32_t ke_lut_pair(const uint32_t* mid, int32_t off, int32_t x_q12) {
+  const int32_t word = (int32_t)mid[(x_q12 >> 8) + off];
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP
+  const int32_t d = __smlatb(word, x_q12 & 255, 128);
+#else
+  const int32_t d = (word >> 16) * (x_q12 & 255) + 128;
+#endif
+  return (int32_t)(int16_t)word + (d >> 8);
 }
 
 static inline int16_t ke_sigmoid_q15(int16_t x_q12) {

@@ -3,6 +3,46 @@
 #include "ke_sparse.h"
 
 #include <stddef.h>
+#include <string.h>
+
+void ke_copy_i32(int32_t* dst, const int32_t* src, int32_t n) {
+  int n8 = 1;
+#if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__thumb2__) && defined(__GNUC__)
+  /* ldm/stm fault on unaligned addresses: a model's tensor may be misaligned */
+  if (((uintptr_t)dst | (uintptr_t)src) & 3) n8 = 0;
+  for (; n >= 8 && n8; n -= 8)
+    __asm__ volatile("ldmia %[s]!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+                     "stmia %[d]!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+                     : [s] "+r"(src), [d] "+r"(dst)
+                     :
+                     : "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "memory");
+  for (; n > 0; --n) *dst++ = *src++;
+#else
+  (void)n8;
+  if (n > 0) memcpy(dst, src, sizeof(int32_t) * (size_t)n);
+#endif
+}
+
+/* The block-4 part of ke_sparse_check (offsets already checked). */
+static int check_block4(int32_t rows, int32_t cols, const int16_t* index,
+                        const int32_t* offsets) {
+  int32_t r, n, i;
+  if (cols % 4 != 0) return KE_ERR_INDEX;
+  for (r = 0; r <= rows; ++r) {
+    if (offsets[r] % 4 != 0) return KE_ERR_OFFSETS;
+  }
+  for (r = 0; r < rows; ++r) {
+    for (n = offsets[r]; n < offsets[r + 1]; n += 4) {
+      const int32_t k = index[n];
+      if (k < 0 || k >= cols || k % 4 != 0) return KE_ERR_INDEX;
+      if (n > offsets[r] && k <= index[n - 4]) return KE_ERR_INDEX;
+      for (i = 1; i < 4; ++i) {
+        if (index[n + i] != (int16_t)~(k + i)) return KE_ERR_INDEX;
+      }
+    }
+  }
+  return KE_OK;
+}
 
 int ke_sparse_check(int32_t rows, int32_t cols, int32_t nnz, const int16_t* index,
                     const int32_t* offsets) {
@@ -12,6 +52,7 @@ int ke_sparse_check(int32_t rows, int32_t cols, int32_t nnz, const int16_t* inde
   for (r = 0; r < rows; ++r) {
     if (offsets[r + 1] < offsets[r]) return KE_ERR_OFFSETS;
   }
+  if (ke_sparse_is_block4(index, nnz)) return check_block4(rows, cols, index, offsets);
   for (r = 0; r < rows; ++r) {
     /* strictly ascending within a row: a row with `cols` entries is then
      * exactly 0..cols-1, which the products treat as a dense row */
@@ -82,7 +123,7 @@ int64_t ke_sparse_input_sequence_i8(const int8_t* values, const int16_t* index,
     }
     for (n = off[0]; n < off[1]; ++n) {
       const int16_t w = values[n];
-      int32_t* acc = a_seq + (size_t)index[n] * time;
+      int32_t* acc = a_seq + (size_t)ke_sparse_column(index, n) * time;
       for (t = 0; t < time; ++t) acc[t] += (int16_t)(xi[t] * w);
     }
   }

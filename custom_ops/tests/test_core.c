@@ -157,6 +157,14 @@ static void test_fixed_point_helpers(void) {
   CHECK(ke_sigmoid_q15(-32768) < 20 && ke_sigmoid_q15(32767) > 32740, "sigmoid ends");
   CHECK(ke_tanh_q15(0) == 0, "tanh(0)");
   CHECK(abs(ke_tanh_q15(4096) - (int)(32767 * tanh(1.0) + 0.5)) <= 8, "tanh(1)");
+  { /* the word tables give every lookup of the halfword tables */
+    int32_t x, bad = 0;
+    for (x = INT16_MIN; x <= INT16_MAX; ++x)
+      bad += ke_lut_pair(ke_lut_gate_pairs + 128, 0, x) != ke_lut(ke_lut_sigmoid_table + 128, 0, x) ||
+             ke_lut_pair(ke_lut_gate_pairs + 128, KE_LUT_PAIRS_TANH_OFFSET, x) !=
+                 ke_lut(ke_lut_sigmoid_table + 128, KE_LUT_TANH_OFFSET, x);
+    CHECK(bad == 0, "ke_lut_pair differs from ke_lut at %d inputs", (int)bad);
+  }
 }
 
 /* int8 path on the float test's shapes: outputs within a few quantization
@@ -311,6 +319,124 @@ static void test_host_path_matches_step(float density, float scale) {
   CHECK(macs_a == macs_b, "host path MACs differ");
 }
 
+/* Block-4 form (ke_sparse.h): the same block-pruned matrices stored plain and in block-4
+ * form give bit-identical int8 outputs, states and MAC counts (per step and host path)
+ * and equal float outputs; ke_sparse_check rejects malformed groups. */
+#define B_I 6
+#define B_U 8
+#define B_G (3 * B_U)
+#define B_T 11
+/* Block-pruned int8 rows (each aligned group of 4 kept with probability `density`, no
+ * zero inside a kept group), packed plain (pi) and in block-4 form (bi). */
+static int32_t block_rows_i8(int rows, float density, int8_t* values, int16_t* pi, int16_t* bi,
+                             int32_t* offsets) {
+  int r, k, i, n = 0;
+  for (r = 0; r < rows; ++r) {
+    offsets[r] = n;
+    for (k = 0; k < B_G; k += 4) {
+      if (frand(0, 1) >= density) continue;
+      for (i = 0; i < 4; ++i, ++n) {
+        int v = (int)frand(-60, 60);
+        values[n] = (int8_t)(v == 0 ? 1 : v);
+        pi[n] = (int16_t)(k + i);
+        bi[n] = (int16_t)(i == 0 ? k : ~(k + i));
+      }
+    }
+  }
+  offsets[rows] = n;
+  return n;
+}
+
+static void test_block4_form(float density) {
+  static int8_t wq[B_I * B_G], vq[B_U * B_G], xq[B_T * B_I], out_p[B_T * B_U], out_b[B_T * B_U],
+      out_s[B_T * B_U], y_p[B_U], y_b[B_U], y_s[B_U];
+  static int16_t wpi[B_I * B_G], wbi[B_I * B_G], vpi[B_U * B_G], vbi[B_U * B_G], th[B_U];
+  static int16_t chat_p[B_U], chat_b[B_U], chat_s[B_U], act_p[B_U], act_b[B_U], act_s[B_U];
+  static int32_t wo[B_I + 1], vo[B_U + 1], bias[2 * B_G], consts[KE_EGRU_UNIT_WORDS * B_U];
+  static int32_t scratch[KE_EGRU_I8_SCRATCH(B_U)];
+  static int32_t seq[KE_EGRU_I8_SEQ_SCRATCH_BYTES(B_U, B_I, B_T) / 4 + 1];
+  static float wf[B_I * B_G], vf[B_U * B_G], xf[B_T * B_I], fb[2 * B_G], fth[B_U];
+  static float of_p[B_T * B_U], of_b[B_T * B_U], fc[B_U], fy[B_U], fscr[KE_EGRU_F32_SCRATCH(B_U)];
+  float w_scale[B_G], v_scale[B_G];
+  ke_egru_i8_params q;
+  ke_egru_i8_state sp, sb, ss;
+  ke_egru_f32_params f;
+  ke_egru_f32_state fs;
+  uint64_t m_p = 0, m_b = 0, m_s = 0, mf_p = 0, mf_b = 0;
+  int32_t acc_shift, ym, ys, nw, nv;
+  int k, events = 0;
+  nw = block_rows_i8(B_I, density, wq, wpi, wbi, wo);
+  nv = block_rows_i8(B_U, density, vq, vpi, vbi, vo);
+  CHECK(ke_egru_check_sparse(B_I, B_G, nw, wpi, wo) == KE_OK, "block test: plain W");
+  CHECK(ke_egru_check_sparse(B_U, B_G, nv, vpi, vo) == KE_OK, "block test: plain V");
+  CHECK(ke_egru_check_sparse(B_I, B_G, nw, wbi, wo) == KE_OK, "block test: block W");
+  CHECK(ke_egru_check_sparse(B_U, B_G, nv, vbi, vo) == KE_OK, "block test: block V");
+  CHECK(nv < 4 || ke_sparse_is_block4(vbi, nv), "block form detected");
+  CHECK(!ke_sparse_is_block4(vpi, nv), "plain form detected");
+  for (k = 0; k < 2 * B_G; ++k) bias[k] = (int32_t)frand(-3000, 20000);
+  for (k = 0; k < B_G; ++k) { w_scale[k] = 0.005f * frand(0.5f, 1.0f); v_scale[k] = 0.005f * frand(0.5f, 1.0f); }
+  for (k = 0; k < B_U; ++k) th[k] = (int16_t)frand(2000, 12000);
+  for (k = 0; k < B_T * B_I; ++k) xq[k] = k % 5 == 2 ? 3 : (int8_t)(int)frand(-128, 127);
+  CHECK(ke_egru_i8_prepare(B_U, 0.02f, w_scale, 0.004f, v_scale, th, consts, &acc_shift, &ym, &ys) == 0,
+        "block test prepare");
+  q.input_size = B_I; q.units = B_U;
+  q.w_values = wq; q.w_index = wpi; q.w_offsets = wo;
+  q.v_values = vq; q.v_index = vpi; q.v_offsets = vo;
+  q.bias = bias; q.threshold = th; q.x_zero_point = 3; q.y_zero_point = -100;
+  q.unit_consts = consts; q.acc_shift = acc_shift; q.y_multiplier = ym; q.y_shift = ys;
+  CHECK(ke_egru_i8_check_constants(&q) == 0, "block test constants");
+  sp.c_hat = chat_p; sp.y = y_p; sp.active = act_p;
+  sb.c_hat = chat_b; sb.y = y_b; sb.active = act_b;
+  ss.c_hat = chat_s; ss.y = y_s; ss.active = act_s;
+  ke_egru_i8_run(&q, xq, 1, B_T, 1, out_p, &sp, scratch, &m_p);
+  q.w_index = wbi; q.v_index = vbi;
+  ke_egru_i8_run(&q, xq, 1, B_T, 1, out_b, &sb, scratch, &m_b);
+  ke_egru_i8_reset(&ss, B_U, q.y_zero_point);
+  ke_egru_i8_continue_seq(&q, xq, B_T, 1, out_s, &ss, seq, &m_s);
+  for (k = 0; k < B_T * B_U; ++k) events += out_p[k] != q.y_zero_point;
+  CHECK(events > 0 && events < B_T * B_U, "block test: some units fire (%d)", events);
+  CHECK(memcmp(out_p, out_b, sizeof out_p) == 0 && memcmp(chat_p, chat_b, sizeof chat_p) == 0,
+        "block-4 form differs from plain (density %g)", density);
+  CHECK(memcmp(out_p, out_s, sizeof out_p) == 0 && memcmp(chat_p, chat_s, sizeof chat_p) == 0,
+        "block-4 host path differs from plain (density %g)", density);
+  CHECK(m_p == m_b && m_p == m_s, "block test MACs %llu / %llu / %llu", (unsigned long long)m_p,
+        (unsigned long long)m_b, (unsigned long long)m_s);
+  /* float path: the same matrices as floats, both forms */
+  for (k = 0; k < nw; ++k) wf[k] = wq[k] / 64.0f;
+  for (k = 0; k < nv; ++k) vf[k] = vq[k] / 64.0f;
+  for (k = 0; k < B_T * B_I; ++k) xf[k] = xq[k] / 100.0f;
+  for (k = 0; k < 2 * B_G; ++k) fb[k] = frand(-0.5f, 1.0f);
+  for (k = 0; k < B_U; ++k) fth[k] = frand(0.05f, 0.3f);
+  f.input_size = B_I; f.units = B_U;
+  f.w_values = wf; f.w_index = wpi; f.w_offsets = wo;
+  f.v_values = vf; f.v_index = vpi; f.v_offsets = vo;
+  f.bias = fb; f.threshold = fth;
+  fs.c_hat = fc; fs.y = fy; fs.active = act_p;
+  ke_egru_f32_run(&f, xf, 1, B_T, 1, of_p, &fs, fscr, &mf_p);
+  f.w_index = wbi; f.v_index = vbi;
+  ke_egru_f32_run(&f, xf, 1, B_T, 1, of_b, &fs, fscr, &mf_b);
+  CHECK(memcmp(of_p, of_b, sizeof of_p) == 0 && mf_p == mf_b, "float block-4 form differs");
+}
+
+static void test_block4_check_rejects_bad_groups(void) {
+  int16_t idx[8] = {4, ~5, ~6, ~7, 8, ~9, ~10, ~11};
+  int32_t off[3] = {0, 4, 8}, off_odd[3] = {0, 2, 8};
+  CHECK(ke_egru_check_sparse(2, 12, 8, idx, off) == KE_OK, "valid block-4");
+  CHECK(ke_egru_check_sparse(2, 10, 8, idx, off) == KE_ERR_INDEX, "cols not a multiple of 4");
+  CHECK(ke_egru_check_sparse(2, 12, 8, idx, off_odd) == KE_ERR_OFFSETS, "offset inside a group");
+  idx[6] = ~9;
+  CHECK(ke_egru_check_sparse(2, 12, 8, idx, off) == KE_ERR_INDEX, "wrong complement");
+  idx[6] = ~10;
+  idx[4] = 9; idx[5] = ~10; idx[6] = ~11; idx[7] = ~12;
+  CHECK(ke_egru_check_sparse(2, 16, 8, idx, off) == KE_ERR_INDEX, "unaligned group");
+  idx[4] = 12; idx[5] = ~13; idx[6] = ~14; idx[7] = ~15;
+  CHECK(ke_egru_check_sparse(2, 12, 8, idx, off) == KE_ERR_INDEX, "group beyond cols");
+  off[1] = 8; /* both groups in row 0: 4 then 12, ascending */
+  CHECK(ke_egru_check_sparse(2, 16, 8, idx, off) == KE_OK, "two groups in a row");
+  idx[0] = 12; idx[1] = ~13; idx[2] = ~14; idx[3] = ~15;
+  CHECK(ke_egru_check_sparse(2, 16, 8, idx, off) == KE_ERR_INDEX, "repeated group in a row");
+}
+
 int main(void) {
   prune_prob = 0.0f;
   test_float_matches_dense_and_counts_macs();
@@ -323,6 +449,9 @@ int main(void) {
   test_host_path_matches_step(1.0f, 0.005f);
   test_host_path_matches_step(0.3f, 0.005f);
   test_host_path_matches_step(0.3f, 0.05f); /* L > 0 */
+  test_block4_form(0.3f);
+  test_block4_form(1.0f); /* full rows */
+  test_block4_check_rejects_bad_groups();
   if (failures) {
     printf("%d check(s) failed\n", failures);
     return 1;

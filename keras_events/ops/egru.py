@@ -160,7 +160,9 @@ def tf_reference(units, return_sequences):
     def dense(values, index, offsets, rows):
         nnz = offsets[-1]
         row_of = tf.repeat(tf.range(rows), offsets[1:] - offsets[:-1])
-        coords = tf.stack([row_of, tf.cast(index[:nnz], tf.int32)], axis=1)
+        column = tf.cast(index[:nnz], tf.int32)
+        column = tf.where(column >= 0, column, -1 - column)  # block-4 form: ~column
+        coords = tf.stack([row_of, column], axis=1)
         return tf.scatter_nd(coords, values[:nnz], [rows, 3 * units])
 
     def body(x, w_values, w_index, w_offsets, v_values, v_index, v_offsets, bias, threshold):

@@ -7,10 +7,24 @@ Pure NumPy. The formats are specified in `custom_ops/README.md`; the C primitive
 import numpy as np
 
 DENSE_ROW_FRACTION = 0.9  # rows at least this full are stored whole (zeros included)
+BLOCK = 4  # columns per group of the block-4 form
+#: `pack_rows(block=None)` stores a matrix in block-4 form when that stores at most this
+#: many times the entries of the plain form: a group costs ~3 Cortex-M4 instructions per
+#: entry, a plain compressed entry ~5.75, and the zeros a group stores are executed MACs.
+BLOCK_MAX_FILL = 1.25
 MAX_BIAS_BITS_SCALE = 2**20  # largest |int32 bias| column_scales() produces
 
 
-def pack_rows(dense, keep_zeros=False):
+def _plain_stored(dense, keep_zeros):
+    """Mask of the entries the plain form stores."""
+    if keep_zeros:
+        return np.ones(dense.shape, bool)
+    stored = dense != 0
+    stored[stored.sum(axis=1) >= DENSE_ROW_FRACTION * dense.shape[1]] = True
+    return stored
+
+
+def pack_rows(dense, keep_zeros=False, block=None):
     """Row-compresses a dense matrix: returns `(values, index, offsets)`.
 
     A row with at least `DENSE_ROW_FRACTION` non-zeros is stored whole, zeros
@@ -19,13 +33,23 @@ def pack_rows(dense, keep_zeros=False):
     of unpruned kernels; on a Cortex-M4 a full row costs ~5.5 instructions per
     entry, a compressed one ~5.75 per stored entry).
 
+    Block-4 form (`custom_ops/README.md`): a matrix pruned in blocks of 1 x 4 columns
+    (`keras_events.sparsity.prune_low_magnitude(..., block_size=(1, 4))`) is stored as
+    whole aligned groups of 4 columns; one index per group serves four weights (the
+    other three index entries hold `~column`, which marks the form).
+
     Args:
         dense: array `(rows, cols)`; exact zeros are not stored...
         keep_zeros: ...unless True (every entry stored: a dense kernel in the same format).
+        block: True: block-4 form (`cols` must be a multiple of 4; a group with any
+            non-zero entry is stored whole); False: plain form; None (default): block-4
+            form when `cols % 4 == 0` and it stores at most `BLOCK_MAX_FILL` times the
+            entries of the plain form (block-pruned matrices, dense ones).
 
     Returns:
-        `values` (nnz,) of `dense.dtype`, `index` (nnz,) int16 column of each value,
-        `offsets` (rows + 1,) int32 with row `r` owning `values[offsets[r]:offsets[r+1]]`.
+        `values` (nnz,) of `dense.dtype`, `index` (nnz,) int16 column of each value
+        (`~column` for the 2nd..4th entry of a block-4 group), `offsets` (rows + 1,)
+        int32 with row `r` owning `values[offsets[r]:offsets[r+1]]`.
         When nnz is 0, `values`/`index` hold one unused element (TFLite has no
         empty constant tensors); `offsets` is all zeros.
     """
@@ -34,12 +58,23 @@ def pack_rows(dense, keep_zeros=False):
         raise ValueError(f"pack_rows expects a 2-D matrix, got shape {dense.shape}.")
     if dense.shape[1] > 32768:
         raise ValueError(f"{dense.shape[1]} output columns do not fit int16 indices (max 32768).")
+    stored = _plain_stored(dense, keep_zeros)
+    if block is None or block:
+        if dense.shape[1] % BLOCK:
+            if block:
+                raise ValueError(f"block-4 form needs a multiple of {BLOCK} columns, got "
+                                 f"{dense.shape[1]}.")
+        else:
+            groups = stored.reshape(dense.shape[0], -1, BLOCK).any(axis=2)
+            grouped = np.repeat(groups, BLOCK, axis=1)
+            if block or grouped.sum() <= BLOCK_MAX_FILL * stored.sum():
+                block, stored = True, grouped
     # row-major order: rows ascending, columns ascending within a row
-    stored = dense != 0
-    stored[stored.sum(axis=1) >= DENSE_ROW_FRACTION * dense.shape[1]] = True
-    rows, cols = np.nonzero(np.ones(dense.shape, bool) if keep_zeros else stored)
+    rows, cols = np.nonzero(stored)
     values = dense[rows, cols]
     index = cols.astype(np.int16)
+    if block and values.size:
+        index[cols % BLOCK != 0] = ~index[cols % BLOCK != 0]
     offsets = np.zeros(dense.shape[0] + 1, np.int32)
     np.cumsum(np.bincount(rows, minlength=dense.shape[0]), out=offsets[1:])
     if values.size == 0:
@@ -55,8 +90,20 @@ def unpack_rows(values, index, offsets, cols):
     dense = np.zeros((rows, cols), np.asarray(values).dtype)
     row_of = np.repeat(np.arange(rows), np.diff(offsets))
     nnz = int(offsets[-1])
-    dense[row_of, np.asarray(index)[:nnz]] = np.asarray(values)[:nnz]
+    dense[row_of, columns(index, nnz)] = np.asarray(values)[:nnz]
     return dense
+
+
+def columns(index, nnz):
+    """Output column of each of the first `nnz` stored entries, in either form (block-4
+    groups keep `~column` in their 2nd..4th index entries)."""
+    index = np.asarray(index)[:nnz].astype(np.int32)
+    return np.where(index >= 0, index, ~index)
+
+
+def is_block4(index, nnz):
+    """Whether a packed matrix with `nnz` stored entries is in block-4 form."""
+    return nnz >= BLOCK and int(np.asarray(index)[1]) < 0
 
 
 def column_scales(dense, bias_row, operand_scale):
