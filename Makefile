@@ -62,8 +62,9 @@ test-jax: install ## the backend-agnostic tests under KERAS_BACKEND=jax
 	KERAS_BACKEND=jax $(PYTEST) -q $(JAX_TESTS)
 
 # The slow tests include the fuzz corpus at 18,000 runs and, under ASan/UBSan, 6,000 more.
-test-all: install $(TEST_PREREQS) ## also the slow tests (long fuzzing, also under ASan/UBSan) and the mutants
+test-all: install $(TEST_PREREQS) ## also the slow tests (long fuzzing), the sanitizers and the mutants
 	$(NATIVE) test core
+	$(MAKE) --no-print-directory test-sanitize
 	$(PYTEST) -q -m "slow or not slow" tests
 	KERAS_BACKEND=jax $(PYTEST) -q -m "slow or not slow" $(JAX_TESTS)
 	$(MAKE) --no-print-directory test-mutants
