@@ -84,14 +84,15 @@ def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, vali
         ``steps_per_epoch`` batches per epoch for ``epochs`` epochs.
       epochs, steps_per_epoch, learning_rate: training length and Adam's rate
         (cosine-decayed over all steps, ``compile_model``).
-      seed: ``keras.utils.set_random_seed`` before building (same seed, same numbers).
+      seed: ``keras_events.training.set_seed`` before building: seeds and deterministic
+        ops, so the same seed gives the same numbers on one machine.
       validation: ``(x, y)`` for the best-epoch choice; test: ``(x, y)`` for the
         reported test accuracy.
       jit_compile: as ``compile_model`` (None: XLA on TensorFlow).
     """
-    import keras
+    from keras_events.training import set_seed
 
-    keras.utils.set_random_seed(seed)
+    set_seed(seed)
     model = build()
     callbacks, from_epoch = [], 0
     prune = pruning_plan is not None and pruning_plan.target > 0
@@ -116,16 +117,30 @@ def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, vali
         from keras_events import sparsity
 
         model = sparsity.strip_pruning(model)  # not compiled: saves without optimizer state
+    val = history.history["val_accuracy"]
     return model, {
         "parameters": int(model.count_params()),
         "epochs": epochs,
         "train_seconds": round(seconds, 1),
+        "seconds_per_epoch": round(seconds / epochs, 2),
+        "epochs_to_final": epochs_to_final(val, from_epoch),
         "best_epoch": None if best.best_epoch is None else best.best_epoch + 1,
         "best_val_accuracy": float(max(history.history["val_accuracy"][from_epoch:])),
         "test_accuracy": accuracy(model, *test),
         "target_sparsity": float(pruning_plan.target) if pruning_plan is not None else 0.0,
         "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
     }
+
+
+def epochs_to_final(val_accuracy, from_epoch=0, within=0.005):
+    """The first epoch (1-based, at or after ``from_epoch``) whose validation accuracy is
+    within ``within`` of the best one: how long the model takes to reach its final
+    accuracy (the convergence comparison of GRU and EGRU)."""
+    tail = val_accuracy[from_epoch:]
+    if not tail:
+        return None
+    best = max(tail)
+    return from_epoch + next(i for i, v in enumerate(tail) if v >= best - within) + 1
 
 
 def zero_fraction(model):
