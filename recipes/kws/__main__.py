@@ -19,6 +19,13 @@ def _floats(flag, text):
         raise ValueError(f"{flag} must be a comma list of numbers, got {text!r}.") from None
 
 
+def _ints(flag, text):
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"{flag} must be a comma list of integers, got {text!r}.") from None
+
+
 def parse_args(argv=None):
     from recipes.kws.config import Config
 
@@ -36,6 +43,13 @@ def parse_args(argv=None):
     p.add_argument("--activity-reg", type=float, default=d.activity_reg,
                    help="EGRU event-rate penalty weight λ")
     p.add_argument("--target-event-rate", type=float, default=d.target_event_rate)
+    p.add_argument("--activity-adapt", type=float, default=d.activity_adapt,
+                   help="adapt λ by dual ascent, this step per batch (0: λ fixed)")
+    p.add_argument("--distill", type=float, default=d.distill, metavar="ALPHA",
+                   help="distil the EGRU from the trained GRU; ALPHA = weight of the labels")
+    p.add_argument("--distill-temperature", type=float, default=d.distill_temperature)
+    p.add_argument("--prune-gru", action="store_true",
+                   help="prune the GRU baseline to --target-sparsity too")
     p.add_argument("--learning-rate", type=float, default=d.learning_rate,
                    help="GRU Adam learning rate (cosine-decayed over training)")
     p.add_argument("--egru-learning-rate", type=float, default=d.egru_learning_rate,
@@ -48,7 +62,18 @@ def parse_args(argv=None):
     p.add_argument("--keywords", default=",".join(d.keywords),
                    help="comma list of keyword folders; other words become _unknown_")
     p.add_argument("--models", default=",".join(d.models), help="comma list of gru,egru")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--seed", type=int, default=d.seed,
+                   help="seed of the data split, initialisation, data order and augmentation "
+                        "(same seed, same numbers on one machine)")
+    p.add_argument("--seeds", default="",
+                   help="comma list of seeds: one run each under <out>/seed-<s>/ (no board "
+                        "runs) and a mean ± std table (seeds.json)")
+    p.add_argument("--protocol", default=d.protocol,
+                   help="evaluation protocol on generated data: default, voices (voice-"
+                        "disjoint), unknown (unseen unknown words), small (~100 clips per "
+                        "word), hard (all three); see recipes/kws/README.md")
+    p.add_argument("--pool-dir", default=None,
+                   help="clip pool of the protocols (default <out>/pool, generated once)")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: tiny data, 16 units, 1 epoch")
     p.add_argument("--prune-begin", type=float, default=d.prune_begin,
@@ -71,10 +96,14 @@ def parse_args(argv=None):
                       egru_epochs=args.egru_epochs, units=args.units,
                       target_sparsity=args.target_sparsity, activity_reg=args.activity_reg,
                       target_event_rate=args.target_event_rate, batch_size=args.batch_size,
+                      activity_adapt=args.activity_adapt, distill=args.distill,
+                      distill_temperature=args.distill_temperature, prune_gru=args.prune_gru,
                       learning_rate=args.learning_rate,
                       egru_learning_rate=args.egru_learning_rate,
                       augment_copies=args.augment_copies,
                       models=tuple(m for m in args.models.split(",") if m), seed=args.seed,
+                      seeds=_ints("--seeds", args.seeds), protocol=args.protocol,
+                      pool_dir=args.pool_dir,
                       keywords=tuple(k for k in args.keywords.split(",") if k),
                       quick=args.quick, plots=not args.no_plots,
                       prune_begin=args.prune_begin, prune_end=args.prune_end,
@@ -88,11 +117,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     from recipes.kws.data import DatasetError
-    from recipes.kws.pipeline import run
+    from recipes.kws.pipeline import run, run_seeds
 
     cfg = parse_args(argv)
     try:
-        run(cfg)
+        run_seeds(cfg) if cfg.seeds else run(cfg)
     except (DatasetError, FileExistsError) as err:
         raise SystemExit(f"error: {err}") from None
 

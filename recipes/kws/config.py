@@ -36,6 +36,14 @@ class Config:
     # (0.939), input dropout 0.1 (0.943); SpecAugment masks (2 x 6 bands + 2 x 10 frames)
     # under-fit (val 0.84 at epoch 32).
     egru_learning_rate: float = 5e-3
+    # Dual-ascent step of the event-rate weight λ per batch (keras_events.EGRU
+    # activity_adapt_rate; 0: λ = --activity-reg fixed). See docs/guides/training-egru.md.
+    activity_adapt: float = 0.0
+    # Distil the EGRU from the trained GRU (keras_events.training.Distiller): weight of the
+    # hard labels α (None: off) and the softmax temperature.
+    distill: float = None
+    distill_temperature: float = 2.0
+    prune_gru: bool = False  # prune the GRU baseline as the EGRU (events vs pruning cost)
     batch_size: int = 32
     # Augmented copies of the training set (time shift + background noise), computed
     # once; every epoch reads the clean set and the next copy (batches.py), so more
@@ -44,6 +52,11 @@ class Config:
     # repeated copy: EGRU test 0.9625 -> 0.9802, GRU 0.9875 -> 0.9906.
     augment_copies: int = None
     seed: int = 0
+    # Several seeds (one run each under <out>/seed-<s>/) and a mean ± std table.
+    seeds: tuple = ()
+    # recipes/kws/protocols.py: default, voices, unknown, small, hard (generated data only).
+    protocol: str = "default"
+    pool_dir: str = None  # the protocols' clip pool (default <out>/pool, generated once)
     quick: bool = False
     models: tuple = ("gru", "egru")
     keywords: tuple = kws_data.KEYWORDS
@@ -64,3 +77,21 @@ class Config:
         if self.egru_epochs is None:
             self.egru_epochs = 4 * self.epochs
         common_config.validate(self)
+        from recipes.kws import protocols
+
+        if self.activity_adapt < 0:
+            raise ValueError(f"--activity-adapt must be >= 0, got {self.activity_adapt}.")
+        if self.distill is not None:
+            if not 0.0 <= self.distill <= 1.0:
+                raise ValueError(f"--distill (hard-label weight) must be in [0, 1], got {self.distill}.")
+            if not ("gru" in self.models and "egru" in self.models):
+                raise ValueError("--distill needs the GRU teacher: --models gru,egru.")
+        if self.distill_temperature <= 0:
+            raise ValueError(f"--distill-temperature must be > 0, got {self.distill_temperature}.")
+
+        protocols.get(self.protocol)
+        if self.protocol != "default" and self.data_dir is not None:
+            raise ValueError("--protocol builds its splits from generated data; drop "
+                             "--data-dir or use --protocol default.")
+        if any(s < 0 for s in self.seeds) or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"--seeds must be distinct non-negative integers, got {self.seeds}.")
