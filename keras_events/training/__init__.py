@@ -3,6 +3,7 @@
 See docs/guides/training-egru.md ("Training your own EGRU").
 """
 
+from keras_events.training.distill import Distiller
 from keras_events.training.reproducibility import set_seed
 
-__all__ = ["set_seed"]
+__all__ = ["Distiller", "set_seed"]

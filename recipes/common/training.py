@@ -34,16 +34,22 @@ class EventRateTarget:
 
     weight: float = 0.0
     rate: float = 0.0
+    adapt: float = 0.0  # > 0: λ adapts by dual ascent from ``weight`` (EGRU activity_adapt_rate)
 
     def __post_init__(self):
         if self.weight < 0:
             raise ValueError(f"EventRateTarget weight (--activity-reg) must be >= 0, got {self.weight}.")
         if not 0.0 <= self.rate < 1.0:
             raise ValueError(f"EventRateTarget rate (--target-event-rate) must be in [0, 1), got {self.rate}.")
+        if self.adapt < 0:
+            raise ValueError(f"EventRateTarget adapt (--activity-adapt) must be >= 0, got {self.adapt}.")
 
     def layer_kwargs(self):
         """Keyword arguments of ``keras_events.EGRU`` that apply this target."""
-        return {"activity_regularization": self.weight, "target_event_rate": self.rate}
+        kwargs = {"activity_regularization": self.weight, "target_event_rate": self.rate}
+        if self.adapt > 0:
+            kwargs["activity_adapt_rate"] = self.adapt
+        return kwargs
 
 
 def compile_model(model, learning_rate=1e-3, decay_steps=None, clipnorm=1.0, jit_compile=None):
@@ -70,7 +76,7 @@ def accuracy(model, x, y, batch_size=256):
 
 
 def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, validation,
-        test, pruning_plan=None, name="model", log=print, jit_compile=None):
+        test, pruning_plan=None, name="model", log=print, jit_compile=None, wrap=None):
     """Builds (``build()``), trains and evaluates one model; returns (model, results).
 
     With a ``pruning_plan`` whose target is > 0 the model is pruned while it trains
@@ -89,6 +95,9 @@ def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, vali
       validation: ``(x, y)`` for the best-epoch choice; test: ``(x, y)`` for the
         reported test accuracy.
       jit_compile: as ``compile_model`` (None: XLA on TensorFlow).
+      wrap: optional ``model -> trainer`` (e.g. ``keras_events.training.Distiller``
+        around the (pruning-wrapped) model); the trainer is compiled and fitted, and its
+        ``.student`` is what is returned.
     """
     from keras_events.training import set_seed
 
@@ -103,16 +112,19 @@ def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, vali
         model = sparsity.prune_low_magnitude(model, pruning_schedule=schedule)
         callbacks.append(sparsity.UpdatePruningStep())
     parameters = int(sum(np.prod(w.shape) for w in model.trainable_weights))
-    compile_model(model, learning_rate, decay_steps=epochs * steps_per_epoch, jit_compile=jit_compile)
+    trainer = model if wrap is None else wrap(model)
+    compile_model(trainer, learning_rate, decay_steps=epochs * steps_per_epoch, jit_compile=jit_compile)
     best = pruning.best_weights_callback(from_epoch)
     log(f"training {name} ({parameters} parameters, {epochs} epochs"
         + (f", pruned to {pruning_plan.target:.0%} from epoch {from_epoch + 1})" if prune else ")"))
     started = time.perf_counter()
     data = train_data() if callable(train_data) else train_data
-    history = model.fit(
+    history = trainer.fit(
         data, epochs=epochs, steps_per_epoch=steps_per_epoch, shuffle=False,  # data shuffles
         validation_data=validation, callbacks=callbacks + [best], verbose=1)
     seconds = time.perf_counter() - started
+    if wrap is not None:
+        model = trainer.student
     if prune:
         from keras_events import sparsity
 

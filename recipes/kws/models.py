@@ -29,7 +29,8 @@ def build_egru(cfg, frames=98, mels=40, classes=12):
     import keras
     from keras_events import EGRU
 
-    target = EventRateTarget(weight=cfg.activity_reg, rate=cfg.target_event_rate)
+    target = EventRateTarget(weight=cfg.activity_reg, rate=cfg.target_event_rate,
+                             adapt=getattr(cfg, "activity_adapt", 0.0))
     return keras.Sequential([
         keras.Input((frames, mels)),
         EGRU(cfg.units, return_sequences=True, seed=cfg.seed, name="egru", **target.layer_kwargs()),

@@ -19,7 +19,15 @@ def fit_model(cfg, state, name, target_sparsity=None):
     epochs = cfg.egru_epochs if name == "egru" else cfg.epochs
     copies = state["augment_copies"]
     clips = len(state["y_training"]) // (copies + 1)
-    plan = PruningPlan(target, cfg.prune_begin, cfg.prune_end) if name == "egru" else None
+    pruned = name == "egru" or cfg.prune_gru
+    plan = PruningPlan(target, cfg.prune_begin, cfg.prune_end) if pruned else None
+    wrap = None
+    if name == "egru" and cfg.distill is not None:
+        from keras_events.training import Distiller
+
+        teacher = state["models"]["gru"]  # trained first (Config checks --models)
+        wrap = lambda student: Distiller(student, teacher, alpha=cfg.distill,  # noqa: E731
+                                         temperature=cfg.distill_temperature)
     return training.fit(
         lambda: BUILDERS[name](cfg, classes=len(state["class_names"])),
         lambda: batches.cycled_batches(state["x_training"], state["y_training"], copies,
@@ -27,7 +35,8 @@ def fit_model(cfg, state, name, target_sparsity=None):
         epochs=epochs, steps_per_epoch=batches.steps_per_epoch(clips, copies, cfg.batch_size),
         learning_rate=cfg.egru_learning_rate if name == "egru" else cfg.learning_rate,
         seed=cfg.seed, validation=(state["x_validation"], state["y_validation"]),
-        test=(state["x_testing"], state["y_testing"]), pruning_plan=plan, name=name, log=log)
+        test=(state["x_testing"], state["y_testing"]), pruning_plan=plan, name=name, log=log,
+        wrap=wrap)
 
 
 def stage_train(cfg, state):
