@@ -48,6 +48,19 @@ def parse_args(argv=None):
     p.add_argument("--distill", type=float, default=d.distill, metavar="ALPHA",
                    help="distil the EGRU from the trained GRU; ALPHA = weight of the labels")
     p.add_argument("--distill-temperature", type=float, default=d.distill_temperature)
+    p.add_argument("--threshold-init", type=float, default=d.threshold_init,
+                   help="initial EGRU threshold, in (0, 1)")
+    p.add_argument("--surrogate-height", type=float, default=d.surrogate_height,
+                   help="height of the triangle pseudo-derivative")
+    p.add_argument("--surrogate-width", type=float, default=d.surrogate_width,
+                   help="half-width of the triangle pseudo-derivative")
+    p.add_argument("--tune", action="store_true",
+                   help="search the EGRU knobs with KerasTuner first (needs keras-tuner: "
+                        "pip install keras-events[tune]); the best values train the EGRU")
+    p.add_argument("--tune-trials", type=int, default=d.tune_trials,
+                   help="KerasTuner trials (budget: trials x --tune-epochs epochs)")
+    p.add_argument("--tune-epochs", type=int, default=None,
+                   help="epochs per trial (default: half of --egru-epochs)")
     p.add_argument("--prune-gru", action="store_true",
                    help="prune the GRU baseline to --target-sparsity too")
     p.add_argument("--learning-rate", type=float, default=d.learning_rate,
@@ -98,6 +111,9 @@ def parse_args(argv=None):
                       target_event_rate=args.target_event_rate, batch_size=args.batch_size,
                       activity_adapt=args.activity_adapt, distill=args.distill,
                       distill_temperature=args.distill_temperature, prune_gru=args.prune_gru,
+                      threshold_init=args.threshold_init, surrogate_height=args.surrogate_height,
+                      surrogate_width=args.surrogate_width, tune=args.tune,
+                      tune_trials=args.tune_trials, tune_epochs=args.tune_epochs,
                       learning_rate=args.learning_rate,
                       egru_learning_rate=args.egru_learning_rate,
                       augment_copies=args.augment_copies,

@@ -43,6 +43,14 @@ class Config:
     # hard labels α (None: off) and the softmax temperature.
     distill: float = None
     distill_temperature: float = 2.0
+    # EGRUCell: initial threshold and triangle pseudo-derivative (EvNN: 0.7 high, 1 wide).
+    threshold_init: float = 0.3
+    surrogate_height: float = 0.7
+    surrogate_width: float = 1.0
+    # KerasTuner search of the EGRU knobs before training (recipes/common/tuning.py).
+    tune: bool = False
+    tune_trials: int = 8
+    tune_epochs: int = None  # epochs per trial (default: half of --egru-epochs)
     prune_gru: bool = False  # prune the GRU baseline as the EGRU (events vs pruning cost)
     batch_size: int = 32
     # Augmented copies of the training set (time shift + background noise), computed
@@ -76,6 +84,8 @@ class Config:
             self.epochs, self.egru_epochs, self.units = 1, 1, 16
         if self.egru_epochs is None:
             self.egru_epochs = 4 * self.epochs
+        if self.tune_epochs is None:
+            self.tune_epochs = max(1, self.egru_epochs // 2)
         common_config.validate(self)
         from recipes.kws import protocols
 
@@ -86,6 +96,13 @@ class Config:
                 raise ValueError(f"--distill (hard-label weight) must be in [0, 1], got {self.distill}.")
             if not ("gru" in self.models and "egru" in self.models):
                 raise ValueError("--distill needs the GRU teacher: --models gru,egru.")
+        if self.tune_trials < 1 or self.tune_epochs < 1:
+            raise ValueError(f"--tune-trials and --tune-epochs must be >= 1, got "
+                             f"{self.tune_trials} and {self.tune_epochs}.")
+        if not 0.0 < self.threshold_init < 1.0:
+            raise ValueError(f"--threshold-init must be in (0, 1), got {self.threshold_init}.")
+        if self.surrogate_height <= 0 or self.surrogate_width <= 0:
+            raise ValueError("--surrogate-height and --surrogate-width must be > 0.")
         if self.distill_temperature <= 0:
             raise ValueError(f"--distill-temperature must be > 0, got {self.distill_temperature}.")
 

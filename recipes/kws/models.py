@@ -33,7 +33,12 @@ def build_egru(cfg, frames=98, mels=40, classes=12):
                              adapt=getattr(cfg, "activity_adapt", 0.0))
     return keras.Sequential([
         keras.Input((frames, mels)),
-        EGRU(cfg.units, return_sequences=True, seed=cfg.seed, name="egru", **target.layer_kwargs()),
+        EGRU(cfg.units, return_sequences=True, seed=cfg.seed, name="egru",
+             threshold_init=getattr(cfg, "threshold_init", 0.3),
+             surrogate={"class_name": "triangle",
+                        "config": {"height": getattr(cfg, "surrogate_height", 0.7),
+                                   "width": getattr(cfg, "surrogate_width", 1.0)}},
+             **target.layer_kwargs()),
         keras.layers.GlobalAveragePooling1D(),
         keras.layers.Dense(classes, activation="softmax"),
     ], name="egru")

@@ -2,7 +2,7 @@
 run on host/MCU -> report (``recipes.common.stages`` describes the contract).
 
   prepare   stage_data, stage_features      (this recipe: Speech Commands, log-mel)
-  training  stage_train, stage_prune        (common.training with this recipe's models)
+  training  stage_tune (--tune: KerasTuner), stage_train, stage_prune (common.training)
   deploy    stage_export, stage_run         (common.evaluate + Arduino, C front end)
   report    stage_report                    (common.report, common.plots)
 """
@@ -15,9 +15,9 @@ from recipes.kws.config import log
 from recipes.kws.deploy import stage_export, stage_run
 from recipes.kws.prepare import stage_data, stage_features
 from recipes.kws.report import stage_report
-from recipes.kws.training import stage_prune, stage_train
+from recipes.kws.training import stage_prune, stage_train, stage_tune
 
-STAGES = (stage_data, stage_features, stage_train, stage_prune, stage_export, stage_run,
+STAGES = (stage_data, stage_features, stage_tune, stage_train, stage_prune, stage_export, stage_run,
           stage_report)
 
 

@@ -48,3 +48,22 @@ def stage_prune(cfg, state):
     """Records the EGRU's weight sparsity and, with ``--sweep``, trains extra EGRUs at
     other target sparsities (accuracy-vs-sparsity plot)."""
     return training.stage_prune(cfg, state, fit_model, log=log)
+
+
+def stage_tune(cfg, state):
+    """``--tune``: KerasTuner random search of the EGRU knobs (``common.tuning.SPACE``),
+    ``--tune-trials`` trials of ``--tune-epochs`` epochs under ``<out>/tune/``; the best
+    values are written into ``cfg`` for the training stage and ``state["tuning"]``."""
+    if not cfg.tune:
+        return state
+    import os
+
+    from recipes.common import tuning
+
+    best, _ = tuning.search(cfg, state, fit_model, "egru", cfg.tune_trials, cfg.tune_epochs,
+                            os.path.join(cfg.out, "tune"), log=log)
+    for key, value in best.items():
+        setattr(cfg, key, value)
+    log(f"tune: best {best}")
+    state["tuning"] = best
+    return state

@@ -81,3 +81,19 @@ def test_same_seed_same_split_other_seed_other_split(pool, tmp_path):
 def test_unknown_protocol_name_is_a_clear_error():
     with pytest.raises(ValueError, match="--protocol 'nope' unknown; choose from default"):
         protocols.get("nope")
+
+
+def test_cli_protocol_seeds_and_training_knobs():
+    from recipes.kws.__main__ import parse_args
+
+    cfg = parse_args(["--protocol", "hard", "--seeds", "0,1,2", "--activity-adapt", "0.2",
+                      "--distill", "0.5", "--tune", "--tune-trials", "3", "--egru-epochs", "8",
+                      "--threshold-init", "0.1", "--surrogate-width", "2"])
+    assert (cfg.protocol, cfg.seeds, cfg.activity_adapt, cfg.distill) == ("hard", (0, 1, 2), 0.2, 0.5)
+    assert (cfg.tune, cfg.tune_trials, cfg.tune_epochs) == (True, 3, 4)
+    assert (cfg.threshold_init, cfg.surrogate_width) == (0.1, 2.0)
+    for bad in (["--protocol", "nope"], ["--seeds", "1,1"], ["--seeds", "a"],
+                ["--distill", "0.5", "--models", "egru"], ["--protocol", "hard", "--data-dir", "x"],
+                ["--threshold-init", "1.5"], ["--activity-adapt", "-1"]):
+        with pytest.raises(SystemExit):
+            parse_args(bad)
