@@ -21,6 +21,7 @@ COLUMNS = (
     ("event_rate", "events", "{:.3f}", 1.0),
     ("weight_sparsity", "w-sparsity", "{:.3f}", 1.0),
     ("silent_units", "silent", "{:.3f}", 1.0),
+    ("saturated_units", "saturated", "{:.3f}", 1.0),
     ("epochs_to_final", "ep.final", "{:.1f}", 1.0),
     ("epochs", "epochs", "{:.0f}", 1.0),
     ("seconds_per_epoch", "s/epoch", "{:.1f}", 1.0),

@@ -176,6 +176,7 @@ def event_stats(model, x):
 
     stats = next(iter(activity_report(model, x, print_table=False).values()))
     return dict(event_rate=stats["event_rate"], silent_units=stats["silent_units"],
+                saturated_units=stats["saturated_units"],
                 weight_sparsity=stats["weight_sparsity"],
                 effective_macs_per_frame=stats["effective_macs"],
                 dense_macs_per_frame=stats["dense_macs"], frames=x.shape[1])
