@@ -207,7 +207,9 @@ def stage_train(cfg, state, fit_one, log=print):
 def stage_prune(cfg, state, fit_one, log=print):
     """Records the event model's weight sparsity (pruned during training, ``fit``) and,
     with ``cfg.sweep``, trains extra event models at other target sparsities (accuracy
-    vs sparsity plot): ``fit_one(cfg, state, name, target_sparsity=...)``."""
+    vs sparsity plot): ``fit_one(cfg, state, name, target_sparsity=...)``; with
+    ``cfg.rate_sweep``, event models at other target event rates (accuracy vs event rate
+    plot, ``state["rate_points"]``)."""
     points = []
     for name in (DENSE, EVENT):
         if name in state["models"]:
@@ -231,4 +233,17 @@ def stage_prune(cfg, state, fit_one, log=print):
                        "test_accuracy": results["test_accuracy"]})
         log(f"sweep: target sparsity {target:g} -> accuracy {results['test_accuracy']:.4f}")
     state["sparsity_points"] = points
+    rate_points = []
+    for rate in getattr(cfg, "rate_sweep", ()):
+        if EVENT not in state["models"]:
+            break
+        model, results = fit_one(dataclasses.replace(cfg, target_event_rate=rate), state, EVENT)
+        stats = event_stats(model, state["x_testing"][:256])
+        rate_points.append({"target_event_rate": rate, "event_rate": stats["event_rate"],
+                            "weight_sparsity": stats["weight_sparsity"],
+                            "test_accuracy": results["test_accuracy"]})
+        log(f"rate sweep: target {rate:g} -> {stats['event_rate']:.3f} events, accuracy "
+            f"{results['test_accuracy']:.4f}")
+    if rate_points:
+        state["rate_points"] = rate_points
     return state

@@ -99,6 +99,9 @@ def parse_args(argv=None):
                    help="test clips for the streaming == whole-sequence check")
     p.add_argument("--sweep", default="",
                    help="comma list of extra EGRU target sparsities (accuracy-vs-sparsity plot)")
+    p.add_argument("--rate-sweep", default="",
+                   help="comma list of extra EGRU target event rates, e.g. 0.05,0.1,0.2,0.4 "
+                        "(accuracy_vs_event_rate.png, the GRU as a line)")
     p.add_argument("--no-board", action="store_true",
                    help="skip the emulated Cortex-M4 runs (QEMU)")
     p.add_argument("--no-arduino", action="store_true", help="skip the Arduino library")
@@ -126,6 +129,7 @@ def parse_args(argv=None):
                       calibration_clips=args.calibration_clips,
                       stream_check_clips=args.stream_check_clips,
                       sweep=_floats("--sweep", args.sweep), board=not args.no_board,
+                      rate_sweep=_floats("--rate-sweep", args.rate_sweep),
                       arduino=not args.no_arduino)
     except ValueError as err:
         p.error(str(err))

@@ -78,6 +78,7 @@ class Config:
     board: bool = True  # run on the emulated Cortex-M4 (needs qemu-system-arm)
     arduino: bool = True  # write <out>/arduino/kws_egru
     sweep: tuple = ()  # extra target sparsities for the accuracy-vs-sparsity plot
+    rate_sweep: tuple = ()  # extra target event rates for the accuracy-vs-event-rate plot
 
     def __post_init__(self):
         if self.quick:  # smoke test: tiny data, tiny models, one epoch
@@ -96,6 +97,8 @@ class Config:
                 raise ValueError(f"--distill (hard-label weight) must be in [0, 1], got {self.distill}.")
             if not ("gru" in self.models and "egru" in self.models):
                 raise ValueError("--distill needs the GRU teacher: --models gru,egru.")
+        if any(not 0.0 < r < 1.0 for r in self.rate_sweep):
+            raise ValueError(f"--rate-sweep rates must be in (0, 1), got {self.rate_sweep}.")
         if self.tune_trials < 1 or self.tune_epochs < 1:
             raise ValueError(f"--tune-trials and --tune-epochs must be >= 1, got "
                              f"{self.tune_trials} and {self.tune_epochs}.")
