@@ -110,3 +110,40 @@ def write_summary(out, protocol, per_seed, stats, table, line):
                    "mean_std": {n: {k: list(v) for k, v in c.items()} for n, c in stats.items()},
                    "gaps": gaps(per_seed), "table": table, "goal": line}, f, indent=1)
     return path
+
+
+def collect(out):
+    """``{seed: results rows}`` from ``<out>/seed-<s>/results.json`` (seeds run as separate
+    processes or on other machines)."""
+    per_seed = {}
+    for name in sorted(os.listdir(out)):
+        path = os.path.join(out, name, "results.json")
+        if name.startswith("seed-") and os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                per_seed[int(name[len("seed-"):])] = json.load(f)["models"]
+    return per_seed
+
+
+def main(argv=None):
+    """``python -m recipes.common.seeds OUT [PROTOCOL]``: the mean ± std table of the
+    seeds found under OUT (``seed-<s>/results.json``); writes ``OUT/seeds.json``."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m recipes.common.seeds", description=main.__doc__)
+    p.add_argument("out")
+    p.add_argument("protocol", nargs="?", default="-")
+    args = p.parse_args(argv)
+    per_seed = collect(args.out)
+    if not per_seed:
+        raise SystemExit(f"error: no {args.out}/seed-<s>/results.json found.")
+    stats = aggregate(per_seed)
+    table = format_table(args.protocol, stats)
+    line = gap_line(per_seed)
+    print(f"{args.protocol}: mean ± std over seeds {', '.join(map(str, per_seed))}")
+    print(table)
+    print(line)
+    write_summary(args.out, args.protocol, per_seed, stats, table, line)
+
+
+if __name__ == "__main__":
+    main()

@@ -29,3 +29,18 @@ def test_gap_line_says_by_how_much_the_goal_is_missed():
     assert ok.startswith("  [PASS]")
     slow = seeds.gap_line({0: _rows(0.90, 0.90, rate=0.25, sparsity=0.5)})
     assert "event rate missed by 0.050" in slow and "sparsity missed by 0.300" in slow
+
+
+def test_collect_reads_the_seed_folders(tmp_path, capsys):
+    import json
+
+    for seed, (g, e) in {0: (0.9, 0.85), 2: (0.92, 0.9)}.items():
+        folder = tmp_path / f"seed-{seed}"
+        folder.mkdir()
+        (folder / "results.json").write_text(json.dumps({"models": _rows(g, e)}))
+    (tmp_path / "seed-1").mkdir()  # unfinished seed: no results.json
+    assert sorted(seeds.collect(str(tmp_path))) == [0, 2]
+    seeds.main([str(tmp_path), "hard"])
+    out = capsys.readouterr().out
+    assert "hard: mean ± std over seeds 0, 2" in out and "+3.5 ± 2.1 points" in out
+    assert (tmp_path / "seeds.json").exists()
