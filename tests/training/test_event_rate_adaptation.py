@@ -92,3 +92,30 @@ def test_config_and_save_round_trip(tmp_path):
 def test_bad_arguments(kwargs):
     with pytest.raises(ValueError, match="activity_adapt_rate|activity_weight_max"):
         EGRU(4, **kwargs)
+
+
+def test_warmup_ramps_the_penalty_in_linearly():
+    """Batch k of a W-step warm-up pays (k / W) · λ · excess; λ adapts only afterwards."""
+    x, _ = pulse_channels(8, seed=0)
+    layer = EGRU(16, return_sequences=True, activity_regularization=1.0, target_event_rate=0.0,
+                 activity_warmup_steps=4)
+    fixed_adapt = EGRU(16, return_sequences=True, activity_regularization=1.0,
+                       target_event_rate=0.0, activity_warmup_steps=2, activity_adapt_rate=0.5)
+    rate = float(np.mean(keras.ops.convert_to_numpy(layer(x)) != 0))
+    for k in range(6):
+        layer(x, training=True)
+        penalty = float(keras.ops.convert_to_numpy(layer.losses[0]))
+        assert penalty == pytest.approx(min(1.0, k / 4) * rate, rel=1e-5, abs=1e-7), k
+    fixed_adapt(x)
+    weights = []
+    for _ in range(4):
+        fixed_adapt(x, training=True)
+        weights.append(float(keras.ops.convert_to_numpy(fixed_adapt.activity_weight)))
+    assert weights[0] == weights[1] == 1.0  # steps 0, 1: warm-up, λ held
+    assert weights[2] > 1.0 and weights[3] > weights[2]
+
+
+def test_warmup_steps_must_be_a_non_negative_integer():
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="activity_warmup_steps"):
+            EGRU(4, activity_warmup_steps=bad)
