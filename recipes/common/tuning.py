@@ -13,7 +13,7 @@ rate is held by the event-rate target (``--target-event-rate``; with
 that the user did not choose.
 
 The search space (``SPACE``) covers the knobs of the study in
-``docs/guides/training-egru.md``: learning rate, event-rate penalty adaptation,
+``docs/guides/training-egru.md``: learning rate, event-rate penalty adaptation and warm-up,
 threshold initialisation, pseudo-derivative height and width, pruning start.
 """
 
@@ -23,6 +23,7 @@ import dataclasses
 SPACE = {
     "egru_learning_rate": ("log", (1e-3, 1e-2)),
     "activity_adapt": ("choice", ([0.0, 0.05, 0.2],)),
+    "activity_warmup": ("choice", ([0.0, 0.1, 0.3],)),
     "threshold_init": ("float", (0.05, 0.5)),
     "surrogate_height": ("choice", ([0.3, 0.7, 1.0],)),
     "surrogate_width": ("choice", ([0.5, 1.0, 2.0],)),

@@ -45,6 +45,8 @@ def parse_args(argv=None):
     p.add_argument("--target-event-rate", type=float, default=d.target_event_rate)
     p.add_argument("--activity-adapt", type=float, default=d.activity_adapt,
                    help="adapt λ by dual ascent, this step per batch (0: λ fixed)")
+    p.add_argument("--activity-warmup", type=float, default=d.activity_warmup,
+                   help="ramp the event-rate penalty in over this fraction of the EGRU steps")
     p.add_argument("--distill", type=float, default=d.distill, metavar="ALPHA",
                    help="distil the EGRU from the trained GRU; ALPHA = weight of the labels")
     p.add_argument("--distill-temperature", type=float, default=d.distill_temperature)
@@ -113,6 +115,7 @@ def parse_args(argv=None):
                       target_sparsity=args.target_sparsity, activity_reg=args.activity_reg,
                       target_event_rate=args.target_event_rate, batch_size=args.batch_size,
                       activity_adapt=args.activity_adapt, distill=args.distill,
+                      activity_warmup=args.activity_warmup,
                       distill_temperature=args.distill_temperature, prune_gru=args.prune_gru,
                       threshold_init=args.threshold_init, surrogate_height=args.surrogate_height,
                       surrogate_width=args.surrogate_width, tune=args.tune,

@@ -39,6 +39,9 @@ class Config:
     # Dual-ascent step of the event-rate weight λ per batch (keras_events.EGRU
     # activity_adapt_rate; 0: λ = --activity-reg fixed). See docs/guides/training-egru.md.
     activity_adapt: float = 0.0
+    # Fraction of the EGRU's training steps over which the penalty ramps in (EGRU
+    # activity_warmup_steps); 0: full penalty from the first batch.
+    activity_warmup: float = 0.0
     # Distil the EGRU from the trained GRU (keras_events.training.Distiller): weight of the
     # hard labels α (None: off) and the softmax temperature.
     distill: float = None
@@ -90,6 +93,8 @@ class Config:
         common_config.validate(self)
         from recipes.kws import protocols
 
+        if not 0.0 <= self.activity_warmup < 1.0:
+            raise ValueError(f"--activity-warmup must be in [0, 1), got {self.activity_warmup}.")
         if self.activity_adapt < 0:
             raise ValueError(f"--activity-adapt must be >= 0, got {self.activity_adapt}.")
         if self.distill is not None:

@@ -28,11 +28,18 @@ def fit_model(cfg, state, name, target_sparsity=None):
         teacher = state["models"]["gru"]  # trained first (Config checks --models)
         wrap = lambda student: Distiller(student, teacher, alpha=cfg.distill,  # noqa: E731
                                          temperature=cfg.distill_temperature)
+    steps = batches.steps_per_epoch(clips, copies, cfg.batch_size)
+    build_cfg = cfg
+    if name == "egru" and cfg.activity_warmup:
+        import dataclasses
+
+        build_cfg = dataclasses.replace(cfg)  # the builder reads the warm-up in batches
+        build_cfg.activity_warmup_steps = int(round(cfg.activity_warmup * epochs * steps))
     return training.fit(
-        lambda: BUILDERS[name](cfg, classes=len(state["class_names"])),
+        lambda: BUILDERS[name](build_cfg, classes=len(state["class_names"])),
         lambda: batches.cycled_batches(state["x_training"], state["y_training"], copies,
                                        cfg.batch_size, cfg.seed, epochs),
-        epochs=epochs, steps_per_epoch=batches.steps_per_epoch(clips, copies, cfg.batch_size),
+        epochs=epochs, steps_per_epoch=steps,
         learning_rate=cfg.egru_learning_rate if name == "egru" else cfg.learning_rate,
         seed=cfg.seed, validation=(state["x_validation"], state["y_validation"]),
         test=(state["x_testing"], state["y_testing"]), pruning_plan=plan, name=name, log=log,

@@ -88,12 +88,14 @@ def test_cli_protocol_seeds_and_training_knobs():
 
     cfg = parse_args(["--protocol", "hard", "--seeds", "0,1,2", "--activity-adapt", "0.2",
                       "--distill", "0.5", "--tune", "--tune-trials", "3", "--egru-epochs", "8",
-                      "--threshold-init", "0.1", "--surrogate-width", "2"])
+                      "--threshold-init", "0.1", "--surrogate-width", "2",
+                      "--activity-warmup", "0.2"])
     assert (cfg.protocol, cfg.seeds, cfg.activity_adapt, cfg.distill) == ("hard", (0, 1, 2), 0.2, 0.5)
     assert (cfg.tune, cfg.tune_trials, cfg.tune_epochs) == (True, 3, 4)
-    assert (cfg.threshold_init, cfg.surrogate_width) == (0.1, 2.0)
+    assert (cfg.threshold_init, cfg.surrogate_width, cfg.activity_warmup) == (0.1, 2.0, 0.2)
     for bad in (["--protocol", "nope"], ["--seeds", "1,1"], ["--seeds", "a"],
                 ["--distill", "0.5", "--models", "egru"], ["--protocol", "hard", "--data-dir", "x"],
-                ["--threshold-init", "1.5"], ["--activity-adapt", "-1"]):
+                ["--threshold-init", "1.5"], ["--activity-adapt", "-1"],
+                ["--activity-warmup", "1"]):
         with pytest.raises(SystemExit):
             parse_args(bad)

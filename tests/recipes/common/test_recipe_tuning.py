@@ -17,6 +17,7 @@ class _Cfg:
     egru_epochs: int = 10
     egru_learning_rate: float = 5e-3
     activity_adapt: float = 0.0
+    activity_warmup: float = 0.0
     threshold_init: float = 0.3
     surrogate_height: float = 0.7
     surrogate_width: float = 1.0
