@@ -1,8 +1,9 @@
 """keras-events: event-based recurrent networks for Keras 3, down to microcontrollers.
 
 Public API: the cells and layers, surrogate gradients, activity metrics; the
-subpackages `keras_events.sparsity` (pruning), `keras_events.export` (TFLite) and
-`keras_events.micro` (TFLite Micro) are imported on demand.
+subpackages `keras_events.sparsity` (pruning), `keras_events.export` (TFLite),
+`keras_events.micro` (TFLite Micro) and `keras_events.training` (reproducible runs,
+distillation) are imported on demand.
 """
 
 from keras_events import surrogates

@@ -15,6 +15,11 @@ from keras_events import ops as event_ops
 from keras_events.cells.egru import EGRUCell
 
 
+# A unit that emits at this fraction of its steps or more is "saturated": its output is
+# then nearly dense and carries little timing information (and costs like a GRU unit).
+SATURATED = 0.9
+
+
 def _unwrap(layer):
     """The layer a wrapper (e.g. a pruning wrapper) stands for."""
     while hasattr(layer, "layer") and isinstance(layer.layer, keras.layers.Layer):
@@ -69,6 +74,8 @@ def _layer_stats(rnn, sequences):
         "event_rate": float(events.mean()),
         "backward_active": float(backward.mean()),
         "silent_units": float((~events.any(axis=(0, 1))).mean()),
+        "saturated_units": float((events.mean(axis=(0, 1)) >= SATURATED).mean()),
+        "unit_event_rates": events.mean(axis=(0, 1)).tolist(),
         "weight_sparsity": 1.0 - (np.count_nonzero(kernel) + np.count_nonzero(recurrent)) / dense,
         "dense_macs": dense,
         "effective_macs": effective,
@@ -80,10 +87,14 @@ def activity_report(model, x, print_table=True):
     """Measure every event layer of ``model`` on inputs ``x``.
 
     Returns ``{layer_name: {"event_rate", "backward_active", "silent_units",
-    "weight_sparsity", "dense_macs", "effective_macs", "mac_reduction"}}``:
+    "saturated_units", "unit_event_rates", "weight_sparsity", "dense_macs",
+    "effective_macs", "mac_reduction"}}``:
     event rate = fraction of (unit, step) pairs that emit; backward-active = fraction
     through which BPTT passes (an event, or a non-zero pseudo-derivative); silent
-    units = fraction of units that never emit on ``x``; MACs are per step and
+    units = fraction of units that never emit on ``x`` (dead units: no gradient reaches
+    them through their output unless they come near threshold); saturated units =
+    fraction that emit at >= 90 % of their steps; unit event rates = the per-unit
+    rates (list); MACs are per step and
     sequence (see module docstring). Prints a table unless ``print_table=False``.
     """
     layers = event_layers(model)

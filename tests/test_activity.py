@@ -72,3 +72,26 @@ def test_errors():
         activity_report(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]), np.zeros((1, 3)))
     with pytest.raises(ValueError, match="NaN"):
         activity_report(_model(), np.full((1, 20, 4), np.nan))
+
+
+def test_saturated_and_per_unit_rates_against_the_reference():
+    """Per-unit rates and the saturated fraction from the numpy reference's events."""
+    import keras as _keras
+
+    from keras_events import EGRU as _EGRU
+
+    model = _keras.Sequential([_keras.Input((6, 3)), _EGRU(5, return_sequences=True, name="e")])
+    cell = model.get_layer("e").cell
+    # unit 0: threshold ~0 with a large positive bias -> fires at every step
+    bias = _keras.ops.convert_to_numpy(cell.bias).copy()
+    bias[:, 2 * 5] = 5.0
+    bias[:, 0] = 5.0
+    cell.bias.assign(bias)
+    cell.threshold_param.assign(np.full(5, -9.0, "float32"))
+    x = np.random.default_rng(0).normal(size=(4, 6, 3)).astype("float32")
+    report = activity_report(model, x, print_table=False)["e"]
+    y = np.asarray(model.predict(x, verbose=0))
+    rates = (y != 0).mean(axis=(0, 1))
+    np.testing.assert_allclose(report["unit_event_rates"], rates)
+    assert report["saturated_units"] == pytest.approx((rates >= 0.9).mean())
+    assert report["saturated_units"] > 0

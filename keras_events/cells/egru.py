@@ -249,17 +249,35 @@ class EGRU(keras.layers.RNN):
     Besides the `EGRUCell` arguments and the usual `keras.layers.RNN` ones, it can
     add an activity penalty that pushes the event rate down to a target:
 
-        loss += activity_regularization * max(0, mean(e) - target_event_rate)
+        loss += λ * max(0, mean(e) - target_event_rate)
 
     where ``mean(e)`` is the fraction of (unit, step) pairs with an event in the
     batch. The penalty is differentiable through the surrogate gradient. (A bare
     `EGRUCell` in `keras.layers.RNN` cannot do this: losses created inside the
     backend's time loop cannot leave it, so the layer collects the events.)
 
+    With ``activity_adapt_rate`` η > 0 the weight λ adapts (a Lagrange multiplier
+    updated by dual ascent, as in constrained optimisation of a rate budget): after
+    every training batch ``λ ← clip(λ + η · (mean(e) - target_event_rate), 0, λ_max)``,
+    starting from ``activity_regularization``. λ then grows only while the rate is above
+    the target and falls back when it is below, so the loss is not taxed once the budget
+    is met, and a fixed λ need not be tuned per dataset. λ is a non-trainable weight
+    (``activity_weight``), saved with the model. With ``activity_warmup_steps`` W > 0
+    the penalty (fixed or adapted) is multiplied by ``min(1, step / W)``, ``step``
+    counting training batches (``activity_step``, non-trainable); λ adapts only after
+    the warm-up.
+
     Args:
         units: Positive integer, number of units.
-        activity_regularization: Weight λ of the event-rate penalty (0 disables it).
+        activity_regularization: Weight λ of the event-rate penalty (0 disables it,
+            unless ``activity_adapt_rate`` > 0: then the initial λ).
         target_event_rate: Event rate below which there is no penalty, in [0, 1).
+        activity_adapt_rate: Dual-ascent step η of λ per batch (0: λ fixed).
+        activity_weight_max: Upper bound λ_max of the adapted λ.
+        activity_warmup_steps: Training batches over which the penalty is ramped in
+            linearly from 0 (0: full penalty from the first batch). Without a penalty an
+            EGRU learns faster in its first epochs (docs/recipes/kws-accuracy.md); the
+            warm-up lets it find useful units before the rate budget applies.
         return_sequences, return_state, go_backwards, stateful, unroll: As in
             `keras.layers.RNN`.
         **kwargs: `EGRUCell` arguments (``threshold_init``, ``surrogate``,
@@ -288,6 +306,9 @@ class EGRU(keras.layers.RNN):
         units,
         activity_regularization=0.0,
         target_event_rate=0.0,
+        activity_adapt_rate=0.0,
+        activity_weight_max=10.0,
+        activity_warmup_steps=0,
         return_sequences=False,
         return_state=False,
         go_backwards=False,
@@ -313,6 +334,18 @@ class EGRU(keras.layers.RNN):
             )
         self.activity_regularization = float(activity_regularization)
         self.target_event_rate = _check_rate("target_event_rate", target_event_rate)
+        if float(activity_adapt_rate) < 0 or float(activity_weight_max) <= 0:
+            raise ValueError(
+                f"Arguments `activity_adapt_rate` (got {activity_adapt_rate}) must be >= 0 and "
+                f"`activity_weight_max` (got {activity_weight_max}) > 0."
+            )
+        self.activity_adapt_rate = float(activity_adapt_rate)
+        self.activity_weight_max = float(activity_weight_max)
+        if isinstance(activity_warmup_steps, bool) or int(activity_warmup_steps) != activity_warmup_steps \
+                or activity_warmup_steps < 0:
+            raise ValueError(f"Argument `activity_warmup_steps` must be an integer >= 0, got "
+                             f"{activity_warmup_steps!r}.")
+        self.activity_warmup_steps = int(activity_warmup_steps)
 
     def build(self, sequences_shape, initial_state_shape=None):
         if len(sequences_shape) != 3:
@@ -321,9 +354,20 @@ class EGRU(keras.layers.RNN):
                 f"{tuple(sequences_shape)}."
             )
         super().build(sequences_shape, initial_state_shape)
+        if self.activity_adapt_rate > 0.0:
+            self.activity_weight = self.add_weight(
+                shape=(), name="activity_weight", trainable=False,
+                initializer=keras.initializers.Constant(self.activity_regularization))
+        if self.activity_warmup_steps > 0:
+            self.activity_step = self.add_weight(
+                shape=(), name="activity_step", trainable=False, initializer="zeros")
+
+    @property
+    def _penalized(self):
+        return self.activity_regularization > 0.0 or self.activity_adapt_rate > 0.0
 
     def inner_loop(self, sequences, initial_state, mask, training=False):
-        if not (training and self.activity_regularization > 0.0):
+        if not (training and self._penalized):
             return super().inner_loop(sequences, initial_state, mask, training=training)
         # Collect the event sequence e (with its surrogate gradient) outside the loop.
         units = self.cell.units
@@ -334,7 +378,23 @@ class EGRU(keras.layers.RNN):
         finally:
             self.cell._emit_events, self.return_sequences = False, keep_sequences
         rate = ops.mean(outputs[..., units:])
-        self.add_loss(self.activity_regularization * ops.relu(rate - self.target_event_rate))
+        excess = rate - self.target_event_rate
+        ramp = 1.0
+        if self.activity_warmup_steps > 0:
+            step = ops.cast(self.activity_step, rate.dtype)
+            ramp = ops.minimum(1.0, step / self.activity_warmup_steps)
+            self.activity_step.assign(self.activity_step + 1.0)
+        if self.activity_adapt_rate > 0.0:
+            weight = ops.cast(self.activity_weight, rate.dtype)
+            step_size = self.activity_adapt_rate
+            if self.activity_warmup_steps > 0:  # λ adapts only once the warm-up is over
+                step_size = step_size * ops.cast(ramp >= 1.0, rate.dtype)
+            # Dual ascent on λ (no gradient through the update).
+            self.activity_weight.assign(ops.clip(
+                weight + step_size * ops.stop_gradient(excess), 0.0, self.activity_weight_max))
+        else:
+            weight = self.activity_regularization
+        self.add_loss(ramp * weight * ops.relu(excess))
         return last[..., :units], outputs[..., :units], states
 
     @property
@@ -354,6 +414,9 @@ class EGRU(keras.layers.RNN):
             units=self.units,
             activity_regularization=self.activity_regularization,
             target_event_rate=self.target_event_rate,
+            activity_adapt_rate=self.activity_adapt_rate,
+            activity_weight_max=self.activity_weight_max,
+            activity_warmup_steps=self.activity_warmup_steps,
         )
         return config
 

@@ -63,7 +63,7 @@ def logits_model(model):
         keras.layers.GlobalAveragePooling1D(),
         keras.layers.Dense(head.units, name="logits"),
     ], name=f"{rnn.name}_logits")
-    clone.get_layer(rnn.name).set_weights(rnn.get_weights())
+    clone.get_layer(rnn.name).set_weights(rnn.cell.get_weights())
     clone.get_layer("logits").set_weights(head.get_weights())
     return clone
 
@@ -80,7 +80,7 @@ def streaming_model(model):
         _clone_rnn(rnn),
         keras.layers.Dense(head.units, name="logits"),
     ], name=f"{rnn.name}_stream")
-    stream.get_layer(rnn.name).set_weights(rnn.get_weights())
+    stream.get_layer(rnn.name).set_weights(rnn.cell.get_weights())
     stream.get_layer("logits").set_weights(head.get_weights())
     return stream
 

@@ -96,6 +96,32 @@ def plot_accuracy_vs_sparsity(state, path):
     plt.close(fig)
 
 
+def plot_accuracy_vs_event_rate(state, path):
+    """Test accuracy vs measured event rate of the event models of ``--rate-sweep`` (and
+    the main one), with the dense model's accuracy as a horizontal line."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    points = sorted(state.get("rate_points", []), key=lambda p: p["event_rate"])
+    ax.plot([p["event_rate"] for p in points], [p["test_accuracy"] for p in points], "o-",
+            color="C1", label=f"{EVENT.upper()} (target-rate sweep)")
+    event = state["results"].get(EVENT)
+    if event and "event_rate" in event:
+        ax.scatter(event["event_rate"], event["test_accuracy"], marker="*", s=120, color="C3",
+                   zorder=3, label=f"{EVENT.upper()} (recipe setting)")
+    dense = state["results"].get(DENSE)
+    if dense:
+        ax.axhline(dense["test_accuracy"], color="C0", linestyle="--",
+                   label=f"{DENSE.upper()} ({dense['test_accuracy']:.3f})")
+    ax.set_xlabel("events per unit and step")
+    ax.set_ylabel("test accuracy")
+    ax.set_xlim(0.0, max([0.45] + [p["event_rate"] + 0.05 for p in points]))
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def plot_instructions_vs_activity(state, path, example):
     """Instructions of each streaming invoke on the emulated Cortex-M4 vs the number of
     units that emitted an event in the previous frame (the rows of the recurrent
@@ -144,6 +170,8 @@ def write_all(out, state, example, raster_labels=None):
         save("event_raster.png", plot_event_raster, example, **(raster_labels or {}))
     if state.get("sparsity_points"):
         save("accuracy_vs_sparsity.png", plot_accuracy_vs_sparsity)
+    if state.get("rate_points"):
+        save("accuracy_vs_event_rate.png", plot_accuracy_vs_event_rate)
     if "instructions" in state.get("board", {}).get(EVENT, {}) and f"{EVENT}_int8_events" in state:
         save("instructions_vs_activity.png", plot_instructions_vs_activity, example)
     return written

@@ -35,16 +35,22 @@ class EventRateTarget:
 
     weight: float = 0.0
     rate: float = 0.0
+    adapt: float = 0.0  # > 0: λ adapts by dual ascent from ``weight`` (EGRU activity_adapt_rate)
 
     def __post_init__(self):
         if self.weight < 0:
             raise ValueError(f"EventRateTarget weight (--activity-reg) must be >= 0, got {self.weight}.")
         if not 0.0 <= self.rate < 1.0:
             raise ValueError(f"EventRateTarget rate (--target-event-rate) must be in [0, 1), got {self.rate}.")
+        if self.adapt < 0:
+            raise ValueError(f"EventRateTarget adapt (--activity-adapt) must be >= 0, got {self.adapt}.")
 
     def layer_kwargs(self):
         """Keyword arguments of ``keras_events.EGRU`` that apply this target."""
-        return {"activity_regularization": self.weight, "target_event_rate": self.rate}
+        kwargs = {"activity_regularization": self.weight, "target_event_rate": self.rate}
+        if self.adapt > 0:
+            kwargs["activity_adapt_rate"] = self.adapt
+        return kwargs
 
 
 def compile_model(model, learning_rate=1e-3, decay_steps=None, clipnorm=1.0, jit_compile=None):
@@ -71,7 +77,7 @@ def accuracy(model, x, y, batch_size=256):
 
 
 def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, validation,
-        test, pruning_plan=None, name="model", log=print, jit_compile=None):
+        test, pruning_plan=None, name="model", log=print, jit_compile=None, wrap=None):
     """Builds (``build()``), trains and evaluates one model; returns (model, results).
 
     With a ``pruning_plan`` whose target is > 0 the model is pruned while it trains
@@ -85,14 +91,18 @@ def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, vali
         ``steps_per_epoch`` batches per epoch for ``epochs`` epochs.
       epochs, steps_per_epoch, learning_rate: training length and Adam's rate
         (cosine-decayed over all steps, ``compile_model``).
-      seed: ``keras.utils.set_random_seed`` before building (same seed, same numbers).
+      seed: ``keras_events.training.set_seed`` before building: seeds and deterministic
+        ops, so the same seed gives the same numbers on one machine.
       validation: ``(x, y)`` for the best-epoch choice; test: ``(x, y)`` for the
         reported test accuracy.
       jit_compile: as ``compile_model`` (None: XLA on TensorFlow).
+      wrap: optional ``model -> trainer`` (e.g. ``keras_events.training.Distiller``
+        around the (pruning-wrapped) model); the trainer is compiled and fitted, and its
+        ``.student`` is what is returned.
     """
-    import keras
+    from keras_events.training import set_seed
 
-    keras.utils.set_random_seed(seed)
+    set_seed(seed)
     model = build()
     callbacks, from_epoch = [], 0
     prune = pruning_plan is not None and pruning_plan.target > 0
@@ -103,30 +113,47 @@ def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, vali
         model = sparsity.prune_low_magnitude(model, pruning_schedule=schedule)
         callbacks.append(sparsity.UpdatePruningStep())
     parameters = int(sum(np.prod(w.shape) for w in model.trainable_weights))
-    compile_model(model, learning_rate, decay_steps=epochs * steps_per_epoch, jit_compile=jit_compile)
+    trainer = model if wrap is None else wrap(model)
+    compile_model(trainer, learning_rate, decay_steps=epochs * steps_per_epoch, jit_compile=jit_compile)
     best = pruning.best_weights_callback(from_epoch)
     log(f"training {name} ({parameters} parameters, {epochs} epochs"
         + (f", pruned to {pruning_plan.target:.0%} from epoch {from_epoch + 1})" if prune else ")"))
     started = time.perf_counter()
     data = train_data() if callable(train_data) else train_data
-    history = model.fit(
+    history = trainer.fit(
         data, epochs=epochs, steps_per_epoch=steps_per_epoch, shuffle=False,  # data shuffles
         validation_data=validation, callbacks=callbacks + [best], verbose=fit_verbosity())
     seconds = time.perf_counter() - started
+    if wrap is not None:
+        model = trainer.student
     if prune:
         from keras_events import sparsity
 
         model = sparsity.strip_pruning(model)  # not compiled: saves without optimizer state
+    val = history.history["val_accuracy"]
     return model, {
         "parameters": int(model.count_params()),
         "epochs": epochs,
         "train_seconds": round(seconds, 1),
+        "seconds_per_epoch": round(seconds / epochs, 2),
+        "epochs_to_final": epochs_to_final(val, from_epoch),
         "best_epoch": None if best.best_epoch is None else best.best_epoch + 1,
         "best_val_accuracy": float(max(history.history["val_accuracy"][from_epoch:])),
         "test_accuracy": accuracy(model, *test),
         "target_sparsity": float(pruning_plan.target) if pruning_plan is not None else 0.0,
         "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
     }
+
+
+def epochs_to_final(val_accuracy, from_epoch=0, within=0.005):
+    """The first epoch (1-based, at or after ``from_epoch``) whose validation accuracy is
+    within ``within`` of the best one: how long the model takes to reach its final
+    accuracy (the convergence comparison of GRU and EGRU)."""
+    tail = val_accuracy[from_epoch:]
+    if not tail:
+        return None
+    best = max(tail)
+    return from_epoch + next(i for i, v in enumerate(tail) if v >= best - within) + 1
 
 
 def zero_fraction(model):
@@ -150,6 +177,7 @@ def event_stats(model, x):
 
     stats = next(iter(activity_report(model, x, print_table=False).values()))
     return dict(event_rate=stats["event_rate"], silent_units=stats["silent_units"],
+                saturated_units=stats["saturated_units"],
                 weight_sparsity=stats["weight_sparsity"],
                 effective_macs_per_frame=stats["effective_macs"],
                 dense_macs_per_frame=stats["dense_macs"], frames=x.shape[1])
@@ -180,7 +208,9 @@ def stage_train(cfg, state, fit_one, log=print):
 def stage_prune(cfg, state, fit_one, log=print):
     """Records the event model's weight sparsity (pruned during training, ``fit``) and,
     with ``cfg.sweep``, trains extra event models at other target sparsities (accuracy
-    vs sparsity plot): ``fit_one(cfg, state, name, target_sparsity=...)``."""
+    vs sparsity plot): ``fit_one(cfg, state, name, target_sparsity=...)``; with
+    ``cfg.rate_sweep``, event models at other target event rates (accuracy vs event rate
+    plot, ``state["rate_points"]``)."""
     points = []
     for name in (DENSE, EVENT):
         if name in state["models"]:
@@ -204,4 +234,17 @@ def stage_prune(cfg, state, fit_one, log=print):
                        "test_accuracy": results["test_accuracy"]})
         log(f"sweep: target sparsity {target:g} -> accuracy {results['test_accuracy']:.4f}")
     state["sparsity_points"] = points
+    rate_points = []
+    for rate in getattr(cfg, "rate_sweep", ()):
+        if EVENT not in state["models"]:
+            break
+        model, results = fit_one(dataclasses.replace(cfg, target_event_rate=rate), state, EVENT)
+        stats = event_stats(model, state["x_testing"][:256])
+        rate_points.append({"target_event_rate": rate, "event_rate": stats["event_rate"],
+                            "weight_sparsity": stats["weight_sparsity"],
+                            "test_accuracy": results["test_accuracy"]})
+        log(f"rate sweep: target {rate:g} -> {stats['event_rate']:.3f} events, accuracy "
+            f"{results['test_accuracy']:.4f}")
+    if rate_points:
+        state["rate_points"] = rate_points
     return state

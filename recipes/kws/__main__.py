@@ -21,6 +21,13 @@ def _floats(flag, text):
         raise ValueError(f"{flag} must be a comma list of numbers, got {text!r}.") from None
 
 
+def _ints(flag, text):
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"{flag} must be a comma list of integers, got {text!r}.") from None
+
+
 def parse_args(argv=None):
     from recipes.kws.config import Config
 
@@ -38,6 +45,28 @@ def parse_args(argv=None):
     p.add_argument("--activity-reg", type=float, default=d.activity_reg,
                    help="EGRU event-rate penalty weight λ")
     p.add_argument("--target-event-rate", type=float, default=d.target_event_rate)
+    p.add_argument("--activity-adapt", type=float, default=d.activity_adapt,
+                   help="adapt λ by dual ascent, this step per batch (0: λ fixed)")
+    p.add_argument("--activity-warmup", type=float, default=d.activity_warmup,
+                   help="ramp the event-rate penalty in over this fraction of the EGRU steps")
+    p.add_argument("--distill", type=float, default=d.distill, metavar="ALPHA",
+                   help="distil the EGRU from the trained GRU; ALPHA = weight of the labels")
+    p.add_argument("--distill-temperature", type=float, default=d.distill_temperature)
+    p.add_argument("--threshold-init", type=float, default=d.threshold_init,
+                   help="initial EGRU threshold, in (0, 1)")
+    p.add_argument("--surrogate-height", type=float, default=d.surrogate_height,
+                   help="height of the triangle pseudo-derivative")
+    p.add_argument("--surrogate-width", type=float, default=d.surrogate_width,
+                   help="half-width of the triangle pseudo-derivative")
+    p.add_argument("--tune", action="store_true",
+                   help="search the EGRU knobs with KerasTuner first (needs keras-tuner: "
+                        "pip install keras-events[tune]); the best values train the EGRU")
+    p.add_argument("--tune-trials", type=int, default=d.tune_trials,
+                   help="KerasTuner trials (budget: trials x --tune-epochs epochs)")
+    p.add_argument("--tune-epochs", type=int, default=None,
+                   help="epochs per trial (default: half of --egru-epochs)")
+    p.add_argument("--prune-gru", action="store_true",
+                   help="prune the GRU baseline to --target-sparsity too")
     p.add_argument("--learning-rate", type=float, default=d.learning_rate,
                    help="GRU Adam learning rate (cosine-decayed over training)")
     p.add_argument("--egru-learning-rate", type=float, default=d.egru_learning_rate,
@@ -50,7 +79,18 @@ def parse_args(argv=None):
     p.add_argument("--keywords", default=",".join(d.keywords),
                    help="comma list of keyword folders; other words become _unknown_")
     p.add_argument("--models", default=",".join(d.models), help="comma list of gru,egru")
-    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--seed", type=int, default=d.seed,
+                   help="seed of the data split, initialisation, data order and augmentation "
+                        "(same seed, same numbers on one machine)")
+    p.add_argument("--seeds", default="",
+                   help="comma list of seeds: one run each under <out>/seed-<s>/ (no board "
+                        "runs) and a mean ± std table (seeds.json)")
+    p.add_argument("--protocol", default=d.protocol,
+                   help="evaluation protocol on generated data: default, voices (voice-"
+                        "disjoint), unknown (unseen unknown words), small (~100 clips per "
+                        "word), hard (all three); see recipes/kws/README.md")
+    p.add_argument("--pool-dir", default=None,
+                   help="clip pool of the protocols (default <out>/pool, generated once)")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: tiny data, 16 units, 1 epoch")
     p.add_argument("--prune-begin", type=float, default=d.prune_begin,
@@ -63,6 +103,9 @@ def parse_args(argv=None):
                    help="test clips for the streaming == whole-sequence check")
     p.add_argument("--sweep", default="",
                    help="comma list of extra EGRU target sparsities (accuracy-vs-sparsity plot)")
+    p.add_argument("--rate-sweep", default="",
+                   help="comma list of extra EGRU target event rates, e.g. 0.05,0.1,0.2,0.4 "
+                        "(accuracy_vs_event_rate.png, the GRU as a line)")
     p.add_argument("--no-board", action="store_true",
                    help="skip the emulated Cortex-M4 runs (QEMU)")
     p.add_argument("--no-arduino", action="store_true", help="skip the Arduino library")
@@ -76,16 +119,25 @@ def parse_args(argv=None):
                       egru_epochs=args.egru_epochs, units=args.units,
                       target_sparsity=args.target_sparsity, activity_reg=args.activity_reg,
                       target_event_rate=args.target_event_rate, batch_size=args.batch_size,
+                      activity_adapt=args.activity_adapt, distill=args.distill,
+                      activity_warmup=args.activity_warmup,
+                      distill_temperature=args.distill_temperature, prune_gru=args.prune_gru,
+                      threshold_init=args.threshold_init, surrogate_height=args.surrogate_height,
+                      surrogate_width=args.surrogate_width, tune=args.tune,
+                      tune_trials=args.tune_trials, tune_epochs=args.tune_epochs,
                       learning_rate=args.learning_rate,
                       egru_learning_rate=args.egru_learning_rate,
                       augment_copies=args.augment_copies,
                       models=tuple(m for m in args.models.split(",") if m), seed=args.seed,
+                      seeds=_ints("--seeds", args.seeds), protocol=args.protocol,
+                      pool_dir=args.pool_dir,
                       keywords=tuple(k for k in args.keywords.split(",") if k),
                       quick=args.quick, plots=not args.no_plots,
                       prune_begin=args.prune_begin, prune_end=args.prune_end,
                       calibration_clips=args.calibration_clips,
                       stream_check_clips=args.stream_check_clips,
                       sweep=_floats("--sweep", args.sweep), board=not args.no_board,
+                      rate_sweep=_floats("--rate-sweep", args.rate_sweep),
                       arduino=not args.no_arduino)
     except ValueError as err:
         p.error(str(err))
@@ -93,11 +145,11 @@ def parse_args(argv=None):
 
 def main(argv=None):
     from recipes.kws.data import DatasetError
-    from recipes.kws.pipeline import run
+    from recipes.kws.pipeline import run, run_seeds
 
     cfg = parse_args(argv)
     try:
-        run(cfg)
+        run_seeds(cfg) if cfg.seeds else run(cfg)
     except (DatasetError, FileExistsError) as err:
         raise SystemExit(f"error: {err}") from None
 

@@ -36,6 +36,25 @@ class Config:
     # (0.939), input dropout 0.1 (0.943); SpecAugment masks (2 x 6 bands + 2 x 10 frames)
     # under-fit (val 0.84 at epoch 32).
     egru_learning_rate: float = 5e-3
+    # Dual-ascent step of the event-rate weight λ per batch (keras_events.EGRU
+    # activity_adapt_rate; 0: λ = --activity-reg fixed). See docs/guides/training-egru.md.
+    activity_adapt: float = 0.0
+    # Fraction of the EGRU's training steps over which the penalty ramps in (EGRU
+    # activity_warmup_steps); 0: full penalty from the first batch.
+    activity_warmup: float = 0.0
+    # Distil the EGRU from the trained GRU (keras_events.training.Distiller): weight of the
+    # hard labels α (None: off) and the softmax temperature.
+    distill: float = None
+    distill_temperature: float = 2.0
+    # EGRUCell: initial threshold and triangle pseudo-derivative (EvNN: 0.7 high, 1 wide).
+    threshold_init: float = 0.3
+    surrogate_height: float = 0.7
+    surrogate_width: float = 1.0
+    # KerasTuner search of the EGRU knobs before training (recipes/common/tuning.py).
+    tune: bool = False
+    tune_trials: int = 8
+    tune_epochs: int = None  # epochs per trial (default: half of --egru-epochs)
+    prune_gru: bool = False  # prune the GRU baseline as the EGRU (events vs pruning cost)
     batch_size: int = 32
     # Augmented copies of the training set (time shift + background noise), computed
     # once; every epoch reads the clean set and the next copy (batches.py), so more
@@ -44,6 +63,11 @@ class Config:
     # repeated copy: EGRU test 0.9625 -> 0.9802, GRU 0.9875 -> 0.9906.
     augment_copies: int = None
     seed: int = 0
+    # Several seeds (one run each under <out>/seed-<s>/) and a mean ± std table.
+    seeds: tuple = ()
+    # recipes/kws/protocols.py: default, voices, unknown, small, hard (generated data only).
+    protocol: str = "default"
+    pool_dir: str = None  # the protocols' clip pool (default <out>/pool, generated once)
     quick: bool = False
     models: tuple = ("gru", "egru")
     keywords: tuple = kws_data.KEYWORDS
@@ -57,10 +81,42 @@ class Config:
     board: bool = True  # run on the emulated Cortex-M4 (needs qemu-system-arm)
     arduino: bool = True  # write <out>/arduino/kws_egru
     sweep: tuple = ()  # extra target sparsities for the accuracy-vs-sparsity plot
+    rate_sweep: tuple = ()  # extra target event rates for the accuracy-vs-event-rate plot
 
     def __post_init__(self):
         if self.quick:  # smoke test: tiny data, tiny models, one epoch
             self.epochs, self.egru_epochs, self.units = 1, 1, 16
         if self.egru_epochs is None:
             self.egru_epochs = 4 * self.epochs
+        if self.tune_epochs is None:
+            self.tune_epochs = max(1, self.egru_epochs // 2)
         common_config.validate(self)
+        from recipes.kws import protocols
+
+        if not 0.0 <= self.activity_warmup < 1.0:
+            raise ValueError(f"--activity-warmup must be in [0, 1), got {self.activity_warmup}.")
+        if self.activity_adapt < 0:
+            raise ValueError(f"--activity-adapt must be >= 0, got {self.activity_adapt}.")
+        if self.distill is not None:
+            if not 0.0 <= self.distill <= 1.0:
+                raise ValueError(f"--distill (hard-label weight) must be in [0, 1], got {self.distill}.")
+            if not ("gru" in self.models and "egru" in self.models):
+                raise ValueError("--distill needs the GRU teacher: --models gru,egru.")
+        if any(not 0.0 < r < 1.0 for r in self.rate_sweep):
+            raise ValueError(f"--rate-sweep rates must be in (0, 1), got {self.rate_sweep}.")
+        if self.tune_trials < 1 or self.tune_epochs < 1:
+            raise ValueError(f"--tune-trials and --tune-epochs must be >= 1, got "
+                             f"{self.tune_trials} and {self.tune_epochs}.")
+        if not 0.0 < self.threshold_init < 1.0:
+            raise ValueError(f"--threshold-init must be in (0, 1), got {self.threshold_init}.")
+        if self.surrogate_height <= 0 or self.surrogate_width <= 0:
+            raise ValueError("--surrogate-height and --surrogate-width must be > 0.")
+        if self.distill_temperature <= 0:
+            raise ValueError(f"--distill-temperature must be > 0, got {self.distill_temperature}.")
+
+        protocols.get(self.protocol)
+        if self.protocol != "default" and self.data_dir is not None:
+            raise ValueError("--protocol builds its splits from generated data; drop "
+                             "--data-dir or use --protocol default.")
+        if any(s < 0 for s in self.seeds) or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"--seeds must be distinct non-negative integers, got {self.seeds}.")

@@ -44,6 +44,10 @@ VARIANTS = ("m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f
 # Non-keywords from the Speech Commands vocabulary, for the _unknown_ class.
 UNKNOWN_WORDS = ("bed", "bird", "cat", "dog", "happy", "house", "marvin", "sheila",
                  "tree", "wow")
+# Twenty auxiliary words (the ten above + the Speech Commands digits) for the harder
+# protocols' _unknown_ class (recipes/kws/protocols.py); "nine"/"no", "two"/"go" are close.
+AUX_WORDS = UNKNOWN_WORDS + ("zero", "one", "two", "three", "four", "five", "six", "seven",
+                             "eight", "nine")
 NOISE_KINDS = ("white", "pink", "brown", "hum50", "hum60")
 
 ESPEAK_RATE = 22050  # espeak-ng's native output rate
@@ -145,12 +149,13 @@ def _job(args):
 
 
 def plan(seed=0, n_speakers=None, repeats=2, unknown_per_speaker=3, heldout_repeats=8,
-         heldout_unknown_per_speaker=12):
+         heldout_unknown_per_speaker=12, unknown_words=UNKNOWN_WORDS):
     """The clips to synthesise and the speaker split, without running espeak-ng.
 
     Training speakers say each keyword ``repeats`` times and ``unknown_per_speaker``
     unknown words; validation/testing speakers ``heldout_repeats`` and
-    ``heldout_unknown_per_speaker`` (the split stays by speaker). A clip's audio
+    ``heldout_unknown_per_speaker`` (the split stays by speaker), drawn from
+    ``unknown_words`` (default :data:`UNKNOWN_WORDS`). A clip's audio
     depends only on (seed, speaker, word, repeat), so the held-out sizes do not
     change the training clips.
 
@@ -184,18 +189,19 @@ def plan(seed=0, n_speakers=None, repeats=2, unknown_per_speaker=3, heldout_repe
             for r in range(heldout_repeats if held_out else repeats):
                 jobs.append((f"{word}/{sid}_nohash_{r}.wav", word, speaker, r))
         picks = _stream(seed, speaker, "unknown").choice(
-            len(UNKNOWN_WORDS),
+            len(unknown_words),
             size=heldout_unknown_per_speaker if held_out else unknown_per_speaker)
         counts = {}
         for i in picks:
-            word = UNKNOWN_WORDS[i]
+            word = unknown_words[i]
             r = counts[word] = counts.get(word, -1) + 1
             jobs.append((f"{word}/{sid}_nohash_{r}.wav", word, speaker, r))
     return jobs, split
 
 
 def generate(out_dir, seed=0, n_speakers=None, repeats=2, unknown_per_speaker=3,
-             heldout_repeats=8, heldout_unknown_per_speaker=12, workers=2, verbose=True):
+             heldout_repeats=8, heldout_unknown_per_speaker=12, workers=2, verbose=True,
+             unknown_words=UNKNOWN_WORDS):
     """Writes the dataset to ``out_dir`` (created; must be empty or absent).
 
     Args:
@@ -208,6 +214,8 @@ def generate(out_dir, seed=0, n_speakers=None, repeats=2, unknown_per_speaker=3,
         testing speakers (default 8 and 12: ~960 clips per held-out split instead of
         240, so one clip is 0.1 accuracy points, not 0.4).
       workers: process-pool size (espeak-ng runs as a subprocess per clip).
+      unknown_words: the non-keywords spoken for ``_unknown_`` (default
+        :data:`UNKNOWN_WORDS`; the harder protocols use :data:`AUX_WORDS`).
 
     Returns:
       A dict of statistics (clip counts, seconds taken).
@@ -219,7 +227,7 @@ def generate(out_dir, seed=0, n_speakers=None, repeats=2, unknown_per_speaker=3,
             f"{out_dir} is not empty. Fix: choose a new --out folder or delete it first.")
     started = time.perf_counter()
     jobs, split = plan(seed, n_speakers, repeats, unknown_per_speaker, heldout_repeats,
-                       heldout_unknown_per_speaker)
+                       heldout_unknown_per_speaker, tuple(unknown_words))
     for word in sorted({j[1] for j in jobs}):
         os.makedirs(os.path.join(out_dir, word), exist_ok=True)
     os.makedirs(os.path.join(out_dir, BACKGROUND_DIR), exist_ok=True)
@@ -256,6 +264,7 @@ def generate(out_dir, seed=0, n_speakers=None, repeats=2, unknown_per_speaker=3,
         "unknown_per_speaker": unknown_per_speaker,
         "heldout_repeats": heldout_repeats,
         "heldout_unknown_per_speaker": heldout_unknown_per_speaker,
+        "unknown_words": list(unknown_words),
     }
     with open(os.path.join(out_dir, "generator.json"), "w", encoding="utf-8") as f:
         json.dump(stats, f, indent=1, sort_keys=True)

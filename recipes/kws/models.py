@@ -29,10 +29,17 @@ def build_egru(cfg, frames=98, mels=40, classes=12):
     import keras
     from keras_events import EGRU
 
-    target = EventRateTarget(weight=cfg.activity_reg, rate=cfg.target_event_rate)
+    target = EventRateTarget(weight=cfg.activity_reg, rate=cfg.target_event_rate,
+                             adapt=getattr(cfg, "activity_adapt", 0.0))
     return keras.Sequential([
         keras.Input((frames, mels)),
-        EGRU(cfg.units, return_sequences=True, seed=cfg.seed, name="egru", **target.layer_kwargs()),
+        EGRU(cfg.units, return_sequences=True, seed=cfg.seed, name="egru",
+             threshold_init=getattr(cfg, "threshold_init", 0.3),
+             activity_warmup_steps=getattr(cfg, "activity_warmup_steps", 0),
+             surrogate={"class_name": "triangle",
+                        "config": {"height": getattr(cfg, "surrogate_height", 0.7),
+                                   "width": getattr(cfg, "surrogate_width", 1.0)}},
+             **target.layer_kwargs()),
         keras.layers.GlobalAveragePooling1D(),
         keras.layers.Dense(classes, activation="softmax"),
     ], name="egru")

@@ -11,12 +11,32 @@ from recipes.kws import batches
 from recipes.kws import data as kws_data
 from recipes.kws import features as kws_features
 from recipes.kws import generate as kws_generate
+from recipes.kws import protocols
 from recipes.kws.config import log
 
 
+def pool_dir(cfg):
+    """Where the protocols' clip pool lives: ``--pool-dir``, else ``<out>/pool``."""
+    return cfg.pool_dir or os.path.join(cfg.out, "pool-quick" if cfg.quick else "pool")
+
+
+def _protocol_dir(cfg):
+    """The protocol's view of the shared pool (``protocols.py``), built for ``cfg.seed``."""
+    pool = protocols.ensure_pool(pool_dir(cfg), quick=cfg.quick, log=log)
+    return protocols.build(protocols.get(cfg.protocol), pool,
+                           os.path.join(cfg.out, f"{cfg.protocol}-data"), cfg.seed)
+
+
 def stage_data(cfg, state):
-    """Loads the three splits (generating the dataset first if no --data-dir)."""
+    """Loads the three splits (generating the dataset first if no --data-dir; with a
+    ``--protocol`` other than default, the protocol's split of the generated pool)."""
     data_dir = cfg.data_dir
+    fractions = {}
+    if data_dir is None and cfg.protocol != "default":
+        protocol = protocols.get(cfg.protocol)
+        data_dir = _protocol_dir(cfg)
+        fractions = dict(unknown_fraction=protocol.unknown_fraction,
+                         silence_fraction=protocol.silence_fraction)
     if data_dir is None:
         data_dir = os.path.join(cfg.out, "data-quick" if cfg.quick else "data")
         if not os.path.exists(os.path.join(data_dir, "generator.json")):
@@ -28,7 +48,7 @@ def stage_data(cfg, state):
             size = dict(n_speakers=10, repeats=1, unknown_per_speaker=1, heldout_repeats=1,
                         heldout_unknown_per_speaker=1) if cfg.quick else {}
             kws_generate.generate(data_dir, seed=cfg.seed, **size)
-    dataset = kws_data.SpeechCommands(data_dir, keywords=cfg.keywords, seed=cfg.seed)
+    dataset = kws_data.SpeechCommands(data_dir, keywords=cfg.keywords, seed=cfg.seed, **fractions)
     splits = {name: dataset.load(name) for name in kws_data.SPLITS}
     for name, split in splits.items():
         log(f"{name}: {len(split.labels)} clips")

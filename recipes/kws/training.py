@@ -19,15 +19,31 @@ def fit_model(cfg, state, name, target_sparsity=None):
     epochs = cfg.egru_epochs if name == "egru" else cfg.epochs
     copies = state["augment_copies"]
     clips = len(state["y_training"]) // (copies + 1)
-    plan = PruningPlan(target, cfg.prune_begin, cfg.prune_end) if name == "egru" else None
+    pruned = name == "egru" or cfg.prune_gru
+    plan = PruningPlan(target, cfg.prune_begin, cfg.prune_end) if pruned else None
+    wrap = None
+    if name == "egru" and cfg.distill is not None:
+        from keras_events.training import Distiller
+
+        teacher = state["models"]["gru"]  # trained first (Config checks --models)
+        wrap = lambda student: Distiller(student, teacher, alpha=cfg.distill,  # noqa: E731
+                                         temperature=cfg.distill_temperature)
+    steps = batches.steps_per_epoch(clips, copies, cfg.batch_size)
+    build_cfg = cfg
+    if name == "egru" and cfg.activity_warmup:
+        import dataclasses
+
+        build_cfg = dataclasses.replace(cfg)  # the builder reads the warm-up in batches
+        build_cfg.activity_warmup_steps = int(round(cfg.activity_warmup * epochs * steps))
     return training.fit(
-        lambda: BUILDERS[name](cfg, classes=len(state["class_names"])),
+        lambda: BUILDERS[name](build_cfg, classes=len(state["class_names"])),
         lambda: batches.cycled_batches(state["x_training"], state["y_training"], copies,
                                        cfg.batch_size, cfg.seed, epochs),
-        epochs=epochs, steps_per_epoch=batches.steps_per_epoch(clips, copies, cfg.batch_size),
+        epochs=epochs, steps_per_epoch=steps,
         learning_rate=cfg.egru_learning_rate if name == "egru" else cfg.learning_rate,
         seed=cfg.seed, validation=(state["x_validation"], state["y_validation"]),
-        test=(state["x_testing"], state["y_testing"]), pruning_plan=plan, name=name, log=log)
+        test=(state["x_testing"], state["y_testing"]), pruning_plan=plan, name=name, log=log,
+        wrap=wrap)
 
 
 def stage_train(cfg, state):
@@ -39,3 +55,22 @@ def stage_prune(cfg, state):
     """Records the EGRU's weight sparsity and, with ``--sweep``, trains extra EGRUs at
     other target sparsities (accuracy-vs-sparsity plot)."""
     return training.stage_prune(cfg, state, fit_model, log=log)
+
+
+def stage_tune(cfg, state):
+    """``--tune``: KerasTuner random search of the EGRU knobs (``common.tuning.SPACE``),
+    ``--tune-trials`` trials of ``--tune-epochs`` epochs under ``<out>/tune/``; the best
+    values are written into ``cfg`` for the training stage and ``state["tuning"]``."""
+    if not cfg.tune:
+        return state
+    import os
+
+    from recipes.common import tuning
+
+    best, _ = tuning.search(cfg, state, fit_model, "egru", cfg.tune_trials, cfg.tune_epochs,
+                            os.path.join(cfg.out, "tune"), log=log)
+    for key, value in best.items():
+        setattr(cfg, key, value)
+    log(f"tune: best {best}")
+    state["tuning"] = best
+    return state

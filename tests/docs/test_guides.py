@@ -102,7 +102,8 @@ def test_page_runs(blocks, tmp_path, monkeypatch):
 
 
 PUBLIC_MODULES = {"keras_events", "keras_events.sparsity", "keras_events.export",
-                  "keras_events.micro", "keras_events.ops", "keras_events.surrogates"}
+                  "keras_events.micro", "keras_events.ops", "keras_events.surrogates",
+                  "keras_events.training"}
 
 
 def _private_uses(code):

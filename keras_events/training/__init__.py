@@ -1,0 +1,9 @@
+"""Training helpers for event models: reproducible runs, event-rate control.
+
+See docs/guides/training-egru.md ("Training your own EGRU").
+"""
+
+from keras_events.training.distill import Distiller
+from keras_events.training.reproducibility import set_seed
+
+__all__ = ["Distiller", "set_seed"]
