@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-kt = pytest.importorskip("keras_tuner")
+import keras_tuner as kt  # in the test extra: a missing tuner fails, never skips
 
 from recipes.common import tuning  # noqa: E402
 
