@@ -49,6 +49,9 @@ def parse_args(argv=None):
                    help="comma list of keyword folders; other words become _unknown_")
     p.add_argument("--models", default=",".join(d.models), help="comma list of gru,egru")
     p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--frontend", default=d.frontend,
+                   help="feature front end: float (librosa-matched, default) or q15 "
+                        "(fixed point, custom_ops/core/ke_logmel_q.c, bit-exact on the board)")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: tiny data, 16 units, 1 epoch")
     p.add_argument("--prune-begin", type=float, default=d.prune_begin,
@@ -75,6 +78,7 @@ def parse_args(argv=None):
                       egru_learning_rate=args.egru_learning_rate,
                       augment_copies=args.augment_copies,
                       models=tuple(m for m in args.models.split(",") if m), seed=args.seed,
+                      frontend=args.frontend,
                       keywords=tuple(k for k in args.keywords.split(",") if k),
                       quick=args.quick, plots=not args.no_plots,
                       prune_begin=args.prune_begin, prune_end=args.prune_end,

@@ -7,6 +7,7 @@ from recipes.common.stages import Logger
 from recipes.kws import data as kws_data
 
 log = Logger("kws")
+FRONTENDS = ("float", "q15")
 
 
 @dataclasses.dataclass
@@ -44,6 +45,9 @@ class Config:
     # repeated copy: EGRU test 0.9625 -> 0.9802, GRU 0.9875 -> 0.9906.
     augment_copies: int = None
     seed: int = 0
+    # Front end of the training features and the board: "float" (librosa-matched, the C
+    # float path ke_logmel.c) or "q15" (the fixed-point ke_logmel_q.c, bit-exact host/MCU).
+    frontend: str = "float"
     quick: bool = False
     models: tuple = ("gru", "egru")
     keywords: tuple = kws_data.KEYWORDS
@@ -63,4 +67,7 @@ class Config:
             self.epochs, self.egru_epochs, self.units = 1, 1, 16
         if self.egru_epochs is None:
             self.egru_epochs = 4 * self.epochs
+        if self.frontend not in FRONTENDS:
+            raise ValueError(f"--frontend must be one of {', '.join(FRONTENDS)}, "
+                             f"got {self.frontend!r}.")
         common_config.validate(self)
