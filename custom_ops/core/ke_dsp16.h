@@ -50,6 +50,14 @@ static inline uint32_t ke_pack_q30(int32_t re, int32_t im) {
   __asm__("pkhtb %0, %1, %2, asr #15" : "=r"(r) : "r"((uint32_t)im << 1), "r"(re));
   return r;
 }
+/* The Q31 pair (re, im) to packed Q15 by truncation: hi halves (PKHTB, ASR #16). */
+static inline uint32_t ke_pack_hi(int32_t re, int32_t im) {
+  uint32_t r;
+  __asm__("pkhtb %0, %1, %2, asr #16" : "=r"(r) : "r"(im), "r"(re));
+  return r;
+}
+/* Saturate to int16 (SSAT #16). */
+static inline int32_t ke_ssat16(int32_t v) { return __ssat(v, 16); }
 /* lo = a.lo * b.lo, hi = a.hi * b.hi (SMULBB / SMULTT). */
 static inline int32_t ke_smulbb(uint32_t a, uint32_t b) {
   int32_t r;
@@ -85,6 +93,10 @@ static inline uint32_t ke_pkhbt16(uint32_t a, uint32_t b) {
 static inline uint32_t ke_pack_q30(int32_t re, int32_t im) {
   return (((uint32_t)im << 1) & 0xFFFF0000u) | ((uint32_t)ke_asr32(re, 15) & 0xFFFFu);
 }
+static inline uint32_t ke_pack_hi(int32_t re, int32_t im) {
+  return ((uint32_t)im & 0xFFFF0000u) | (((uint32_t)re >> 16) & 0xFFFFu);
+}
+static inline int32_t ke_ssat16(int32_t v) { return ke_sat16(v); }
 static inline int32_t ke_smulbb(uint32_t a, uint32_t b) { return ke_lo16(a) * ke_lo16(b); }
 static inline int32_t ke_smultt(uint32_t a, uint32_t b) { return ke_hi16(a) * ke_hi16(b); }
 static inline uint32_t ke_abs16x2(uint32_t v) {

@@ -120,8 +120,8 @@ int ke_logmel_q_init(ke_logmel_q_state* state, const ke_logmel_q_config* config)
     const double a = 2.0 * kPi * n / KE_LOGMEL_Q_FFT;
     state->split[n] = ke_pack16(q15(-sin(a)), q15(-cos(a)));
   }
-  for (n = 0; n < N; ++n) { /* reverse the four base-4 digits of n */
-    state->reverse[n] = (uint8_t)(((n & 3) << 6) | ((n & 12) << 2) | ((n >> 2) & 12) | (n >> 6));
+  for (n = 0; n < N / 4; ++n) { /* reverse the three base-4 digits of n */
+    state->reverse[n] = (uint8_t)(((n & 3) << 4) | (n & 12) | (n >> 4));
   }
   build_mel(state);
   /* The mel sums carry 2^(57 - 2b) (see compute_frame); eps >= 1 keeps log2 defined. */
@@ -138,7 +138,7 @@ int ke_logmel_q_reset(ke_logmel_q_state* state) {
   if (state->magic != KE_LOGMEL_Q_MAGIC) return KE_LOGMEL_Q_ERR_UNINIT;
   memset(state->history, 0, sizeof(state->history));
   memset(state->hop_bits, 0, sizeof(state->hop_bits));
-  state->head = 0;
+  state->slot = 0;
   state->history_fill = 0;
   return KE_LOGMEL_Q_OK;
 }
@@ -152,6 +152,12 @@ int32_t ke_logmel_q_num_frames(int32_t num_samples) {
  * (|x| <= 2^14.5 keeps the imaginary product below 2^30, as ke_pack_q30 needs). */
 static inline uint32_t cmul(uint32_t x, uint32_t w) {
   return ke_pack_q30(ke_smusd(x, w), ke_smuadx(x, w));
+}
+
+/* The same product halved, (x w) >> 16: one instruction less (no doubling of the
+ * imaginary part); the FFT stages take the halving of their first add level here. */
+static inline uint32_t cmul_half(uint32_t x, uint32_t w) {
+  return ke_pack_hi(ke_smusd(x, w), ke_smuadx(x, w));
 }
 
 /* Radix-4 decimation-in-time butterfly (Cooley & Tukey 1965) on four packed
@@ -169,12 +175,32 @@ static inline uint32_t cmul(uint32_t x, uint32_t w) {
     *(p3) = ke_shasx(t1, t3); /* t1 + j t3 */      \
   } while (0)
 
-/* In-place 256-point complex FFT of digit-reversed input, scaled by 1/256. */
-static void fft256(uint32_t* z, const uint32_t* tw) {
+/* The windowed complex input pair n: (x[2n] w[2n], x[2n+1] w[2n+1]) >> shift
+ * (n a constant offset from x and w, so the loads need no address arithmetic). */
+static inline uint32_t windowed(const int16_t* x, const uint32_t* w, int32_t n, int shift) {
+  uint32_t v;
+  const uint32_t wn = w[n];
+  memcpy(&v, x + 2 * n, sizeof v);
+  return ke_pkhbt16((uint32_t)ke_asr32(ke_smulbb(v, wn), shift),
+                    (uint32_t)ke_asr32(ke_smultt(v, wn), shift));
+}
+
+/* 256-point complex FFT of the windowed frame, scaled by 1/256, in natural order.
+ * The first (length-4, twiddle-free) stage reads its inputs straight from the
+ * samples in base-4 digit-reversed order and windows them on the way, so there is
+ * no separate windowing or reordering pass; pairs 240..255 are the zero padding. */
+static void fft256(uint32_t* z, const uint32_t* tw, const int16_t* x, const uint32_t* w,
+                   const uint8_t* reverse, int shift) {
   int32_t g, q;
-  for (g = 0; g < N; g += 4) { /* length 4: all twiddles are 1 */
-    uint32_t* p = z + g;
-    const uint32_t a = p[0], b = p[1], c = p[2], d = p[3];
+  for (g = 0; g < N / 4; ++g) {
+    const int32_t r = reverse[g];
+    const int16_t* xr = x + 2 * r;
+    const uint32_t* wr = w + r;
+    uint32_t* p = z + 4 * g;
+    const uint32_t a = windowed(xr, wr, 0, shift);
+    const uint32_t b = windowed(xr, wr, 64, shift);
+    const uint32_t c = windowed(xr, wr, 128, shift);
+    const uint32_t d = r + 192 < PAIRS ? windowed(xr, wr, 192, shift) : 0;
     KE_RADIX4(p, p + 1, p + 2, p + 3, a, b, c, d);
   }
   for (q = 4; q < N; q *= 4) { /* lengths 16, 64, 256 */
@@ -183,11 +209,18 @@ static void fft256(uint32_t* z, const uint32_t* tw) {
       uint32_t* const end = p + q;
       const uint32_t* t = tw;
       for (; p < end; ++p, t += 3) {
-        const uint32_t a = p[0];
-        const uint32_t b = cmul(p[q], t[0]);
-        const uint32_t c = cmul(p[2 * q], t[1]);
-        const uint32_t d = cmul(p[3 * q], t[2]);
-        KE_RADIX4(p, p + q, p + 2 * q, p + 3 * q, a, b, c, d);
+        /* a / 2 and the halved twiddle products: the first add level then needs no
+         * halving (|a / 2| + |c w / 2| <= the inputs' bound, no saturation). */
+        const uint32_t a = ke_shadd16(p[0], 0);
+        const uint32_t b = cmul_half(p[q], t[0]);
+        const uint32_t c = cmul_half(p[2 * q], t[1]);
+        const uint32_t d = cmul_half(p[3 * q], t[2]);
+        const uint32_t t0 = ke_qadd16(a, c), t1 = ke_qsub16(a, c);
+        const uint32_t t2 = ke_qadd16(b, d), t3 = ke_qsub16(b, d);
+        p[0] = ke_shadd16(t0, t2);
+        p[q] = ke_shsax(t1, t3);
+        p[2 * q] = ke_shsub16(t0, t2);
+        p[3 * q] = ke_shasx(t1, t3);
       }
     }
     tw += 3 * q;
@@ -227,8 +260,9 @@ static int32_t log2_q16(uint64_t v) {
 }
 
 /* OR of |x| over one hop (two lanes at a time): its bit length bounds the hop.
- * With `copy`, the hop is also copied there (one pass for the streaming path). */
-static uint32_t magnitude_bits(const int16_t* x, int16_t* copy) {
+ * The hop is also copied to `copy` and `mirror` when they are not NULL (one pass
+ * for the streaming path). */
+static uint32_t magnitude_bits(const int16_t* x, int16_t* copy, int16_t* mirror) {
   uint32_t acc = 0, v0, v1;
   int32_t n;
   for (n = 0; n < KE_LOGMEL_Q_HOP; n += 4) {
@@ -238,37 +272,23 @@ static uint32_t magnitude_bits(const int16_t* x, int16_t* copy) {
       memcpy(copy + n, &v0, sizeof v0);
       memcpy(copy + n + 2, &v1, sizeof v1);
     }
+    if (mirror != NULL) {
+      memcpy(mirror + n, &v0, sizeof v0);
+      memcpy(mirror + n + 2, &v1, sizeof v1);
+    }
     acc |= ke_abs16x2(v0) | ke_abs16x2(v1);
   }
   return (acc | (acc >> 16)) & 0xFFFFu;
 }
 
-/* One frame from the three hops `seg` (oldest first) whose magnitude OR is `bits`. */
-static void compute_frame(ke_logmel_q_state* s, const int16_t* const seg[3], uint32_t bits,
-                          int16_t* out) {
+/* One frame from 480 contiguous samples whose magnitude OR is `bits`. */
+static void compute_frame(ke_logmel_q_state* s, const int16_t* x, uint32_t bits, int16_t* out) {
   uint32_t* z = s->fft;
   uint32_t* p = s->power;
-  const uint32_t* w = s->window;
-  const uint8_t* rev = s->reverse;
-  int32_t b = 0, h, n, k, m;
+  int32_t b = 0, k, m;
   uint64_t lo_acc = 0, hi_acc = 0;
-  while (bits >> b) ++b; /* 0..16: every |x| < 2^b */
-  /* Window into the FFT's digit-reversed order: |z| < 2^14 per component. */
-  for (h = 0; h < 3; ++h) {
-    const int16_t* x = seg[h];
-    const int16_t* const end = x + KE_LOGMEL_Q_HOP;
-    for (; x < end; x += 4, w += 2, rev += 2) { /* two pairs per pass */
-      uint32_t v0, v1;
-      memcpy(&v0, x, sizeof v0);
-      memcpy(&v1, x + 2, sizeof v1);
-      z[rev[0]] = ke_pkhbt16((uint32_t)ke_asr32(ke_smulbb(v0, w[0]), 1 + b),
-                             (uint32_t)ke_asr32(ke_smultt(v0, w[0]), 1 + b));
-      z[rev[1]] = ke_pkhbt16((uint32_t)ke_asr32(ke_smulbb(v1, w[1]), 1 + b),
-                             (uint32_t)ke_asr32(ke_smultt(v1, w[1]), 1 + b));
-    }
-  }
-  for (n = PAIRS; n < N; ++n) z[*rev++] = 0; /* zero padding 480 -> 512 */
-  fft256(z, s->twiddle);
+  while (bits >> b) ++b; /* 0..16: every |x| < 2^b, so |z| < 2^14 per component */
+  fft256(z, s->twiddle, x, s->window, s->reverse, 1 + b);
   /* Real split step: X_k = E_k + W^k O_k and X_{256-k} = conj(E_k - W^k O_k) with
    * E = (Z_k + conj Z_{256-k}) / 2, O = (Z_k - conj Z_{256-k}) / 2i (Sorensen et
    * al., IEEE TASSP 1987), so one twiddle product serves two bins.  O = -j O' with
@@ -299,6 +319,9 @@ static void compute_frame(ke_logmel_q_state* s, const int16_t* const seg[3], uin
     const uint16_t* weight = s->weight;
     for (m = 0; m <= s->config.num_mels; ++m) {
       const int32_t end = band[m + 1];
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC unroll 2
+#endif
       for (k = band[m]; k < end; ++k) {
         const uint32_t wk = weight[k], pk = p[k];
         hi_acc += (uint64_t)pk * wk;
@@ -308,7 +331,7 @@ static void compute_frame(ke_logmel_q_state* s, const int16_t* const seg[3], uin
         /* ln = ln 2 * log2, Q16 * Q16 -> Q32, rounded to Q10. */
         const int64_t ln = (int64_t)(log2_q16(lo_acc + eps) - offset) * LN2_Q16 +
                            ((int64_t)1 << 21);
-        out[m - 1] = (int16_t)ke_sat16((int32_t)(ln >= 0 ? ln >> 22 : ~(~ln >> 22)));
+        out[m - 1] = (int16_t)ke_ssat16((int32_t)(ln >= 0 ? ln >> 22 : ~(~ln >> 22)));
       }
       lo_acc = hi_acc;
       hi_acc = 0;
@@ -318,19 +341,18 @@ static void compute_frame(ke_logmel_q_state* s, const int16_t* const seg[3], uin
 
 int ke_logmel_q_frame(ke_logmel_q_state* state, const int16_t* hop_samples, int16_t* out) {
   int32_t slot;
-  const int16_t* seg[3];
+  int16_t* dest;
   if (state == NULL || hop_samples == NULL || out == NULL) return KE_LOGMEL_Q_ERR_NULL;
   if (state->magic != KE_LOGMEL_Q_MAGIC) return KE_LOGMEL_Q_ERR_UNINIT;
-  /* The new hop replaces the oldest one, which becomes the newest slot. */
-  slot = state->head;
-  state->hop_bits[slot] = magnitude_bits(hop_samples, state->history[slot]);
-  state->head = slot == 2 ? 0 : slot + 1;
+  slot = state->slot;
+  dest = state->history + slot * KE_LOGMEL_Q_HOP;
+  state->hop_bits[slot] =
+      magnitude_bits(hop_samples, dest, slot < 2 ? dest + KE_LOGMEL_Q_WINDOW : NULL);
+  state->slot = slot == 2 ? 0 : slot + 1;
   if (state->history_fill < KE_LOGMEL_Q_WINDOW) state->history_fill += KE_LOGMEL_Q_HOP;
   if (state->history_fill < KE_LOGMEL_Q_WINDOW) return 0;
-  seg[0] = state->history[state->head];
-  seg[1] = state->history[state->head == 2 ? 0 : state->head + 1];
-  seg[2] = state->history[slot];
-  compute_frame(state, seg, state->hop_bits[0] | state->hop_bits[1] | state->hop_bits[2], out);
+  compute_frame(state, state->history + state->slot * KE_LOGMEL_Q_HOP,
+                state->hop_bits[0] | state->hop_bits[1] | state->hop_bits[2], out);
   return 1;
 }
 
@@ -345,10 +367,10 @@ int32_t ke_logmel_q_clip(ke_logmel_q_state* state, const int16_t* samples,
   if (frames > 0 && out == NULL) return KE_LOGMEL_Q_ERR_NULL;
   for (t = 0; t < frames; ++t) {
     const int16_t* x = samples + (size_t)t * KE_LOGMEL_Q_HOP;
-    const int16_t* const seg[3] = {x, x + KE_LOGMEL_Q_HOP, x + 2 * KE_LOGMEL_Q_HOP};
-    compute_frame(state, seg,
-                  magnitude_bits(seg[0], NULL) | magnitude_bits(seg[1], NULL) |
-                      magnitude_bits(seg[2], NULL),
+    compute_frame(state, x,
+                  magnitude_bits(x, NULL, NULL) |
+                      magnitude_bits(x + KE_LOGMEL_Q_HOP, NULL, NULL) |
+                      magnitude_bits(x + 2 * KE_LOGMEL_Q_HOP, NULL, NULL),
                   out + (size_t)t * (size_t)state->config.num_mels);
   }
   return frames;

@@ -69,8 +69,9 @@ typedef struct {
   uint32_t twiddle[3 * 84];
   /* Split step: -j * W_512^k = (-sin, -cos)(2 pi k / 512), k = 0..128. */
   uint32_t split[KE_LOGMEL_Q_FFT / 4 + 1];
-  /* Base-4 digit reversal of 0..255 (the FFT's input order). */
-  uint8_t reverse[KE_LOGMEL_Q_FFT / 2];
+  /* Base-4 digit reversal of the three digits of 0..63: the input pairs of the
+   * first FFT stage's butterfly g are reverse[g] + 64 q, q = 0..3. */
+  uint8_t reverse[KE_LOGMEL_Q_FFT / 8];
   /* Mel bands: band b holds the bins between edges b and b + 1, i.e. bins
    * [band_start[b], band_start[b + 1]); bin k adds weight[k] / 2^15 of its power
    * to filter b (rising side) and the rest to filter b - 1 (falling side). */
@@ -78,11 +79,12 @@ typedef struct {
   uint16_t weight[KE_LOGMEL_Q_BINS];
   /* log_eps in the mel accumulator's units for every block exponent b = 0..16. */
   uint64_t eps[17];
-  /* Streaming: the last three hops in a ring (slot `head` is the oldest) and the
-   * OR of |x| of each, so a frame costs no copy and no rescan of old samples. */
-  int16_t history[3][KE_LOGMEL_Q_HOP];
+  /* Streaming: three hop slots; slots 0 and 1 are also mirrored after slot 2, so
+   * the last 480 samples are always contiguous (history + 160 ((slot + 1) % 3))
+   * without moving old samples; the OR of |x| of each slot (no rescan per frame). */
+  int16_t history[KE_LOGMEL_Q_WINDOW + 2 * KE_LOGMEL_Q_HOP];
   uint32_t hop_bits[3];
-  int32_t head;
+  int32_t slot;
   int32_t history_fill;
   /* Scratch: 256 packed complex values, then the power spectrum. */
   uint32_t fft[KE_LOGMEL_Q_FFT / 2];
