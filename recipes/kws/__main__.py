@@ -47,7 +47,9 @@ def parse_args(argv=None):
                         "fewer if the features would pass 1 GiB)")
     p.add_argument("--keywords", default=",".join(d.keywords),
                    help="comma list of keyword folders; other words become _unknown_")
-    p.add_argument("--models", default=",".join(d.models), help="comma list of gru,egru")
+    p.add_argument("--models", default=",".join(d.models),
+                   help="comma list of gru,egru,dscnn (dscnn: MLPerf Tiny DS-CNN-S on 49x10 "
+                        "MFCC)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--frontend", default=d.frontend,
                    help="feature front end: float (librosa-matched, default) or q15 "

@@ -8,6 +8,7 @@ from recipes.kws import data as kws_data
 
 log = Logger("kws")
 FRONTENDS = ("float", "q15")
+MODELS = ("gru", "egru", "dscnn")  # dscnn: recipes/kws/dscnn.py (MLPerf Tiny DS-CNN-S)
 
 
 @dataclasses.dataclass
@@ -70,4 +71,4 @@ class Config:
         if self.frontend not in FRONTENDS:
             raise ValueError(f"--frontend must be one of {', '.join(FRONTENDS)}, "
                              f"got {self.frontend!r}.")
-        common_config.validate(self)
+        common_config.validate(self, known_models=MODELS)

@@ -20,8 +20,18 @@ from recipes.kws.config import log
 
 def stage_export(cfg, state):
     """int8 ``.tflite`` of the whole-sequence and streaming EGRU and of the unrolled GRU
-    baseline; their host accuracy (TFLite interpreter with the project's ops)."""
-    return evaluate.stage_export(cfg, state, log=log)
+    baseline; their host accuracy (TFLite interpreter with the project's ops). DS-CNN
+    (``--models dscnn``): exported, host accuracy and emulated Cortex-M4 run here too
+    (``dscnn.evaluate``)."""
+    state = evaluate.stage_export(cfg, state, log=log)
+    if "dscnn" in state.get("models", {}):
+        from recipes.kws import dscnn
+
+        try:
+            dscnn.evaluate(cfg, state, log=log)
+        except Exception as err:  # the table must still be printed
+            state["results"]["dscnn_int8"] = {"error": str(err).splitlines()[0][:300]}
+    return state
 
 
 def stage_run(cfg, state):
@@ -98,6 +108,7 @@ def front_end_on_board(state, frontend="float"):
         "clip": split.paths[index],
         "max_abs_diff_vs_librosa": float(np.abs(features - python).max()),
         "instructions_per_frame": board.instructions_per_frame,
+        "est_cycles_per_frame": board.est_cycles_per_frame,
         "init_instructions": board.init_instructions,
         "state_bytes": board.state_bytes,
         **extra,

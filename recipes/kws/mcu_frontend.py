@@ -52,11 +52,17 @@ class BoardResult:
     hop_instructions: list  # per ke_logmel_frame call (the first two only fill the window)
     state_bytes: int
     flash_bytes: int
+    hop_est_cycles: list = None  # per call, keras_events.micro.qemu.CYCLE_MODEL (if counted)
 
     @property
     def instructions_per_frame(self):
         """Mean instructions of the calls that produced a frame."""
         return float(np.mean(self.hop_instructions[2:]))
+
+    @property
+    def est_cycles_per_frame(self):
+        """Mean estimated M4 cycles of the calls that produced a frame (None: not counted)."""
+        return None if not self.hop_est_cycles else float(np.mean(self.hop_est_cycles[2:]))
 
 
 def _frontend(frontend):
@@ -141,4 +147,5 @@ def run_on_board(clip, norm_mean=0.0, norm_scale=1.0, build_dir=DEFAULT_BUILD_DI
                        if line.startswith("KE_STATE_BYTES"))
     return BoardResult(features=features, init_instructions=result.instructions[0],
                        hop_instructions=result.instructions[1:], state_bytes=state_bytes,
-                       flash_bytes=_flash_bytes(elf))
+                       flash_bytes=_flash_bytes(elf),
+                       hop_est_cycles=[c["est_cycles"] for c in result.classes[1:]] or None)

@@ -31,10 +31,16 @@ def front_end_lines(board):
 
 
 def stage_report(cfg, state):
-    """Prints the table and target checks, writes ``results.json`` and the PNG plots."""
+    """Prints the table, target checks and the always-on cost table (``recipes.common.cost``:
+    front end + model per second of audio), writes ``results.json`` and the PNG plots."""
+    from recipes.common.cost import cost_table
+
+    cost = cost_table(state["results"], state.get("board"), state.get("front_end_board"),
+                      frames=state["x_testing"].shape[1])
     return report.stage_report(
         cfg, state, kws_data.first_keyword_clip(state["y_testing"]), log=log,
         inputs={"augment_copies": state["augment_copies"], "feature_norm": state["feature_norm"],
                 "front_end": front_end_parameters(getattr(cfg, "frontend", "float"))},
         outputs={"front_end_board": state.get("front_end_board", {"status": NOT_BUILT})},
-        lines=front_end_lines(state.get("front_end_board", {})), raster_labels=RASTER_LABELS)
+        lines=front_end_lines(state.get("front_end_board", {})), raster_labels=RASTER_LABELS,
+        cost=cost)
