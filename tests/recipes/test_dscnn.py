@@ -43,3 +43,16 @@ def test_int8_export_runs_on_host_tflm():
     assert out.shape == (4, 12)
     # TFLM (reference kernels on the host) and TFLite agree on the class.
     assert np.array_equal(out.argmax(-1), tfl.argmax(-1))
+
+
+def test_cli_selects_front_end_and_models():
+    from recipes.kws import config
+    from recipes.kws.__main__ import parse_args
+
+    cfg = parse_args(["--frontend", "q15", "--models", "gru,egru,dscnn"])
+    assert (cfg.frontend, cfg.models) == ("q15", ("gru", "egru", "dscnn"))
+    assert parse_args([]).frontend == "float" and parse_args([]).models == ("gru", "egru")
+    with pytest.raises(ValueError, match="--frontend must be one of float, q15"):
+        config.Config(frontend="q16")
+    with pytest.raises(ValueError, match="unknown"):
+        config.Config(models=("gru", "cnn"))
