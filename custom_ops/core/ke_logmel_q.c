@@ -289,6 +289,7 @@ static void compute_frame(ke_logmel_q_state* s, const int16_t* x, uint32_t bits,
   uint64_t lo_acc = 0, hi_acc = 0;
   while (bits >> b) ++b; /* 0..16: every |x| < 2^b, so |z| < 2^14 per component */
   fft256(z, s->twiddle, x, s->window, s->reverse, 1 + b);
+  z[N] = z[0]; /* periodic: the split step reads Z_{256 - k} for k = 0 too */
   /* Real split step: X_k = E_k + W^k O_k and X_{256-k} = conj(E_k - W^k O_k) with
    * E = (Z_k + conj Z_{256-k}) / 2, O = (Z_k - conj Z_{256-k}) / 2i (Sorensen et
    * al., IEEE TASSP 1987), so one twiddle product serves two bins.  O = -j O' with
@@ -300,7 +301,7 @@ static void compute_frame(ke_logmel_q_state* s, const int16_t* x, uint32_t bits,
     uint32_t* pk = p;
     uint32_t* pn = p + N;
     for (k = 0; k <= N / 2; ++k, ++zk, --zn, ++tw, ++pk, --pn) {
-      const uint32_t u = *zk, v = k == 0 ? z[0] : *zn;
+      const uint32_t u = *zk, v = *zn;
       const uint32_t sum = ke_shadd16(u, v), diff = ke_shsub16(u, v);
       const uint32_t t = cmul(ke_pkhbt(diff, sum), *tw);
       const uint32_t e = ke_pkhbt(sum, diff);

@@ -86,8 +86,9 @@ typedef struct {
   uint32_t hop_bits[3];
   int32_t slot;
   int32_t history_fill;
-  /* Scratch: 256 packed complex values, then the power spectrum. */
-  uint32_t fft[KE_LOGMEL_Q_FFT / 2];
+  /* Scratch: 256 packed complex values (+ a copy of the first at 256, Z_256 = Z_0,
+   * for the split step), then the power spectrum. */
+  uint32_t fft[KE_LOGMEL_Q_FFT / 2 + 1];
   uint32_t power[KE_LOGMEL_Q_BINS];
 } ke_logmel_q_state;
 
