@@ -16,7 +16,7 @@
 #include "ke_logmel_q.h"
 #include "semihost.h"
 
-static ke_logmel_q_state g_state; /* ~5 KB of RAM, statically allocated */
+static ke_logmel_q_state g_state; /* ~7 KB of RAM, statically allocated */
 
 static void print_frame(int index, const int16_t* out, int count) {
   char line[24];
