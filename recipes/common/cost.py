@@ -92,8 +92,9 @@ def cost_table(results, board, front_end, frames):
     streamed("egru_int8", "egru_int8", "egru",
              f"streaming EGRU op, one frame per invoke; front end {fe_name}")
     streamed("gru_dense_int8", "gru_int8", "dense_kernel",
-             "GRU-sized dense recurrent kernel (EGRU op, all weights stored, every unit "
-             "firing: instructions only); accuracy: the converter GRU's")
+             "GRU-sized scalar dense kernel (KE_EGRU storing every weight, every unit "
+             "firing: instructions only; the SMLAD kernel ke_dense_smlad.c is measured in "
+             "benchmarks/micro_bench.py only); accuracy: the converter GRU's")
     streamed("gru_converter_int8", "gru_int8", "gru",
              "converter's unrolled int8 GRU graph over the clip; per frame = clip / frames")
     missing["lstm_cmsis_int8"] = ("not trained by the recipe: the fused CMSIS-NN LSTM kernel "
