@@ -68,6 +68,11 @@ def dense_kernel_model(units, features, classes, frames, seed=0):
                                 inference_input_type=tf.int8, inference_output_type=tf.int8)
 
 
+def _total(est_cycles):
+    """Sum of the per-invoke estimated cycles (None when the run had no class counts)."""
+    return None if not est_cycles else float(sum(est_cycles))
+
+
 def board_runs(tflite, clip, units, calibration):
     """Runs on QEMU mps2-an386 (Cortex-M4F) with ``keras_events.micro.run``:
       * ``egru``: the streaming event model ``tflite["egru_stream"]`` over ``clip`` (one
@@ -90,6 +95,7 @@ def board_runs(tflite, clip, units, calibration):
         equal = np.mean([np.array_equal(b[0], h[0]) for b, h in zip(board.outputs, host.outputs)])
         results[name] = {"instructions": int(sum(board.instructions)),
                          "instructions_per_frame": [int(i) for i in board.instructions],
+                         "est_cycles": _total(board.est_cycles),
                          "host_equal": float(equal), **memory(board)}
 
     def dense_baseline(model):
@@ -101,6 +107,7 @@ def board_runs(tflite, clip, units, calibration):
         board = micro.run(model, xq, board=BOARD, arena_size=arena, timeout=600)
         host = micro.run(model, xq, board="host", arena_size=arena)
         results[DENSE] = {"instructions": int(board.instructions[0]),
+                          "est_cycles": _total(board.est_cycles),
                           "host_equal": float(np.mean(board.outputs[0][0] == host.outputs[0][0])),
                           **memory(board)}
 

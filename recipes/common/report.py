@@ -156,11 +156,14 @@ def write_results(out, summary_dict):
 
 
 def stage_report(cfg, state, example, log=print, inputs=None, outputs=None, lines=(),
-                 raster_labels=None):
+                 raster_labels=None, cost=None):
     """The report stage: prints the table, the target checks, the stage statuses and the
     recipe's own ``lines``; writes the PNG plots (``cfg.plots``; event raster and board
     run of test input ``example``) and ``results.json`` (with the recipe's ``inputs`` and
-    ``outputs``, see ``summary``)."""
+    ``outputs``, see ``summary``). ``cost``: the always-on cost table
+    (``recipes.common.cost.cost_table``), printed, stored as ``cost`` and plotted
+    (``always_on_cost.png``)."""
+    from recipes.common import cost as common_cost
     from recipes.common import plots as common_plots
 
     table = format_table(state["results"])
@@ -168,9 +171,14 @@ def stage_report(cfg, state, example, log=print, inputs=None, outputs=None, line
     print_report(state, table, checks)
     for line in lines:
         print(line)
+    if cost is not None:
+        print(common_cost.format_cost(cost))
     plots = (common_plots.write_all(cfg.out, state, example, raster_labels=raster_labels)
              if cfg.plots else [])
-    state["summary"] = summary(cfg, state, checks, table, plots, inputs, outputs)
+    if cost is not None and cfg.plots and cost["models"]:
+        plots.append(common_cost.plot_cost(cost, os.path.join(cfg.out, "always_on_cost.png")))
+    extra = {"cost": cost} if cost is not None else {}
+    state["summary"] = summary(cfg, state, checks, table, plots, inputs, {**(outputs or {}), **extra})
     path = write_results(cfg.out, state["summary"])
     log(f"wrote {path} and {', '.join(plots) or 'no plots'}")
     return state

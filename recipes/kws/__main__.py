@@ -78,7 +78,9 @@ def parse_args(argv=None):
                         "fewer if the features would pass 1 GiB)")
     p.add_argument("--keywords", default=",".join(d.keywords),
                    help="comma list of keyword folders; other words become _unknown_")
-    p.add_argument("--models", default=",".join(d.models), help="comma list of gru,egru")
+    p.add_argument("--models", default=",".join(d.models),
+                   help="comma list of gru,egru,dscnn (dscnn: MLPerf Tiny DS-CNN-S on 49x10 "
+                        "MFCC)")
     p.add_argument("--seed", type=int, default=d.seed,
                    help="seed of the data split, initialisation, data order and augmentation "
                         "(same seed, same numbers on one machine)")
@@ -91,6 +93,9 @@ def parse_args(argv=None):
                         "word), hard (all three); see recipes/kws/README.md")
     p.add_argument("--pool-dir", default=None,
                    help="clip pool of the protocols (default <out>/pool, generated once)")
+    p.add_argument("--frontend", default=d.frontend,
+                   help="feature front end: float (librosa-matched, default) or q15 "
+                        "(fixed point, custom_ops/core/ke_logmel_q.c, bit-exact on the board)")
     p.add_argument("--quick", action="store_true",
                    help="smoke test: tiny data, 16 units, 1 epoch")
     p.add_argument("--prune-begin", type=float, default=d.prune_begin,
@@ -131,6 +136,7 @@ def parse_args(argv=None):
                       models=tuple(m for m in args.models.split(",") if m), seed=args.seed,
                       seeds=_ints("--seeds", args.seeds), protocol=args.protocol,
                       pool_dir=args.pool_dir,
+                      frontend=args.frontend,
                       keywords=tuple(k for k in args.keywords.split(",") if k),
                       quick=args.quick, plots=not args.no_plots,
                       prune_begin=args.prune_begin, prune_end=args.prune_end,

@@ -7,6 +7,8 @@ from recipes.common.stages import Logger
 from recipes.kws import data as kws_data
 
 log = Logger("kws")
+FRONTENDS = ("float", "q15")
+MODELS = ("gru", "egru", "dscnn")  # dscnn: recipes/kws/dscnn.py (MLPerf Tiny DS-CNN-S)
 
 
 @dataclasses.dataclass
@@ -68,6 +70,9 @@ class Config:
     # recipes/kws/protocols.py: default, voices, unknown, small, hard (generated data only).
     protocol: str = "default"
     pool_dir: str = None  # the protocols' clip pool (default <out>/pool, generated once)
+    # Front end of the training features and the board: "float" (librosa-matched, the C
+    # float path ke_logmel.c) or "q15" (the fixed-point ke_logmel_q.c, bit-exact host/MCU).
+    frontend: str = "float"
     quick: bool = False
     models: tuple = ("gru", "egru")
     keywords: tuple = kws_data.KEYWORDS
@@ -90,7 +95,10 @@ class Config:
             self.egru_epochs = 4 * self.epochs
         if self.tune_epochs is None:
             self.tune_epochs = max(1, self.egru_epochs // 2)
-        common_config.validate(self)
+        if self.frontend not in FRONTENDS:
+            raise ValueError(f"--frontend must be one of {', '.join(FRONTENDS)}, "
+                             f"got {self.frontend!r}.")
+        common_config.validate(self, known_models=MODELS)
         from recipes.kws import protocols
 
         if not 0.0 <= self.activity_warmup < 1.0:

@@ -20,8 +20,18 @@ from recipes.kws.config import log
 
 def stage_export(cfg, state):
     """int8 ``.tflite`` of the whole-sequence and streaming EGRU and of the unrolled GRU
-    baseline; their host accuracy (TFLite interpreter with the project's ops)."""
-    return evaluate.stage_export(cfg, state, log=log)
+    baseline; their host accuracy (TFLite interpreter with the project's ops). DS-CNN
+    (``--models dscnn``): exported, host accuracy and emulated Cortex-M4 run here too
+    (``dscnn.evaluate``)."""
+    state = evaluate.stage_export(cfg, state, log=log)
+    if "dscnn" in state.get("models", {}):
+        from recipes.kws import dscnn
+
+        try:
+            dscnn.evaluate(cfg, state, log=log)
+        except Exception as err:  # the table must still be printed
+            state["results"]["dscnn_int8"] = {"error": str(err).splitlines()[0][:300]}
+    return state
 
 
 def stage_run(cfg, state):
@@ -42,7 +52,7 @@ def stage_run(cfg, state):
                 state["splits"]["testing"].audio[index])
         except Exception as err:
             state["stages"]["arduino"] = f"failed: {err}"
-    state["front_end_board"] = front_end_on_board(state)
+    state["front_end_board"] = front_end_on_board(state, getattr(cfg, "frontend", "float"))
     return state
 
 
@@ -65,11 +75,12 @@ def arduino_library(stream_bytes, out_dir, labels, feature_norm, audio):
                                               if p.is_file())}
 
 
-def front_end_on_board(state):
-    """Features of one test clip computed on the emulated Cortex-M4 vs librosa."""
+def front_end_on_board(state, frontend="float"):
+    """Features of one test clip computed on the emulated Cortex-M4 vs librosa (and, for
+    the fixed-point front end, vs the same C code on the host: must be bit-exact)."""
     from recipes.kws import mcu_frontend
 
-    ok, why = mcu_frontend.available()
+    ok, why = mcu_frontend.available(frontend)
     if not ok:
         return {"status": f"{NOT_BUILT}: {why}"}
     split = state["splits"]["testing"]
@@ -77,18 +88,30 @@ def front_end_on_board(state):
     clip = _int16(split.audio[index])
     norm = state["feature_norm"]
     try:
-        board = mcu_frontend.run_on_board(clip, norm["mean"], 1.0 / norm["std"])
+        board = mcu_frontend.run_on_board(clip, norm["mean"], 1.0 / norm["std"],
+                                          frontend=frontend)
     except Exception as err:  # the board check is informative; it must not end the recipe
         return {"status": f"failed: {err}"}
     python = kws_features.standardize(kws_features.log_mel(clip / 32768.0), norm["mean"],
                                       norm["std"])
+    features = board.features
+    extra = {}
+    if frontend == "q15":
+        from recipes.kws.logmel_q import FRAC_BITS, CLogMelQ
+
+        extra["bit_exact_vs_host"] = bool(np.array_equal(features, CLogMelQ().clip(clip)))
+        features = kws_features.standardize(features.astype(np.float32) / 2 ** FRAC_BITS,
+                                            norm["mean"], norm["std"])
     result = {
         "status": "ok",
+        "frontend": frontend,
         "clip": split.paths[index],
-        "max_abs_diff_vs_librosa": float(np.abs(board.features - python).max()),
+        "max_abs_diff_vs_librosa": float(np.abs(features - python).max()),
         "instructions_per_frame": board.instructions_per_frame,
+        "est_cycles_per_frame": board.est_cycles_per_frame,
         "init_instructions": board.init_instructions,
         "state_bytes": board.state_bytes,
+        **extra,
     }
     log(f"front end on Cortex-M4: {result['instructions_per_frame']:.0f} instructions/frame, "
         f"max |board - librosa| = {result['max_abs_diff_vs_librosa']:.1e}")

@@ -1,7 +1,8 @@
-"""Run the C log-mel front end on the emulated Cortex-M4 (QEMU mps2-an386).
+"""Run a C log-mel front end on the emulated Cortex-M4 (QEMU mps2-an386).
 
-Builds a small firmware from ``recipes/kws/mcu/logmel_main.c``, the front end
-``custom_ops/core/ke_logmel.c`` and the micro harness's start-up, semihosting and
+Builds a small firmware from ``recipes/kws/mcu/logmel_main.c`` and the float front end
+``custom_ops/core/ke_logmel.c`` (``frontend="float"``), or ``logmel_q_main.c`` and the
+fixed-point ``ke_logmel_q.c`` (``frontend="q15"``, int16 Q10 output), and the micro harness's start-up, semihosting and
 instruction-counter files (``micro/harness/``, used in place), with one clip
 embedded, then runs it with ``keras_events.micro.qemu.run_firmware`` and returns the
 streamed frames and the guest instruction counts (QEMU counts instructions, not
@@ -28,8 +29,16 @@ from recipes.kws.logmel_c import REPO_ROOT
 HARNESS = os.path.join(REPO_ROOT, "micro", "harness")
 CORE = os.path.join(REPO_ROOT, "custom_ops", "core")
 MAIN = os.path.join(REPO_ROOT, "recipes", "kws", "mcu", "logmel_main.c")
-SOURCES = [MAIN, os.path.join(CORE, "ke_logmel.c"), os.path.join(HARNESS, "startup.c"),
-           os.path.join(HARNESS, "semihost.c"), os.path.join(HARNESS, "ke_counters.c")]
+HARNESS_SOURCES = [os.path.join(HARNESS, "startup.c"), os.path.join(HARNESS, "semihost.c"),
+                   os.path.join(HARNESS, "ke_counters.c")]
+SOURCES = [MAIN, os.path.join(CORE, "ke_logmel.c"), *HARNESS_SOURCES]
+# Per front end: (firmware main, core sources, core headers).
+FRONTENDS = {
+    "float": (MAIN, [os.path.join(CORE, "ke_logmel.c")], [os.path.join(CORE, "ke_logmel.h")]),
+    "q15": (os.path.join(REPO_ROOT, "recipes", "kws", "mcu", "logmel_q_main.c"),
+            [os.path.join(CORE, "ke_logmel_q.c")],
+            [os.path.join(CORE, "ke_logmel_q.h"), os.path.join(CORE, "ke_dsp16.h")]),
+}
 DEFAULT_BUILD_DIR = os.path.join(REPO_ROOT, "build", "recipes", "mcu")
 HOP = 160
 
@@ -38,24 +47,37 @@ HOP = 160
 class BoardResult:
     """Frames computed on the board and what they cost."""
 
-    features: np.ndarray  # (frames, 40) float32
+    features: np.ndarray  # (frames, 40): float32 ("float") or int16 Q10 ("q15")
     init_instructions: int
     hop_instructions: list  # per ke_logmel_frame call (the first two only fill the window)
     state_bytes: int
     flash_bytes: int
+    hop_est_cycles: list = None  # per call, keras_events.micro.qemu.CYCLE_MODEL (if counted)
 
     @property
     def instructions_per_frame(self):
         """Mean instructions of the calls that produced a frame."""
         return float(np.mean(self.hop_instructions[2:]))
 
+    @property
+    def est_cycles_per_frame(self):
+        """Mean estimated M4 cycles of the calls that produced a frame (None: not counted)."""
+        return None if not self.hop_est_cycles else float(np.mean(self.hop_est_cycles[2:]))
 
-def available():
+
+def _frontend(frontend):
+    if frontend not in FRONTENDS:
+        raise ValueError(f"frontend={frontend!r}: choose one of {sorted(FRONTENDS)}.")
+    return FRONTENDS[frontend]
+
+
+def available(frontend="float"):
     """(True, "") if the toolchain, QEMU and the micro harness are present, else (False, why)."""
     for tool in ("arm-none-eabi-gcc", "qemu-system-arm", "arm-none-eabi-nm"):
         if shutil.which(tool) is None:
             return False, f"{tool} not installed (make micro-toolchain)"
-    missing = [s for s in SOURCES if not os.path.exists(s)]
+    main, core, _ = _frontend(frontend)
+    missing = [s for s in [main, *core, *HARNESS_SOURCES] if not os.path.exists(s)]
     if missing:
         return False, f"missing {missing[0]}"
     try:
@@ -76,14 +98,18 @@ def _clip_header(clip, norm_mean, norm_scale):
     )
 
 
-def build_firmware(clip, norm_mean=0.0, norm_scale=1.0, build_dir=DEFAULT_BUILD_DIR):
-    """Compiles and links the firmware for ``clip`` (int16); returns the ELF path."""
+def build_firmware(clip, norm_mean=0.0, norm_scale=1.0, build_dir=DEFAULT_BUILD_DIR,
+                   frontend="float"):
+    """Compiles and links the firmware for ``clip`` (int16); returns the ELF path.
+    ``norm_mean``/``norm_scale`` apply to the float front end only (q15 prints raw Q10)."""
+    main, core, headers = _frontend(frontend)
     clip = np.asarray(clip, np.int16)
     if clip.ndim != 1 or clip.shape[0] < 480:
         raise ValueError(f"clip must be 1-D with >= 480 samples, got shape {clip.shape}.")
     header = _clip_header(clip, norm_mean, norm_scale)
     digest = hashlib.sha1(header.encode())
-    for path in SOURCES + [os.path.join(CORE, "ke_logmel.h"), os.path.join(HARNESS, "an386.ld")]:
+    sources = [main, *core, *HARNESS_SOURCES]
+    for path in sources + headers + [os.path.join(HARNESS, "an386.ld")]:
         with open(path, "rb") as f:
             digest.update(f.read())
     out = os.path.join(build_dir, digest.hexdigest()[:12])
@@ -95,9 +121,9 @@ def build_firmware(clip, norm_mean=0.0, norm_scale=1.0, build_dir=DEFAULT_BUILD_
         f.write(header)
     # Built by the native builder: the generated clip header is included by logmel_main.c
     # only, so that object is compiled here every time and the others come from the cache.
-    objs = [board.compile_m4_c(pathlib.Path(MAIN), [out, CORE, HARNESS], cache=False,
+    objs = [board.compile_m4_c(pathlib.Path(main), [out, CORE, HARNESS], cache=False,
                                out_dir=pathlib.Path(out))]
-    objs += [board.compile_m4_c(pathlib.Path(s), [CORE, HARNESS]) for s in SOURCES[1:]]
+    objs += [board.compile_m4_c(pathlib.Path(s), [CORE, HARNESS]) for s in sources[1:]]
     board.link_firmware(objs, pathlib.Path(out), name="logmel.elf", linker="arm-none-eabi-gcc")
     return elf
 
@@ -109,15 +135,17 @@ def _flash_bytes(elf):
 
 
 def run_on_board(clip, norm_mean=0.0, norm_scale=1.0, build_dir=DEFAULT_BUILD_DIR,
-                 timeout=120.0):
+                 timeout=120.0, frontend="float"):
     """Streams ``clip`` through the front end on QEMU; returns a :class:`BoardResult`."""
     from keras_events.micro import qemu
 
-    elf = build_firmware(clip, norm_mean, norm_scale, build_dir)
+    elf = build_firmware(clip, norm_mean, norm_scale, build_dir, frontend=frontend)
     result = qemu.run_firmware(elf, timeout=timeout, count=True)
-    features = np.stack([outs[0] for outs in result.outputs]).astype(np.float32)
+    dtype = np.int16 if frontend == "q15" else np.float32
+    features = np.stack([outs[0] for outs in result.outputs]).astype(dtype)
     state_bytes = next(int(line.split()[1]) for line in result.log
                        if line.startswith("KE_STATE_BYTES"))
     return BoardResult(features=features, init_instructions=result.instructions[0],
                        hop_instructions=result.instructions[1:], state_bytes=state_bytes,
-                       flash_bytes=_flash_bytes(elf))
+                       flash_bytes=_flash_bytes(elf),
+                       hop_est_cycles=[c["est_cycles"] for c in result.classes[1:]] or None)

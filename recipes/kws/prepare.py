@@ -64,11 +64,29 @@ def _cache_key(cfg, state):
         h.update("\n".join(state["splits"][name].paths).encode())
     h.update(repr((state["data_dir"], cfg.seed, state["augment_copies"], kws_features.N_MELS,
                    kws_features.FMIN, kws_features.FMAX, kws_features.EPS)).encode())
+    if cfg.frontend != "float":  # keeps the float path's existing cache keys
+        from recipes.kws import logmel_q
+
+        h.update(cfg.frontend.encode())
+        for path in logmel_q.SOURCES + logmel_q.HEADERS:  # the C code is the front end
+            h.update(path.read_bytes())
     return h.hexdigest()[:12]
 
 
+def _log_mel(cfg, audio):
+    """(N, frames, 40) float32 log-mel of float audio by the configured front end; q15
+    reads the clips as the board does (int16) and returns its Q10 output / 1024."""
+    if cfg.frontend == "q15":
+        from recipes.kws.deploy import _int16
+        from recipes.kws.logmel_q import CLogMelQ
+
+        return CLogMelQ().clips(_int16(audio))
+    return kws_features.log_mel_batched(audio)
+
+
 def stage_features(cfg, state):
-    """Log-mel features (98, 40) per clip, cached as .npy under ``<out>/features/``.
+    """Log-mel features (98, 40) per clip from ``--frontend`` (float or q15), cached as
+    .npy under ``<out>/features/``.
 
     The training clips are stored clean and as ``augment_copies`` augmented copies
     (time shift ±100 ms and background noise, see ``data.augment``), stacked; each
@@ -98,7 +116,7 @@ def stage_features(cfg, state):
                 for _ in range(state["augment_copies"]):
                     audio.append(kws_data.augment(split.audio, background, rng))
                     labels.append(split.labels)
-            arrays[f"x_{split_name}"] = kws_features.log_mel_batched(np.concatenate(audio))
+            arrays[f"x_{split_name}"] = _log_mel(cfg, np.concatenate(audio))
             arrays[f"y_{split_name}"] = np.concatenate(labels)
         os.makedirs(cache, exist_ok=True)
         for n, a in arrays.items():

@@ -15,6 +15,10 @@ def fit_model(cfg, state, name, target_sparsity=None):
     stays dense (``common.training.fit``). Each epoch reads the clean training set and
     the next augmented copy (``batches.cycled_batches``).
     """
+    if name == "dscnn":  # MFCC input (recipes/kws/dscnn.py)
+        from recipes.kws import dscnn
+
+        return dscnn.fit(cfg, state, log=log)
     target = cfg.target_sparsity if target_sparsity is None else target_sparsity
     epochs = cfg.egru_epochs if name == "egru" else cfg.epochs
     copies = state["augment_copies"]

@@ -1,0 +1,136 @@
+"""ctypes binding of the fixed-point front end (custom_ops/core/ke_logmel_q.c).
+
+The same C file runs on the host (this binding, used to compute the training
+features of ``--frontend q15``) and on the board (``mcu_frontend.run_on_board(...,
+frontend="q15")``), so the model sees bit-identical inputs in both places. The
+output is the natural log of the mel energies in Q10 (int16, value / 1024), on the
+scale of the float front end's ``log(mel + 1e-6)`` (``features.log_mel``).
+
+Example:
+  >>> fe = CLogMelQ()                                       # doctest: +SKIP
+  >>> fe.clip(np.zeros(16000, np.int16)).shape              # doctest: +SKIP
+  (98, 40)
+"""
+
+import ctypes
+import os
+import pathlib
+import shutil
+
+import numpy as np
+
+from recipes.kws.logmel_c import DEFAULT_BUILD_DIR, REPO_ROOT
+
+CORE = pathlib.Path(REPO_ROOT) / "custom_ops" / "core"
+SOURCES = [CORE / "ke_logmel_q.c"]
+HEADERS = [CORE / "ke_logmel_q.h", CORE / "ke_dsp16.h"]
+FRAC_BITS = 10
+HOP = 160
+
+
+class _Config(ctypes.Structure):
+    _fields_ = [("num_mels", ctypes.c_int32), ("fmin_hz", ctypes.c_float),
+                ("fmax_hz", ctypes.c_float), ("log_eps", ctypes.c_float)]
+
+
+def build_library(build_dir=DEFAULT_BUILD_DIR):
+    """Compiles ke_logmel_q.c into a shared library named by content; returns its path."""
+    from keras_events._native.compile import digest, link
+
+    cc = os.environ.get("CC", "gcc")
+    if shutil.which(cc) is None:
+        raise RuntimeError(f"C compiler {cc!r} not found. Fix: install gcc or set CC.")
+    flags = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC"]
+    out = pathlib.Path(build_dir) / f"libke_logmel_q_{digest(*SOURCES, *HEADERS, cc, *flags)}.so"
+    if out.exists():
+        return str(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return str(link(out, cc, [*flags, *map(str, SOURCES)], ["-lm"]))
+
+
+def int8_requant(mean, std, scale, zero_point):
+    """(multiplier, offset, zero_point) for ``ke_logmel_q_to_int8``: Q10 log-mel ->
+    int8 of the standardised value ``(v - mean) / std`` at ``scale``/``zero_point``."""
+    if not std > 0 or not scale > 0:
+        raise ValueError(f"std={std} and scale={scale} must be > 0.")
+    multiplier = int(round(2.0 ** 16 / (2 ** FRAC_BITS * std * scale)))
+    if not 0 < multiplier <= 2 ** 16:
+        raise ValueError(f"std * scale = {std * scale} gives multiplier {multiplier} outside "
+                         "(0, 65536]; the int8 step must be >= 1/1024 of a log unit.")
+    offset = int(round(-(2.0 ** 16) * mean / (std * scale)))
+    return multiplier, offset, int(zero_point)
+
+
+class CLogMelQ:
+    """The fixed-point front end: ``clip(int16 audio)`` and ``frame(160 samples)`` give
+    int16 Q10 log-mel; ``to_int8`` requantises them for an int8 model."""
+
+    def __init__(self, num_mels=40, fmin_hz=20.0, fmax_hz=8000.0, log_eps=1e-6,
+                 build_dir=DEFAULT_BUILD_DIR):
+        lib = ctypes.CDLL(build_library(build_dir))
+        lib.ke_logmel_q_state_size.restype = ctypes.c_size_t
+        lib.ke_logmel_q_status_string.restype = ctypes.c_char_p
+        lib.ke_logmel_q_clip.restype = ctypes.c_int32
+        self._lib = lib
+        self._state = ctypes.create_string_buffer(lib.ke_logmel_q_state_size())
+        self.num_mels = num_mels
+        config = _Config(num_mels, fmin_hz, fmax_hz, log_eps)
+        self._check(lib.ke_logmel_q_init(self._state, ctypes.byref(config)), "ke_logmel_q_init")
+
+    @staticmethod
+    def state_size(build_dir=DEFAULT_BUILD_DIR):
+        """sizeof(ke_logmel_q_state) on the host."""
+        lib = ctypes.CDLL(build_library(build_dir))
+        lib.ke_logmel_q_state_size.restype = ctypes.c_size_t
+        return int(lib.ke_logmel_q_state_size())
+
+    def _check(self, status, name):
+        if status < 0:
+            raise ValueError(f"{name}: {self._lib.ke_logmel_q_status_string(status).decode()}")
+        return status
+
+    @staticmethod
+    def _ptr(array, ctype):
+        return array.ctypes.data_as(ctypes.POINTER(ctype))
+
+    def clip(self, samples):
+        """(num_frames, num_mels) int16 Q10 features of an int16 clip."""
+        samples = np.ascontiguousarray(samples, np.int16)
+        if samples.ndim != 1:
+            raise ValueError(f"samples must be 1-D int16, got shape {samples.shape}.")
+        frames = int(self._lib.ke_logmel_q_num_frames(ctypes.c_int32(samples.shape[0])))
+        out = np.zeros((frames, self.num_mels), np.int16)
+        n = self._lib.ke_logmel_q_clip(self._state, self._ptr(samples, ctypes.c_int16),
+                                       ctypes.c_int32(samples.shape[0]),
+                                       self._ptr(out, ctypes.c_int16), ctypes.c_int32(frames))
+        self._check(n, "ke_logmel_q_clip")
+        return out
+
+    def clips(self, audio):
+        """(N, frames, num_mels) float32 log-mel (Q10 / 1024) of (N, T) int16 clips."""
+        audio = np.asarray(audio)
+        return np.stack([self.clip(a) for a in audio]).astype(np.float32) / 2 ** FRAC_BITS
+
+    def reset(self):
+        self._check(self._lib.ke_logmel_q_reset(self._state), "ke_logmel_q_reset")
+
+    def frame(self, hop_samples):
+        """Streams one hop of 160 int16 samples; returns a Q10 frame or None while filling."""
+        hop_samples = np.ascontiguousarray(hop_samples, np.int16)
+        if hop_samples.shape != (HOP,):
+            raise ValueError(f"hop_samples must have shape ({HOP},), got {hop_samples.shape}.")
+        out = np.zeros(self.num_mels, np.int16)
+        ready = self._check(self._lib.ke_logmel_q_frame(
+            self._state, self._ptr(hop_samples, ctypes.c_int16),
+            self._ptr(out, ctypes.c_int16)), "ke_logmel_q_frame")
+        return out if ready else None
+
+    def to_int8(self, features_q10, multiplier, offset, zero_point):
+        """``ke_logmel_q_to_int8`` (see :func:`int8_requant`)."""
+        features_q10 = np.ascontiguousarray(features_q10, np.int16)
+        out = np.zeros(features_q10.shape, np.int8)
+        self._check(self._lib.ke_logmel_q_to_int8(
+            self._ptr(features_q10, ctypes.c_int16), ctypes.c_int32(features_q10.size),
+            ctypes.c_int32(multiplier), ctypes.c_int32(offset), ctypes.c_int32(zero_point),
+            self._ptr(out, ctypes.c_int8)), "ke_logmel_q_to_int8")
+        return out

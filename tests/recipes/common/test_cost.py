@@ -1,0 +1,55 @@
+"""The always-on cost table: front end + model per second of audio, from board runs."""
+
+import pytest
+
+from recipes.common import cost
+
+FRONT_END = {"status": "ok", "frontend": "q15", "instructions_per_frame": 17000.0,
+             "est_cycles_per_frame": 20000.0}
+
+
+def _inputs():
+    results = {"egru_int8": {"test_accuracy": 0.97}, "gru_int8": {"test_accuracy": 0.99},
+               "dscnn_int8": {"test_accuracy": 0.98, "mcu_instructions": 7_700_000,
+                              "mcu_est_cycles": 9_000_000, "flash_bytes": 1, "ram_bytes": 2}}
+    board = {"egru": {"instructions": 980_000, "est_cycles": 1_200_000.0, "flash_bytes": 3,
+                      "ram_bytes": 4},
+             "gru": {"instructions": 9_800_000, "flash_bytes": 5, "ram_bytes": 6},
+             "dense_kernel": {"error": "too large"}}
+    return results, board
+
+
+def test_streaming_and_window_models_per_second():
+    results, board = _inputs()
+    table = cost.cost_table(results, board, FRONT_END, frames=98)
+    egru = table["models"]["egru_int8"]
+    # 100 frames/s x (980000 / 98 model + 17000 front end) = 2.7 M
+    assert egru["always_on_instructions_per_second"] == 100 * (10_000 + 17_000)
+    assert egru["always_on_est_cycles_per_second"] == round(100 * (1_200_000 / 98 + 20_000))
+    assert table["models"]["gru_converter_int8"]["always_on_instructions_per_second"] == \
+        100 * (100_000 + 17_000)
+    dscnn = table["models"]["dscnn_int8"]
+    # 4 windows/s x 7.7 M + 50 front-end frames/s (20 ms hop)
+    assert dscnn["always_on_instructions_per_second"] == 4 * 7_700_000 + 50 * 17_000
+    assert dscnn["always_on_instructions_per_second_at_2_windows"] == 2 * 7_700_000 + 50 * 17_000
+    assert dscnn["arena_bytes"] == 2
+
+
+def test_unmeasured_models_say_why():
+    results, board = _inputs()
+    table = cost.cost_table(results, board, FRONT_END, frames=98)
+    assert "too large" in table["missing"]["gru_dense_int8"]
+    assert "lstm_cmsis_int8" in table["missing"]
+    assert set(table["models"]) | set(table["missing"]) == set(cost.ORDER)
+    text = cost.format_cost(table)
+    assert "lstm_cmsis_int8: not measured" in text and "2 windows/s" in text
+    none = cost.cost_table(results, board, {"status": "not built"}, frames=98)
+    assert none["models"] == {} and set(none["missing"]) == set(cost.ORDER)
+
+
+def test_plot_is_written(tmp_path):
+    pytest.importorskip("matplotlib")
+    results, board = _inputs()
+    path = cost.plot_cost(cost.cost_table(results, board, FRONT_END, frames=98),
+                          str(tmp_path / "cost.png"))
+    assert (tmp_path / "cost.png").stat().st_size > 1000 and path.endswith("cost.png")
