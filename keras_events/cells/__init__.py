@@ -1,5 +1,6 @@
 """Event-based recurrent cells."""
 
-from keras_events.cells.egru import EGRU, EGRUCell
+from keras_events.cells.egru import EGRUCell
+from keras_events.cells.egru_layer import EGRU
 
 __all__ = ["EGRU", "EGRUCell"]

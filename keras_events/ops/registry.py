@@ -13,7 +13,7 @@ import importlib
 def builtin_op_modules():
     """The modules that register the built-in ops, imported on first registry use: one per
     line of the native manifest (``custom_ops/ops.def``), named after the op
-    (``KE_EGRU`` -> ``keras_events.ops.egru``), so the manifest line is the op's only
+    (``KE_<NAME>`` -> ``keras_events.ops.<name>``), so the manifest line is the op's only
     registration."""
     from keras_events._native import manifest
 

@@ -92,7 +92,7 @@ def cost_table(results, board, front_end, frames):
     streamed("egru_int8", "egru_int8", "egru",
              f"streaming EGRU op, one frame per invoke; front end {fe_name}")
     streamed("gru_dense_int8", "gru_int8", "dense_kernel",
-             "GRU-sized scalar dense kernel (KE_EGRU storing every weight, every unit "
+             "GRU-sized scalar dense kernel (the event op storing every weight, every unit "
              "firing: instructions only; the SMLAD kernel ke_dense_smlad.c is measured in "
              "benchmarks/micro_bench.py only); accuracy: the converter GRU's")
     streamed("gru_converter_int8", "gru_int8", "gru",
