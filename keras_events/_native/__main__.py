@@ -22,6 +22,8 @@ def _targets(jobs: int) -> dict:
         "core": ("core library keras_events/export/_ke_core.so (ctypes)", host.build_core_library),
         "test-core": ("C unit tests of custom_ops/core", host.build_core_tests),
         "logmel": ("log-mel front end, host shared library", host.build_logmel_library),
+        "logmel-q": ("fixed-point log-mel front end, host shared library",
+                     lambda: host.build_front_end_library("logmel_q")),
         "tflm-m4": ("TFLM static library, Cortex-M4F (cached)", lambda: tflm.build_library("m4", jobs=jobs, verbose=True)),
         "tflm-host": ("TFLM static library, x86-64 (cached)", lambda: tflm.build_library("host", jobs=jobs, verbose=True)),
         "tflm-host-asan": ("TFLM static library, x86-64 ASan/UBSan (cached)",

@@ -8,7 +8,8 @@ log-mel front end.
   (the ctypes reference binding).
 - ``build_core_tests(sanitize)`` / ``build_glue_test(sanitize)``: the C unit tests of
   ``custom_ops/tests`` (the glue test under ASan/UBSan only).
-- ``build_logmel_library()``: the C log-mel front end for ctypes checks.
+- ``build_front_end_library(name)`` / ``build_logmel_library()``: the C keyword front ends
+  (float log-mel, fixed-point log-mel) for ctypes.
 
 Each returns its output path at once when nothing changed (a key of sources, headers,
 flags and TensorFlow version is kept next to the output).
@@ -18,6 +19,7 @@ from __future__ import annotations
 import importlib.metadata
 import importlib.util
 import os
+import shutil
 import pathlib
 
 from . import manifest, progress
@@ -143,11 +145,30 @@ def build_glue_test(sanitize: bool = True) -> pathlib.Path:
     return _record(out, key)
 
 
-def build_logmel_library(out_dir: pathlib.Path | None = None) -> pathlib.Path:
-    """``custom_ops/core/ke_logmel.c`` as a shared library, named by content."""
+# The keyword front ends in C (sources, headers), for ctypes: the float librosa-matched one
+# and the fixed-point one of ``--frontend q15``.
+FRONT_ENDS = {
+    "logmel": ((LOGMEL,), (CORE / "ke_logmel.h",)),
+    "logmel_q": ((CORE / "ke_logmel_q.c",), (CORE / "ke_logmel_q.h", CORE / "ke_dsp16.h")),
+}
+
+
+def build_front_end_library(name: str = "logmel",
+                            out_dir: pathlib.Path | None = None) -> pathlib.Path:
+    """A front end of ``FRONT_ENDS`` as a shared library, named by content."""
+    if name not in FRONT_ENDS:
+        raise ValueError(f"name={name!r}; choose one of {sorted(FRONT_ENDS)}")
+    sources, headers = FRONT_ENDS[name]
+    if shutil.which(_cc()) is None:
+        raise RuntimeError(f"C compiler {_cc()!r} not found. Fix: install gcc or set CC.")
     flags = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC"]
     out_dir = pathlib.Path(out_dir or BUILD_DIR)
-    out = out_dir / f"libke_logmel_{digest(LOGMEL, CORE / 'ke_logmel.h', _cc(), *flags)}.so"
+    out = out_dir / f"libke_{name}_{digest(*sources, *headers, _cc(), *flags)}.so"
     if out.exists():
         return out
-    return link(out, _cc(), [*flags, LOGMEL], ["-lm"])
+    return link(out, _cc(), [*flags, *sources], ["-lm"])
+
+
+def build_logmel_library(out_dir: pathlib.Path | None = None) -> pathlib.Path:
+    """``custom_ops/core/ke_logmel.c`` as a shared library, named by content."""
+    return build_front_end_library("logmel", out_dir)

@@ -11,7 +11,6 @@ Example:
 
 import ctypes
 import os
-import shutil
 
 import numpy as np
 
@@ -33,9 +32,6 @@ def build_library(build_dir=DEFAULT_BUILD_DIR):
     returns its path."""
     from keras_events._native import host
 
-    cc = os.environ.get("CC", "gcc")
-    if shutil.which(cc) is None:
-        raise RuntimeError(f"C compiler {cc!r} not found. Fix: install gcc or set CC.")
     return str(host.build_logmel_library(build_dir))
 
 

@@ -13,17 +13,11 @@ Example:
 """
 
 import ctypes
-import os
-import pathlib
-import shutil
 
 import numpy as np
 
-from recipes.kws.logmel_c import DEFAULT_BUILD_DIR, REPO_ROOT
+from recipes.kws.logmel_c import DEFAULT_BUILD_DIR
 
-CORE = pathlib.Path(REPO_ROOT) / "custom_ops" / "core"
-SOURCES = [CORE / "ke_logmel_q.c"]
-HEADERS = [CORE / "ke_logmel_q.h", CORE / "ke_dsp16.h"]
 FRAC_BITS = 10
 HOP = 160
 
@@ -35,17 +29,9 @@ class _Config(ctypes.Structure):
 
 def build_library(build_dir=DEFAULT_BUILD_DIR):
     """Compiles ke_logmel_q.c into a shared library named by content; returns its path."""
-    from keras_events._native.compile import digest, link
+    from keras_events._native import host
 
-    cc = os.environ.get("CC", "gcc")
-    if shutil.which(cc) is None:
-        raise RuntimeError(f"C compiler {cc!r} not found. Fix: install gcc or set CC.")
-    flags = ["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC"]
-    out = pathlib.Path(build_dir) / f"libke_logmel_q_{digest(*SOURCES, *HEADERS, cc, *flags)}.so"
-    if out.exists():
-        return str(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    return str(link(out, cc, [*flags, *map(str, SOURCES)], ["-lm"]))
+    return str(host.build_front_end_library("logmel_q", build_dir))
 
 
 def int8_requant(mean, std, scale, zero_point):

@@ -65,10 +65,11 @@ def _cache_key(cfg, state):
     h.update(repr((state["data_dir"], cfg.seed, state["augment_copies"], kws_features.N_MELS,
                    kws_features.FMIN, kws_features.FMAX, kws_features.EPS)).encode())
     if cfg.frontend != "float":  # keeps the float path's existing cache keys
-        from recipes.kws import logmel_q
+        from keras_events._native import host
 
         h.update(cfg.frontend.encode())
-        for path in logmel_q.SOURCES + logmel_q.HEADERS:  # the C code is the front end
+        sources, headers = host.FRONT_ENDS["logmel_q"]
+        for path in (*sources, *headers):  # the C code is the front end
             h.update(path.read_bytes())
     return h.hexdigest()[:12]
 

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from recipes.kws.logmel_q import SOURCES
+from keras_events._native.host import FRONT_ENDS
+
+SOURCES = FRONT_ENDS["logmel_q"][0]
 
 HERE = Path(__file__).parent
 
