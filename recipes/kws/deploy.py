@@ -52,7 +52,8 @@ def stage_run(cfg, state):
                 state["splits"]["testing"].audio[index])
         except Exception as err:
             state["stages"]["arduino"] = f"failed: {err}"
-    state["front_end_board"] = front_end_on_board(state, getattr(cfg, "frontend", "float"))
+    state["front_end_board"] = (front_end_on_board(state, getattr(cfg, "frontend", "float"))
+                                if getattr(cfg, "board", True) else {"status": "not run: --no-board"})
     return state
 
 
