@@ -35,31 +35,42 @@ def build_library(build_dir=DEFAULT_BUILD_DIR):
     return str(host.build_logmel_library(build_dir))
 
 
-class CLogMel:
-    """The C front end: ``clip(int16 audio)``, ``frame(160 samples)``, ``quantize``."""
+class _CFrontEnd:
+    """ctypes binding of one C front end whose functions are named ``<prefix>_*`` (the float
+    ``ke_logmel`` and the fixed-point ``ke_logmel_q`` share this API): init, clip, frame
+    (streaming one hop), reset, status strings.  `OUT` is the output element type."""
 
-    def __init__(self, num_mels=40, fmin_hz=20.0, fmax_hz=8000.0, log_eps=1e-6,
-                 norm_mean=0.0, norm_scale=1.0, build_dir=DEFAULT_BUILD_DIR):
-        lib = ctypes.CDLL(build_library(build_dir))
-        lib.ke_logmel_state_size.restype = ctypes.c_size_t
-        lib.ke_logmel_status_string.restype = ctypes.c_char_p
-        lib.ke_logmel_clip.restype = ctypes.c_int32
+    PREFIX = "ke_logmel"
+    LIBRARY = None            # callable(build_dir) -> path of the shared library
+    OUT = (ctypes.c_float, np.float32)
+
+    def _open(self, config, num_mels, build_dir):
+        lib = ctypes.CDLL(type(self).LIBRARY(build_dir))
+        self._fn("state_size", lib).restype = ctypes.c_size_t
+        self._fn("status_string", lib).restype = ctypes.c_char_p
+        self._fn("clip", lib).restype = ctypes.c_int32
         self._lib = lib
-        self._state = ctypes.create_string_buffer(lib.ke_logmel_state_size())
+        self._state = ctypes.create_string_buffer(self._fn("state_size")())
         self.num_mels = num_mels
-        config = _Config(num_mels, fmin_hz, fmax_hz, log_eps, norm_mean, norm_scale)
-        self._check(lib.ke_logmel_init(self._state, ctypes.byref(config)), "ke_logmel_init")
+        self._call("init", self._state, ctypes.byref(config))
 
-    @staticmethod
-    def state_size(build_dir=DEFAULT_BUILD_DIR):
-        """sizeof(ke_logmel_state) on the host."""
-        lib = ctypes.CDLL(build_library(build_dir))
-        lib.ke_logmel_state_size.restype = ctypes.c_size_t
-        return int(lib.ke_logmel_state_size())
+    def _fn(self, name, lib=None):
+        return getattr(lib or self._lib, f"{self.PREFIX}_{name}")
+
+    def _call(self, name, *args):
+        return self._check(self._fn(name)(*args), f"{self.PREFIX}_{name}")
+
+    @classmethod
+    def state_size(cls, build_dir=DEFAULT_BUILD_DIR):
+        """sizeof the C state struct on the host."""
+        lib = ctypes.CDLL(cls.LIBRARY(build_dir))
+        fn = getattr(lib, f"{cls.PREFIX}_state_size")
+        fn.restype = ctypes.c_size_t
+        return int(fn())
 
     def _check(self, status, name):
         if status < 0:
-            raise ValueError(f"{name}: {self._lib.ke_logmel_status_string(status).decode()}")
+            raise ValueError(f"{name}: {self._fn('status_string')(status).decode()}")
         return status
 
     @staticmethod
@@ -67,29 +78,40 @@ class CLogMel:
         return array.ctypes.data_as(ctypes.POINTER(ctype))
 
     def clip(self, samples):
-        """(num_frames, num_mels) float32 features of an int16 clip."""
+        """(num_frames, num_mels) features of an int16 clip (`OUT` elements)."""
         samples = np.ascontiguousarray(samples, np.int16)
-        frames = int(self._lib.ke_logmel_num_frames(ctypes.c_int32(samples.shape[0])))
-        out = np.zeros((frames, self.num_mels), np.float32)
-        n = self._lib.ke_logmel_clip(self._state, self._ptr(samples, ctypes.c_int16),
-                                     ctypes.c_int32(samples.shape[0]),
-                                     self._ptr(out, ctypes.c_float), ctypes.c_int32(frames))
-        self._check(n, "ke_logmel_clip")
+        if samples.ndim != 1:
+            raise ValueError(f"samples must be 1-D int16, got shape {samples.shape}.")
+        frames = int(self._fn("num_frames")(ctypes.c_int32(samples.shape[0])))
+        out = np.zeros((frames, self.num_mels), self.OUT[1])
+        self._call("clip", self._state, self._ptr(samples, ctypes.c_int16),
+                   ctypes.c_int32(samples.shape[0]), self._ptr(out, self.OUT[0]),
+                   ctypes.c_int32(frames))
         return out
 
     def reset(self):
-        self._check(self._lib.ke_logmel_reset(self._state), "ke_logmel_reset")
+        self._call("reset", self._state)
 
     def frame(self, hop_samples):
         """Streams one hop of 160 int16 samples; returns a frame or None while filling."""
         hop_samples = np.ascontiguousarray(hop_samples, np.int16)
         if hop_samples.shape != (HOP,):
             raise ValueError(f"hop_samples must have shape ({HOP},), got {hop_samples.shape}.")
-        out = np.zeros(self.num_mels, np.float32)
-        ready = self._check(self._lib.ke_logmel_frame(
-            self._state, self._ptr(hop_samples, ctypes.c_int16),
-            self._ptr(out, ctypes.c_float)), "ke_logmel_frame")
+        out = np.zeros(self.num_mels, self.OUT[1])
+        ready = self._call("frame", self._state, self._ptr(hop_samples, ctypes.c_int16),
+                           self._ptr(out, self.OUT[0]))
         return out if ready else None
+
+
+class CLogMel(_CFrontEnd):
+    """The C front end: ``clip(int16 audio)``, ``frame(160 samples)``, ``quantize``."""
+
+    LIBRARY = staticmethod(lambda build_dir: build_library(build_dir))
+
+    def __init__(self, num_mels=40, fmin_hz=20.0, fmax_hz=8000.0, log_eps=1e-6,
+                 norm_mean=0.0, norm_scale=1.0, build_dir=DEFAULT_BUILD_DIR):
+        self._open(_Config(num_mels, fmin_hz, fmax_hz, log_eps, norm_mean, norm_scale),
+                   num_mels, build_dir)
 
     def quantize(self, features, scale, zero_point):
         """int8 quantisation by ``ke_logmel_quantize``."""

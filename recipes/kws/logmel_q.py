@@ -16,7 +16,7 @@ import ctypes
 
 import numpy as np
 
-from recipes.kws.logmel_c import DEFAULT_BUILD_DIR
+from recipes.kws.logmel_c import DEFAULT_BUILD_DIR, _CFrontEnd
 
 FRAC_BITS = 10
 HOP = 160
@@ -47,69 +47,22 @@ def int8_requant(mean, std, scale, zero_point):
     return multiplier, offset, int(zero_point)
 
 
-class CLogMelQ:
+class CLogMelQ(_CFrontEnd):
     """The fixed-point front end: ``clip(int16 audio)`` and ``frame(160 samples)`` give
     int16 Q10 log-mel; ``to_int8`` requantises them for an int8 model."""
 
+    PREFIX = "ke_logmel_q"
+    LIBRARY = staticmethod(lambda build_dir: build_library(build_dir))
+    OUT = (ctypes.c_int16, np.int16)
+
     def __init__(self, num_mels=40, fmin_hz=20.0, fmax_hz=8000.0, log_eps=1e-6,
                  build_dir=DEFAULT_BUILD_DIR):
-        lib = ctypes.CDLL(build_library(build_dir))
-        lib.ke_logmel_q_state_size.restype = ctypes.c_size_t
-        lib.ke_logmel_q_status_string.restype = ctypes.c_char_p
-        lib.ke_logmel_q_clip.restype = ctypes.c_int32
-        self._lib = lib
-        self._state = ctypes.create_string_buffer(lib.ke_logmel_q_state_size())
-        self.num_mels = num_mels
-        config = _Config(num_mels, fmin_hz, fmax_hz, log_eps)
-        self._check(lib.ke_logmel_q_init(self._state, ctypes.byref(config)), "ke_logmel_q_init")
-
-    @staticmethod
-    def state_size(build_dir=DEFAULT_BUILD_DIR):
-        """sizeof(ke_logmel_q_state) on the host."""
-        lib = ctypes.CDLL(build_library(build_dir))
-        lib.ke_logmel_q_state_size.restype = ctypes.c_size_t
-        return int(lib.ke_logmel_q_state_size())
-
-    def _check(self, status, name):
-        if status < 0:
-            raise ValueError(f"{name}: {self._lib.ke_logmel_q_status_string(status).decode()}")
-        return status
-
-    @staticmethod
-    def _ptr(array, ctype):
-        return array.ctypes.data_as(ctypes.POINTER(ctype))
-
-    def clip(self, samples):
-        """(num_frames, num_mels) int16 Q10 features of an int16 clip."""
-        samples = np.ascontiguousarray(samples, np.int16)
-        if samples.ndim != 1:
-            raise ValueError(f"samples must be 1-D int16, got shape {samples.shape}.")
-        frames = int(self._lib.ke_logmel_q_num_frames(ctypes.c_int32(samples.shape[0])))
-        out = np.zeros((frames, self.num_mels), np.int16)
-        n = self._lib.ke_logmel_q_clip(self._state, self._ptr(samples, ctypes.c_int16),
-                                       ctypes.c_int32(samples.shape[0]),
-                                       self._ptr(out, ctypes.c_int16), ctypes.c_int32(frames))
-        self._check(n, "ke_logmel_q_clip")
-        return out
+        self._open(_Config(num_mels, fmin_hz, fmax_hz, log_eps), num_mels, build_dir)
 
     def clips(self, audio):
         """(N, frames, num_mels) float32 log-mel (Q10 / 1024) of (N, T) int16 clips."""
         audio = np.asarray(audio)
         return np.stack([self.clip(a) for a in audio]).astype(np.float32) / 2 ** FRAC_BITS
-
-    def reset(self):
-        self._check(self._lib.ke_logmel_q_reset(self._state), "ke_logmel_q_reset")
-
-    def frame(self, hop_samples):
-        """Streams one hop of 160 int16 samples; returns a Q10 frame or None while filling."""
-        hop_samples = np.ascontiguousarray(hop_samples, np.int16)
-        if hop_samples.shape != (HOP,):
-            raise ValueError(f"hop_samples must have shape ({HOP},), got {hop_samples.shape}.")
-        out = np.zeros(self.num_mels, np.int16)
-        ready = self._check(self._lib.ke_logmel_q_frame(
-            self._state, self._ptr(hop_samples, ctypes.c_int16),
-            self._ptr(out, ctypes.c_int16)), "ke_logmel_q_frame")
-        return out if ready else None
 
     def to_int8(self, features_q10, multiplier, offset, zero_point):
         """``ke_logmel_q_to_int8`` (see :func:`int8_requant`)."""

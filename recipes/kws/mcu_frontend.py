@@ -23,7 +23,7 @@ import subprocess
 
 import numpy as np
 
-from keras_events._native import board
+from keras_events._native import board, host
 from recipes.kws.logmel_c import REPO_ROOT
 
 HARNESS = os.path.join(REPO_ROOT, "micro", "harness")
@@ -32,12 +32,13 @@ MAIN = os.path.join(REPO_ROOT, "recipes", "kws", "mcu", "logmel_main.c")
 HARNESS_SOURCES = [os.path.join(HARNESS, "startup.c"), os.path.join(HARNESS, "semihost.c"),
                    os.path.join(HARNESS, "ke_counters.c")]
 SOURCES = [MAIN, os.path.join(CORE, "ke_logmel.c"), *HARNESS_SOURCES]
-# Per front end: (firmware main, core sources, core headers).
+# Per front end: (firmware main, core sources, core headers); the C files are the native
+# builder's (keras_events._native.host.FRONT_ENDS), the same the host binding compiles.
+_MAIN_Q = os.path.join(REPO_ROOT, "recipes", "kws", "mcu", "logmel_q_main.c")
 FRONTENDS = {
-    "float": (MAIN, [os.path.join(CORE, "ke_logmel.c")], [os.path.join(CORE, "ke_logmel.h")]),
-    "q15": (os.path.join(REPO_ROOT, "recipes", "kws", "mcu", "logmel_q_main.c"),
-            [os.path.join(CORE, "ke_logmel_q.c")],
-            [os.path.join(CORE, "ke_logmel_q.h"), os.path.join(CORE, "ke_dsp16.h")]),
+    frontend: (main, [str(p) for p in host.FRONT_ENDS[name][0]],
+               [str(p) for p in host.FRONT_ENDS[name][1]])
+    for frontend, name, main in (("float", "logmel", MAIN), ("q15", "logmel_q", _MAIN_Q))
 }
 DEFAULT_BUILD_DIR = os.path.join(REPO_ROOT, "build", "recipes", "mcu")
 HOP = 160
