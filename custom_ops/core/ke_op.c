@@ -84,10 +84,12 @@ int ke_check_sparse(const ke_reporter* r, const ke_tensor* in, int first,
   const int status = ke_sparse_check(rows, cols, nnz, (const int16_t*)index->data, off);
   if (status == KE_ERR_OFFSETS)
     return ke_fail(r, "inputs %s/%s: offsets must start at 0, be non-decreasing and end at "
-                   "the number of values.", names[first + 1], names[first + 2]);
+                   "the number of values (in block-4 form: multiples of 4).", names[first + 1],
+                   names[first + 2]);
   if (status != KE_OK)
-    return ke_fail(r, "inputs %s/%s: an index is outside 0..%d or not strictly ascending "
-                   "within its row.", names[first + 1], names[first + 2], (int)(cols - 1));
+    return ke_fail(r, "inputs %s/%s: an index is outside 0..%d, not strictly ascending "
+                   "within its row, or a block-4 group is malformed (custom_ops/README.md).",
+                   names[first + 1], names[first + 2], (int)(cols - 1));
   return 1;
 }
 
