@@ -53,6 +53,25 @@ def _tflite_outputs(tflite: bytes, x: np.ndarray) -> np.ndarray:
     return np.stack(ys)
 
 
+def _run_sequences(model: bytes, xs: np.ndarray, quantize: bool):
+    """(inputs as fed, outputs): each sequence of ``xs`` through the project's host
+    interpreter (one invoke per sequence), quantized to the model's int8 input first."""
+    from keras_events.export import Interpreter
+
+    interp = Interpreter(model_content=model)
+    interp.allocate_tensors()
+    d_in, d_out = interp.get_input_details()[0], interp.get_output_details()[0]
+    if quantize:
+        scale, zp = d_in["quantization"]
+        xs = np.clip(np.round(xs / scale) + zp, -128, 127).astype(np.int8)
+    ys = []
+    for x in xs:
+        interp.set_tensor(d_in["index"], x[None])
+        interp.invoke()
+        ys.append(interp.get_tensor(d_out["index"])[0])
+    return xs, np.stack(ys)
+
+
 # Constructed EGRU (Subramoney et al., ICLR 2023) whose event rate is set by the input:
 # unit j belongs to input group j % GROUPS; the candidate gate of a unit is driven to
 # tanh(+1.5) when its group's input is 1 (c ~ 0.9 > threshold 0.5: an event every step)
@@ -114,7 +133,7 @@ def _with_time_steps(model: bytes, steps: int) -> bytes:
 def _egru_family(out, quantize):
     """Whole-sequence models at each weight sparsity, a T=1 streaming twin of the dense
     one, the activity inputs and the host TFLite (custom_ops) reference outputs."""
-    from keras_events.export import Interpreter, to_tflite
+    from keras_events.export import to_tflite
     xs = np.concatenate([activity_inputs(a) for a in ACTIVITIES])  # (4, T, GROUPS)
     rep = np.concatenate([xs, np.random.default_rng(1).random((16, T, GROUPS), np.float32)])
     kwargs = {}
@@ -130,19 +149,9 @@ def _egru_family(out, quantize):
             seq = (out / "seq_s0.tflite").read_bytes()
             (out / "stream.tflite").write_bytes(_with_time_steps(seq, 1))
     model_bytes = (out / "seq_s0.tflite").read_bytes()
-    interp = Interpreter(model_content=model_bytes)
-    interp.allocate_tensors()
-    d_in, d_out = interp.get_input_details()[0], interp.get_output_details()[0]
-    if quantize:
-        scale, zp = d_in["quantization"]
-        xs = np.clip(np.round(xs / scale) + zp, -128, 127).astype(np.int8)
-    ys = []
-    for x in xs:
-        interp.set_tensor(d_in["index"], x[None])
-        interp.invoke()
-        ys.append(interp.get_tensor(d_out["index"])[0])
+    xs, ys = _run_sequences(model_bytes, xs, quantize)
     np.save(out / "x.npy", xs)
-    np.save(out / "y_tflite.npy", np.stack(ys))
+    np.save(out / "y_tflite.npy", ys)
     (out / "model.tflite").write_bytes(model_bytes)
 
 
@@ -191,17 +200,7 @@ def _egru_h128(out, quantize):
                       inference_input_type=tf.int8, inference_output_type=tf.int8)
     seq = to_tflite(_egru_model(t, f, H128["units"], True, h128_weights()), **kwargs)
     stream = _with_time_steps(seq, 1)
-    interp = Interpreter(model_content=seq)
-    interp.allocate_tensors()
-    d_in, d_out = interp.get_input_details()[0], interp.get_output_details()[0]
-    if quantize:
-        scale, zp = d_in["quantization"]
-        xs = np.clip(np.round(xs / scale) + zp, -128, 127).astype(np.int8)
-    y_seq = []
-    for x in xs:
-        interp.set_tensor(d_in["index"], x[None])
-        interp.invoke()
-        y_seq.append(interp.get_tensor(d_out["index"])[0])
+    xs, y_seq = _run_sequences(seq, xs, quantize)
     sinterp = Interpreter(model_content=stream)
     sinterp.allocate_tensors()
     s_in, s_out = sinterp.get_input_details()[0], sinterp.get_output_details()[0]
@@ -215,7 +214,7 @@ def _egru_h128(out, quantize):
     (out / "seq.tflite").write_bytes(seq)
     (out / "stream.tflite").write_bytes(stream)
     np.save(out / "x.npy", xs)
-    np.save(out / "y_seq.npy", np.stack(y_seq))
+    np.save(out / "y_seq.npy", y_seq)
     np.save(out / "y_stream.npy", np.stack(y_stream).reshape(n, t, -1))
 
 
