@@ -86,11 +86,12 @@ def get(name: str) -> Op:
 
 def sources(kind: str, op_names=None) -> list[pathlib.Path]:
     """Paths of one source group: the common sources, then those of ``op_names`` (default:
-    every op) that the manifest lists."""
+    every op) that the manifest lists; a source two ops share (e.g. the delta ops'
+    ``core/ke_delta.c``) comes once."""
     if kind not in KINDS:
         raise ValueError(f"kind={kind!r}; choose one of {KINDS}")
     wanted = names() if op_names is None else [n for n in op_names if n in names()]
     out = [CUSTOM_OPS / s for s in _read()[1][kind]]
     for name in wanted:
-        out += get(name).paths(kind)
+        out += [p for p in get(name).paths(kind) if p not in out]
     return out

@@ -1,0 +1,79 @@
+/* Delta encoding, shared by KE_DELTA_GRU and KE_DELTA_LSTM (custom_ops/README.md, "KE_DELTA_GRU").
+ *
+ * Delta networks (Neil, Lee, Delbruck & Liu, "Delta Networks for Optimized Recurrent Network
+ * Computation", ICML 2017; Gao, Neil, Ceolini, Liu & Delbruck, "EdgeDRNN", IEEE JETCAS 2020):
+ * a vector v is compared with its last *transmitted* value v_hat; a component is sent only when
+ * it changed by more than a threshold theta, and the products with the weight rows are
+ * accumulated in a delta memory M:
+ *
+ *     d_i = v_i - v_hat_i;   sent iff |d_i| > theta;   v_hat_i = v_i and M += d_i W[i, :] if sent.
+ *
+ * So M = v_hat W at all times (exactly in int8): the pre-activations of a dense step, computed
+ * from the rows of the components that changed, and from their stored (unpruned) weights only.
+ *
+ * int8: v and v_hat are int8 in one quantization (scale s, zero point zp; v_hat starts at zp,
+ * the real 0), d is their integer difference (|d| <= 255, what the shared int8 row products
+ * take), the threshold the integer floor(theta / s) (so |d| s > theta iff |d| > floor(theta/s)),
+ * and M is int32 in units of s s_w[k]: M = bias + (v_hat - zp) W, bounded like any int8
+ * accumulator (ke_sparse_acc_bound_i8). */
+#ifndef KE_DELTA_H_
+#define KE_DELTA_H_
+
+#include <stdint.h>
+
+#include "ke_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Fixed-point formats of the int8 paths (the gate tables of ke_lut.h). */
+#define KE_DELTA_PRE_FRAC_BITS 12   /* gate pre-activations and the LSTM cell: int16 Q3.12 */
+#define KE_DELTA_STATE_FRAC_BITS 15 /* gates, GRU hidden state: int16 Q0.15 */
+#define KE_DELTA_MAX_ACC_SHIFT 24   /* accumulators are scaled by 2^L, L <= 24 */
+#define KE_DELTA_MAX_THRESHOLD_Q 255 /* an int8 threshold >= 255 never sends */
+#define KE_DELTA_MAX_INPUT 32767
+#define KE_DELTA_MAX_BIAS_I32 (1 << 30)
+
+/* Text of a ke_status code in the delta ops' terms. */
+const char* ke_delta_status_string(int status);
+
+/* One row-compressed matrix (ke_sparse.h) of `rows` source rows and `cols` columns. */
+typedef struct {
+  const void* values; /* int8 or float */
+  const int16_t* index;
+  const int32_t* offsets;
+  int32_t rows, cols;
+} ke_delta_matrix;
+
+/* One delta step of a float vector: every component with |v - v_hat| > theta updates v_hat and
+ * adds d times its row of `w` to mem[cols].  Returns the MACs executed (stored weights of the
+ * sent rows); *sent (may be NULL) gets the number of sent components. */
+uint32_t ke_delta_update_f32(const float* v, float* v_hat, float theta, const ke_delta_matrix* w,
+                             float* mem, int32_t* sent);
+
+/* The same for int8 v, v_hat (one quantization) and the integer threshold theta_q >= 0. */
+uint32_t ke_delta_update_i8(const int8_t* v, int8_t* v_hat, int32_t theta_q,
+                            const ke_delta_matrix* w, int32_t* mem, int32_t* sent);
+
+/* Per-column multipliers of the gate requantization: accumulators in units of
+ * s_a s_w[k] (input memory) and s_g s_v[k] (hidden memory) to Q3.12, as in KE_EGRU
+ * (custom_ops/README.md, "Numerics"): one shift L >= 0 for the layer,
+ * m_a[k] = round(s_a s_w[k] 2^12 2^(32-L)) < 2^31, likewise m_g.  Column k = gate * units + j
+ * of `gates` gates goes to unit_consts[words * j + 2 * gate] (m_a) and [... + 1] (m_g): a gate
+ * loop reads one unit's constants through one pointer.  Prepare only (floating point).
+ * Returns KE_OK, KE_ERR_SIZE or KE_ERR_SCALE. */
+int ke_delta_multipliers(int32_t units, int32_t gates, float a_scale, const float* w_scale,
+                         float g_scale, const float* v_scale, int32_t* unit_consts, int32_t words,
+                         int32_t* acc_shift);
+
+/* Whether the int32 memory of `w` (plus `bias`, may be NULL: none) stays below 2^(31 - L) for
+ * every int8 v_hat with zero point zp: KE_OK, KE_ERR_BIAS or KE_ERR_RANGE.  Prepare only. */
+int ke_delta_check_memory(const ke_delta_matrix* w, const int32_t* bias, int32_t zero_point,
+                          int32_t acc_shift);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* KE_DELTA_H_ */
