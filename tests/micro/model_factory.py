@@ -229,6 +229,66 @@ def egru_h128_int8(out):
 MODELS = {"fc_int8": fc_int8, "egru_float": egru_float, "egru_int8": egru_int8,
           "egru_h128_float": egru_h128_float, "egru_h128_int8": egru_h128_int8}
 
+
+# Delta-GRU / Delta-LSTM (KE_DELTA_GRU, KE_DELTA_LSTM) for host == board: 50 % of both weight
+# matrices pruned, thresholds > 0 on slowly varying inputs (a random walk), so some but not
+# all inputs and hidden units are sent each step.
+DELTA = dict(units=32, features=10, time=12, sequences=3, thresholds=(0.08, 0.04))
+
+
+def delta_weights(cell, seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for w in cell.get_weights():
+        w = rng.normal(0, 0.5 if w.ndim == 2 else 0.3, w.shape)
+        prune = w.ndim == 2 and w.shape[0] > 2  # kernels, not the bias
+        out.append((w * (rng.random(w.shape) >= 0.5) if prune else w).astype(np.float32))
+    return out
+
+
+def delta_inputs(n, seed=1):
+    rng = np.random.default_rng(seed)
+    return np.cumsum(rng.normal(0, 0.15, (n, DELTA["time"], DELTA["features"])), axis=1
+                     ).astype(np.float32)
+
+
+def _delta_family(out, kind, quantize):
+    """seq.tflite (whole sequences), stream.tflite (its T = 1 twin), x.npy (as fed), the host
+    TFLite outputs y_seq.npy and y_stream.npy (streamed frame by frame, reset per sequence)."""
+    import keras
+    from keras_events import DeltaGRUCell, DeltaLSTMCell
+    from keras_events.export import reset_states, to_tflite
+    cell = {"gru": DeltaGRUCell, "lstm": DeltaLSTMCell}[kind](
+        DELTA["units"], input_threshold=DELTA["thresholds"][0],
+        hidden_threshold=DELTA["thresholds"][1])
+    model = keras.Sequential([keras.Input((DELTA["time"], DELTA["features"]), batch_size=1),
+                              keras.layers.RNN(cell, return_sequences=True)])
+    cell.set_weights(delta_weights(cell))
+    xs = delta_inputs(DELTA["sequences"])
+    kwargs = {}
+    if quantize:
+        import tensorflow as tf
+        kwargs = dict(quantize="int8", representative_data=delta_inputs(32, seed=2),
+                      inference_input_type=tf.int8, inference_output_type=tf.int8)
+    seq = to_tflite(model, **kwargs)
+    stream = _with_time_steps(seq, 1)
+    (out / "seq.tflite").write_bytes(seq)
+    (out / "stream.tflite").write_bytes(stream)
+    xs, ys = _run_sequences(seq, xs, quantize)
+    np.save(out / "x.npy", xs)
+    np.save(out / "y_seq.npy", ys)
+    frames = []
+    for x in xs:
+        reset_states()
+        _, y = _run_sequences(stream, x[:, None], False)
+        frames.append(y.reshape(DELTA["time"], -1))
+    np.save(out / "y_stream.npy", np.stack(frames))
+
+
+MODELS.update({f"delta_{kind}_{dtype}": (lambda out, k=kind, q=dtype == "int8":
+                                         _delta_family(out, k, q))
+               for kind in ("gru", "lstm") for dtype in ("float", "int8")})
+
 if __name__ == "__main__":
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     name, out_dir = sys.argv[1], pathlib.Path(sys.argv[2])
