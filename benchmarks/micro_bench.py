@@ -403,6 +403,104 @@ def rereport(json_in, out_dir, json_path=None):
     report(rows, pathlib.Path(out_dir), json_path)
 
 
+# ---- Delta-GRU / Delta-LSTM rows (KE_DELTA_GRU, KE_DELTA_LSTM), --delta / --delta-only ----
+DELTA_FRACTIONS = (1.0, 0.5, 0.2, 0.1, 0.05)
+DELTA_THRESHOLD = 0.02  # input and hidden; int8: |change| > 2 LSBs of the ~2/255 input scale
+DELTA_GOAL = dict(fraction=0.2, ratio=4.0)  # >= 4x fewer instructions than dense SMLAD GRU
+
+
+def delta_inputs(n, steps, fraction, seed=0):
+    """Inputs whose first round(fraction * FEATURES) features change every step (uniform in
+    [-1, 1]) while the rest stay 0: those are never sent, the others (almost) always."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, steps, FEATURES), np.float32)
+    k = max(1, int(round(fraction * FEATURES)))
+    x[:, :, :k] = rng.uniform(-1, 1, (n, steps, k))
+    return x
+
+
+def delta_weights(kind, units, fraction, seed=0):
+    """Dense weights for which the first round(fraction * units) hidden units follow the input
+    each step (GRU: update gate shut, z ~ 0; LSTM: input gate open, forget gate shut) and the
+    others stay at 0 (GRU: z saturated at 1; LSTM: input gate shut), so the hidden delta
+    fraction is set by construction; the kernel's MAC count measures it."""
+    rng = np.random.default_rng(seed)
+    gates = 3 if kind == "gru" else 4
+    kernel = (0.3 * rng.standard_normal((FEATURES, gates * units))).astype(np.float32)
+    rec = (0.1 * rng.standard_normal((units, gates * units))).astype(np.float32)
+    active = np.arange(units) < max(1, int(round(fraction * units)))
+    if kind == "gru":
+        bias = np.zeros((2, 3 * units), np.float32)
+        bias[0, :units] = np.where(active, -6.0, 12.0)  # z: h follows n / h stays 0
+        return [kernel, rec, bias]
+    bias = np.zeros(4 * units, np.float32)
+    bias[:units] = np.where(active, 6.0, -12.0)  # i
+    bias[units:2 * units] = np.where(active, -6.0, 0.0)  # f
+    bias[3 * units:] = 6.0  # o
+    return [kernel, rec, bias]
+
+
+def delta_tflite(kind, units, steps, fraction):
+    import keras
+    from keras_events import DeltaGRUCell, DeltaLSTMCell
+    from keras_events.export import to_tflite
+    cell = {"gru": DeltaGRUCell, "lstm": DeltaLSTMCell}[kind](
+        units, input_threshold=DELTA_THRESHOLD, hidden_threshold=DELTA_THRESHOLD)
+    model = keras.Sequential([keras.Input((steps, FEATURES), batch_size=1),
+                              keras.layers.RNN(cell)])
+    cell.set_weights(delta_weights(kind, units, fraction))
+    return to_tflite(model, **_int8_kwargs(delta_inputs(64, steps, fraction, seed=1)))
+
+
+def delta_run(units_list, steps, fractions=DELTA_FRACTIONS):
+    """Delta-GRU/LSTM rows at each delta fraction (inputs and hidden units alike) against the
+    dense SMLAD int8 GRU and TFLM's fused CMSIS-NN LSTM of the same hidden size."""
+    rows = []
+    for units in units_list:
+        macs = {"gru": 3 * units * (FEATURES + units), "lstm": 4 * units * (FEATURES + units)}
+        base = {"dense_smlad_egru": measure_dense_smlad(units, steps),
+                "fused_lstm_cmsis_nn": measure(lstm_tflite(units, steps, delta_inputs(
+                    64, steps, 1.0, seed=1)), delta_inputs(1, steps, 1.0), steps, macs["lstm"])}
+        for kernel, m in base.items():
+            rows.append(dict(m, kernel=kernel, hidden=units, delta_fraction=1.0))
+        for kind, fraction in itertools.product(("gru", "lstm"), fractions):
+            m = measure(delta_tflite(kind, units, steps, fraction),
+                        delta_inputs(1, steps, fraction), steps)
+            m.pop("event_rate")  # (output != zero point): not a delta rate
+            m.update(kernel=f"ke_delta_{kind}", hidden=units, delta_fraction=fraction,
+                     measured_mac_fraction=m["effective_macs_per_step"] / macs[kind])
+            for name, b in base.items():
+                m[f"instr_ratio_vs_{name}"] = b["instructions_per_step"] / m["instructions_per_step"]
+            rows.append(m)
+            print(f"  ke_delta_{kind} U={units} deltas={fraction:.0%}: "
+                  f"{m['instructions_per_step']:,.0f} instr/step", file=sys.stderr)
+    return rows
+
+
+def delta_report(rows):
+    """The delta table and goal lines (text)."""
+    lines = ["", "Delta ops, per step on the emulated Cortex-M4F, int8, input "
+             f"{FEATURES}, thresholds {DELTA_THRESHOLD} (delta fraction = inputs and hidden "
+             "units sent per step, set by construction; MAC frac = kernel's MACs / dense MACs)",
+             f"{'kernel':22s} {'U':>4} {'deltas':>6} {'MAC frac':>8} {'instr/step':>11} "
+             f"{'est cyc/step':>12} {'x SMLAD GRU':>11} {'x CMSIS LSTM':>12}"]
+    for r in rows:
+        lines.append(
+            f"{r['kernel']:22s} {r['hidden']:>4} {r['delta_fraction']:>6.0%} "
+            f"{r.get('measured_mac_fraction', 1.0):>8.3f} {r['instructions_per_step']:>11,.0f} "
+            f"{r['est_cycles_per_step']:>12,.0f} "
+            f"{r.get('instr_ratio_vs_dense_smlad_egru', float('nan')):>11.2f} "
+            f"{r.get('instr_ratio_vs_fused_lstm_cmsis_nn', float('nan')):>12.2f}")
+    for r in rows:
+        if r["kernel"] == "ke_delta_gru" and r["delta_fraction"] == DELTA_GOAL["fraction"]:
+            ratio = r["instr_ratio_vs_dense_smlad_egru"]
+            lines.append(f"goal, hidden {r['hidden']}, {r['delta_fraction']:.0%} deltas: "
+                         f">= {DELTA_GOAL['ratio']:.0f}x fewer instructions than dense SMLAD "
+                         f"GRU: {ratio:.2f}x ("
+                         + ("met" if ratio >= DELTA_GOAL["ratio"] else "NOT met") + ")")
+    return lines
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--units", type=int, nargs="+", default=[64, 128])
@@ -419,7 +517,19 @@ def main(argv=None):
     ap.add_argument("--json", type=pathlib.Path, default=None,
                     help="also write the rows (kernel, hidden, event_rate, ...) as a JSON list")
     ap.add_argument("--out", type=pathlib.Path, default=REPO_ROOT / "build" / "micro_bench")
+    ap.add_argument("--delta", action="store_true",
+                    help="also measure KE_DELTA_GRU/LSTM at --delta-fractions (own table, JSON rows)")
+    ap.add_argument("--delta-only", action="store_true", help="only the delta rows and baselines")
+    ap.add_argument("--delta-fractions", type=float, nargs="+", default=list(DELTA_FRACTIONS))
     args = ap.parse_args(argv)
+    if args.delta or args.delta_only:
+        delta_rows = delta_run(args.units, args.time, tuple(args.delta_fractions))
+        print("\n".join(delta_report(delta_rows)))
+        if args.delta_only:
+            if args.json:
+                args.json.write_text(json.dumps(delta_rows, indent=1))
+                print(f"wrote {args.json}")
+            return
     for a in args.activities:
         if not 0 < a <= 1:
             ap.error(f"--activities: {a} is not in (0, 1]")
@@ -429,6 +539,8 @@ def main(argv=None):
     rows = run(args.units, args.time, tuple(args.activities), args.sparsity, args.with_graph_gru,
                not args.no_profile)
     report(rows, args.out, args.json)
+    if args.delta and args.json:  # the delta rows after the others
+        args.json.write_text(json.dumps(json.loads(args.json.read_text()) + delta_rows, indent=1))
 
 
 if __name__ == "__main__":
