@@ -1,10 +1,18 @@
-"""Activity metrics of event layers: event rate, backward-active fraction, effective MACs.
+"""Activity metrics of event layers: event or delta rates, backward-active fraction, effective MACs.
 
 The effective MAC count is what an event-driven kernel (``custom_ops/core/``)
-executes per step: every stored (non-zero) input weight, plus, for the recurrent
+executes per step. EGRU: every stored (non-zero) input weight, plus, for the recurrent
 product, only the non-zero weights in the rows of units that emitted an event at
-the previous step (the op's ``step_macs``, ``keras_events/ops/``). Dense MACs are
-those of a GRU of the same size.
+the previous step (the op's ``step_macs``, ``keras_events/ops/``). Delta-GRU/LSTM
+(`keras_events.cells.delta`): the non-zero weights in the rows of W of the input
+components sent at the step plus those in the rows of V of the hidden components sent.
+Dense MACs are those of the dense cell of the same size (every weight of W and V).
+
+Training cost of a delta layer (Chen et al. 2023, symmetric temporally sparse BPTT):
+a training step does three matrix products per weight matrix -- the forward ``d W``,
+and backward ``dᵀ g`` (∂L/∂W) and ``g Wᵀ`` (∂L/∂d) -- each over the sent rows only,
+so its matrix work is 3 × the effective MACs (the dense cell: 3 × the dense MACs);
+`training_macs` gives both.
 """
 
 import keras
@@ -12,7 +20,10 @@ import numpy as np
 from keras import ops
 
 from keras_events import ops as event_ops
+from keras_events.cells.delta import DeltaCellBase
 from keras_events.cells.egru import EGRUCell
+
+_EVENT_CELLS = (EGRUCell, DeltaCellBase)
 
 
 # A unit that emits at this fraction of its steps or more is "saturated": its output is
@@ -32,7 +43,7 @@ def event_layers(model):
     found = []
     for layer in model.layers:
         inner = _unwrap(layer)
-        if isinstance(inner, keras.layers.RNN) and isinstance(inner.cell, EGRUCell):
+        if isinstance(inner, keras.layers.RNN) and isinstance(inner.cell, _EVENT_CELLS):
             found.append((layer, inner))
         elif hasattr(inner, "layers") and not isinstance(inner, keras.layers.RNN):
             found.extend(event_layers(inner))
@@ -55,11 +66,64 @@ def _trace(cell, sequences):
     return np.stack(events, axis=1), np.stack(backward, axis=1)  # (B, T, U)
 
 
+def _row_macs(kernel, recurrent_kernel, sent_hidden, sent_inputs):
+    """Σ non-zero weights in the rows of W of sent inputs and of V of sent hidden units
+    (the delta contract's count), over the leading axes of the masks."""
+    w_nnz = np.count_nonzero(kernel, axis=1)
+    v_nnz = np.count_nonzero(recurrent_kernel, axis=1)
+    return (np.asarray(sent_inputs) != 0) @ w_nnz + (np.asarray(sent_hidden) != 0) @ v_nnz
+
+
+def _delta_trace(cell, sequences):
+    """Run a delta cell eagerly over (B, T, I) ``sequences``; per-step send masks."""
+    states = cell.get_initial_state(sequences.shape[0])
+    sent_inputs, sent_hidden = [], []
+    for t in range(sequences.shape[1]):
+        sx, sh = cell.send_masks(sequences[:, t], states)
+        sent_inputs.append(sx)
+        sent_hidden.append(sh)
+        _, states = cell(sequences[:, t], states)
+    return np.stack(sent_inputs, axis=1), np.stack(sent_hidden, axis=1)  # (B, T, I), (B, T, U)
+
+
+def _delta_layer_stats(cell, sequences):
+    sent_inputs, sent_hidden = _delta_trace(cell, sequences)
+    weights = {"kernel": ops.convert_to_numpy(cell.kernel),
+               "recurrent_kernel": ops.convert_to_numpy(cell.recurrent_kernel)}
+    dense = float(weights["kernel"].size + weights["recurrent_kernel"].size)
+    event_op = event_ops.for_cell(cell)  # the op's MAC accounting, once the op is registered
+    if event_op is not None:
+        macs = event_op.step_macs(weights, sent_hidden, sent_inputs)
+    else:
+        macs = _row_macs(weights["kernel"], weights["recurrent_kernel"], sent_hidden, sent_inputs)
+    effective = float(np.mean(macs))
+    nonzero = np.count_nonzero(weights["kernel"]) + np.count_nonzero(weights["recurrent_kernel"])
+    return {
+        "units": cell.units,
+        "input_delta_rate": float(sent_inputs.mean()),
+        "hidden_delta_rate": float(sent_hidden.mean()),
+        "unit_delta_rates": sent_hidden.mean(axis=(0, 1)).tolist(),
+        "weight_sparsity": 1.0 - nonzero / dense,
+        "dense_macs": dense,
+        "effective_macs": effective,
+        "mac_reduction": dense / max(effective, 1.0),
+    }
+
+
+def training_macs(stats):
+    """Matrix multiply-accumulates per step of training (forward + backward) of a layer of
+    an `activity_report`: ``(event-driven, dense)`` = 3 × (effective, dense) MACs (module
+    docstring: forward product, ∂L/∂W and ∂L/∂input products, each over the same rows)."""
+    return 3.0 * stats["effective_macs"], 3.0 * stats["dense_macs"]
+
+
 def _layer_stats(rnn, sequences):
     cell = rnn.cell
     sequences = np.asarray(sequences, dtype="float32")
     if rnn.go_backwards:
         sequences = sequences[:, ::-1]
+    if isinstance(cell, DeltaCellBase):
+        return _delta_layer_stats(cell, sequences)
     events, backward = _trace(cell, sequences)
     kernel = ops.convert_to_numpy(cell.kernel)
     recurrent = ops.convert_to_numpy(cell.recurrent_kernel)
@@ -88,7 +152,12 @@ def activity_report(model, x, print_table=True):
 
     Returns ``{layer_name: {"event_rate", "backward_active", "silent_units",
     "saturated_units", "unit_event_rates", "weight_sparsity", "dense_macs",
-    "effective_macs", "mac_reduction"}}``:
+    "effective_macs", "mac_reduction"}}`` for an EGRU layer and ``{"input_delta_rate",
+    "hidden_delta_rate", "unit_delta_rates", "weight_sparsity", "dense_macs",
+    "effective_macs", "mac_reduction"}`` for a Delta-GRU/LSTM layer (the fraction of input
+    and of hidden components sent per step, per hidden unit; the backward pass of
+    symmetric sparse BPTT skips the same rows, see `training_macs`).
+    EGRU:
     event rate = fraction of (unit, step) pairs that emit; backward-active = fraction
     through which BPTT passes (an event, or a non-zero pseudo-derivative); silent
     units = fraction of units that never emit on ``x`` (dead units: no gradient reaches
@@ -99,7 +168,8 @@ def activity_report(model, x, print_table=True):
     """
     layers = event_layers(model)
     if not layers:
-        raise ValueError("`model` has no event layers (keras.layers.RNN with an EGRUCell).")
+        raise ValueError("`model` has no event layers (keras.layers.RNN with an EGRUCell, "
+                         "DeltaGRUCell or DeltaLSTMCell).")
     x = np.asarray(x)
     if not np.all(np.isfinite(x)):
         raise ValueError("Argument `x` contains NaN or inf values.")
@@ -113,8 +183,36 @@ def activity_report(model, x, print_table=True):
     return report
 
 
+def _is_delta(stats):
+    return "hidden_delta_rate" in stats
+
+
 def format_report(report):
-    """The report as a fixed-width text table."""
+    """The report as fixed-width text tables (one for EGRU layers, one for delta layers)."""
+    tables = []
+    egru = {name: s for name, s in report.items() if not _is_delta(s)}
+    delta = {name: s for name, s in report.items() if _is_delta(s)}
+    if egru:
+        tables.append(_format_egru(egru))
+    if delta:
+        tables.append(_format_delta(delta))
+    return "\n\n".join(tables)
+
+
+def _format_delta(report):
+    head = f"{'layer':<20}{'units':>6}{'x-delta':>8}{'h-delta':>8}{'w-sparse':>9}" \
+           f"{'dense MAC':>11}{'eff. MAC':>10}{'x fewer':>8}"
+    rows = [head, "-" * len(head)]
+    for name, s in report.items():
+        rows.append(
+            f"{name:<20}{s['units']:>6}{s['input_delta_rate']:>8.3f}{s['hidden_delta_rate']:>8.3f}"
+            f"{s['weight_sparsity']:>9.3f}{s['dense_macs']:>11.0f}{s['effective_macs']:>10.0f}"
+            f"{s['mac_reduction']:>8.2f}"
+        )
+    return "\n".join(rows)
+
+
+def _format_egru(report):
     head = f"{'layer':<20}{'units':>6}{'events':>8}{'bwd-act':>8}{'silent':>8}{'w-sparse':>9}" \
            f"{'dense MAC':>11}{'eff. MAC':>10}{'x fewer':>8}"
     rows = [head, "-" * len(head)]
@@ -130,8 +228,10 @@ def format_report(report):
 class ActivityMonitor(keras.callbacks.Callback):
     """Callback: measure event layers on a fixed sample ``x`` every ``every`` epochs.
 
-    Adds ``<layer>/event_rate`` and ``<layer>/effective_macs`` to the epoch logs
-    (so they reach `History` and TensorBoard) and keeps all reports in ``history``.
+    Adds ``<layer>/event_rate`` (EGRU layers) or ``<layer>/input_delta_rate`` and
+    ``<layer>/hidden_delta_rate`` (delta layers), and ``<layer>/effective_macs`` to the
+    epoch logs (so they reach `History` and TensorBoard) and keeps all reports in
+    ``history``.
 
     Example:
 
@@ -155,7 +255,8 @@ class ActivityMonitor(keras.callbacks.Callback):
         self.history.append(report)
         if logs is not None:
             for name, stats in report.items():
-                logs[f"{name}/event_rate"] = stats["event_rate"]
-                logs[f"{name}/effective_macs"] = stats["effective_macs"]
+                rates = ("input_delta_rate", "hidden_delta_rate") if _is_delta(stats) else ("event_rate",)
+                for key in rates + ("effective_macs",):
+                    logs[f"{name}/{key}"] = stats[key]
         if self.verbose:
             print("\n" + format_report(report))

@@ -28,6 +28,7 @@ symmetric.
 import sys
 
 import keras
+import numpy as np
 from keras import ops
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell  # as EGRUCell: RNN resets its masks
 
@@ -100,6 +101,8 @@ class DeltaCellBase(DropoutRNNCell, keras.layers.Layer):
     """
 
     GATES = None
+    # Positions of h, x̂ and ĥ in the state list (set by each cell).
+    STATE_INDEX = None
 
     def __init__(
         self,
@@ -187,6 +190,14 @@ class DeltaCellBase(DropoutRNNCell, keras.layers.Layer):
         dx, x_hat, _ = delta_encode(inputs, x_hat, self.input_threshold, self.surrogate)
         dh, h_hat, _ = delta_encode(h, h_hat, self.hidden_threshold, self.surrogate)
         return dx, x_hat, dh, h_hat
+
+    def send_masks(self, inputs, states):
+        """The components a step with ``inputs`` and ``states`` sends (inference, NumPy bool):
+        ``(input mask (batch, input_dim), hidden mask (batch, units))``. For
+        `keras_events.activity_report`; the step itself computes them in ``call``."""
+        h, x_hat, h_hat = (ops.convert_to_numpy(states[k]) for k in self.STATE_INDEX)
+        x = ops.convert_to_numpy(inputs)
+        return np.abs(x - x_hat) > self.input_threshold, np.abs(h - h_hat) > self.hidden_threshold
 
     def _zeros(self, batch_size, size):
         return ops.zeros((batch_size, size), dtype=self.compute_dtype)

@@ -58,6 +58,7 @@ class DeltaGRUCell(DeltaCellBase):
     (2, 5, 8)
     """
 
+    STATE_INDEX = (0, 1, 2)  # h, x̂, ĥ
     GATES = 3
 
     @property

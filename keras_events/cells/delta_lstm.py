@@ -43,6 +43,7 @@ class DeltaLSTMCell(DeltaCellBase):
     (2, 8)
     """
 
+    STATE_INDEX = (0, 2, 3)  # h, x̂, ĥ
     GATES = 4
 
     def __init__(self, units, *args, unit_forget_bias=True, **kwargs):
