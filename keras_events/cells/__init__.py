@@ -2,5 +2,6 @@
 
 from keras_events.cells.egru import EGRUCell
 from keras_events.cells.egru_layer import EGRU
+from keras_events.cells.embedded_gru import EmbeddedGRUCell
 
-__all__ = ["EGRU", "EGRUCell"]
+__all__ = ["EGRU", "EGRUCell", "EmbeddedGRUCell"]
