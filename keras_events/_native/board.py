@@ -105,3 +105,73 @@ def compile_m4_c(src: pathlib.Path, include_dirs=(), cache: bool = True,
 def build_logmel_m4_object() -> pathlib.Path:
     """``ke_logmel.c`` compiled for the Cortex-M4F with -Werror (a portability check)."""
     return compile_m4_c(LOGMEL, extra=("-Werror",))
+
+
+# --- boards -------------------------------------------------------------------------------
+# Each emulated board: its QEMU machine, core flags, memory map and start-up code. The
+# Cortex-M4F board runs TFLM firmware (above); the Cortex-M0 board runs bare-kernel
+# firmware only (portable C cores, no TFLM: see docs/guides/cortex-m0-board.md).
+M0_ARCH = ["-mcpu=cortex-m0", "-mthumb", "-mfloat-abi=soft"]
+M0_DIR = MICRO / "m0"
+
+
+class Board:
+    """One emulated board: ``name`` (what ``micro run --board`` takes), QEMU ``machine``,
+    compiler ``arch`` flags, ``linker_script``, ``startup`` sources, ``flash`` / ``ram``
+    bytes, and whether TFLM firmware is built for it (``tflm``)."""
+
+    def __init__(self, name, machine, cpu, arch, linker_script, startup, flash, ram, tflm):
+        self.name, self.machine, self.cpu, self.arch = name, machine, cpu, list(arch)
+        self.linker_script, self.startup = linker_script, list(startup)
+        self.flash, self.ram, self.tflm = flash, ram, tflm
+
+    def c_flags(self):
+        return [*self.arch, "-std=c99", *M4_OPT, "-Wall", "-Wextra"]
+
+    def link_flags(self):
+        return [*self.arch, "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",
+                "-Wl,--gc-sections", f"-T{self.linker_script}"]
+
+    def __repr__(self):
+        return f"<Board {self.name} ({self.cpu}, QEMU {self.machine})>"
+
+
+BOARDS = {
+    "mps2-an386": Board("mps2-an386", "mps2-an386", "Cortex-M4F", M4_ARCH, LINKER_SCRIPT,
+                        [HARNESS / "startup.c"], 4 << 20, 4 << 20, tflm=True),
+    "microbit": Board("microbit", "microbit", "Cortex-M0 (nRF51822)", M0_ARCH,
+                      M0_DIR / "nrf51.ld", [M0_DIR / "startup_m0.c"], 256 << 10, 16 << 10,
+                      tflm=False),
+}
+
+
+def get_board(name: str) -> Board:
+    if name not in BOARDS:
+        raise ValueError(f"board={name!r}; choose one of {sorted(BOARDS)}")
+    return BOARDS[name]
+
+
+def compile_bare_c(src: pathlib.Path, board: Board, include_dirs=(), cache: bool = True,
+                   out_dir: pathlib.Path | None = None, extra=()) -> pathlib.Path:
+    """A plain C source (no TFLM) for ``board``, cached by content unless ``cache`` is False
+    (sources that include generated headers)."""
+    flags = [*board.c_flags(), *extra, *(f"-I{d}" for d in include_dirs)]
+    return compile_object(src, "arm-none-eabi-gcc", flags, obj_dir=out_dir, cache=cache,
+                          tag=f"{board.name}-c")
+
+
+def build_bare_firmware(main_src: pathlib.Path, board: Board, out_dir: pathlib.Path,
+                        core_sources=(), include_dirs=(), name: str = "firmware.elf",
+                        extra=()) -> pathlib.Path:
+    """A bare-kernel image for ``board``: ``main_src`` (compiled uncached, it may include
+    generated headers from ``include_dirs``), the given core sources, the board's start-up
+    and the semihosting / counter-marker support."""
+    out_dir = pathlib.Path(out_dir)
+    inc = [out_dir, *include_dirs, CORE, HARNESS, M0_DIR]
+    objs = [compile_bare_c(main_src, board, inc, cache=False, out_dir=out_dir, extra=extra)]
+    objs += [compile_bare_c(pathlib.Path(s), board, inc, extra=extra) for s in core_sources]
+    objs += [compile_bare_c(s, board, inc)
+             for s in [*board.startup, HARNESS / "semihost.c", HARNESS / "ke_counters.c"]]
+    return link(out_dir / name, "arm-none-eabi-gcc", objs,
+                [*board.link_flags(), f"-Wl,-Map={out_dir / (pathlib.Path(name).stem + '.map')}",
+                 "-lm"])

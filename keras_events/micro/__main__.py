@@ -37,7 +37,8 @@ def main(argv=None) -> int:
     r.add_argument("model")
     r.add_argument("--input", action="append", required=True,
                    help=".npy per model input (axis 0 = invoke when several); repeatable")
-    r.add_argument("--board", default="mps2-an386", choices=["mps2-an386", "host"])
+    r.add_argument("--board", default="mps2-an386", choices=["mps2-an386", "microbit", "host"],
+                   help="microbit (Cortex-M0) runs bare-kernel firmware only: not .tflite models")
     r.add_argument("--arena-size", type=int, default=64 * 1024)
     r.add_argument("--reset-every", type=int, default=0,
                    help="streaming: reset the model state every N invokes (0: never)")

@@ -123,14 +123,14 @@ def parse_output(stdout: str, counts_text: str, exit_code: int) -> RunResult:
 
 
 def run_firmware(elf: pathlib.Path, timeout: float = 120.0, count: bool = True,
-                 check: bool = True) -> RunResult:
-    """Run ``elf`` on QEMU; raise FirmwareError (with the firmware's reason) on failure
-    unless ``check`` is False."""
+                 check: bool = True, machine: str = MACHINE) -> RunResult:
+    """Run ``elf`` on QEMU ``machine`` (a board's, ``keras_events._native.board.BOARDS``);
+    raise FirmwareError (with the firmware's reason) on failure unless ``check`` is False."""
     if shutil.which("qemu-system-arm") is None:
         raise RuntimeError("qemu-system-arm not found; run `make micro-toolchain`")
     with tempfile.TemporaryDirectory(prefix="ke_qemu_") as td:
         counts = pathlib.Path(td) / "counts.txt"
-        cmd = ["qemu-system-arm", "-M", MACHINE, "-nographic", "-monitor", "none",
+        cmd = ["qemu-system-arm", "-M", machine, "-nographic", "-monitor", "none",
                "-semihosting-config", "enable=on,target=native", "-kernel", str(elf)]
         if count:
             begin = fw_mod.symbol_address(elf, "ke_count_begin")
@@ -147,7 +147,7 @@ def run_firmware(elf: pathlib.Path, timeout: float = 120.0, count: bool = True,
         counts_text = counts.read_text() if counts.exists() else ""
     res = parse_output(stdout, counts_text, code)
     res.timed_out = timed_out
-    progress.say(f"QEMU {MACHINE}: {max(len(res.outputs), len(res.instructions))} invokes, "
+    progress.say(f"QEMU {machine}: {max(len(res.outputs), len(res.instructions))} invokes, "
                  f"exit {code}{' (timed out)' if timed_out else ''} "
                  f"({progress.elapsed(time.monotonic() - start)})")
     if check and not res.ok:

@@ -13,7 +13,9 @@ import numpy as np
 
 from keras_events.micro import firmware, qemu
 
-BOARDS = ("mps2-an386", "host")
+# Every emulated board (keras_events._native.board.BOARDS) and the host TFLM. Boards without
+# TFLM (the Cortex-M0 "microbit") run bare-kernel firmware only (keras_events.micro.m0).
+BOARDS = ("mps2-an386", "microbit", "host")
 
 
 @dataclass
@@ -43,6 +45,14 @@ def run(model: bytes, inputs, board: str = "mps2-an386", arena_size: int = firmw
     """Run ``model`` over all invokes in ``inputs`` on ``board``; raises on any error."""
     if board not in BOARDS:
         raise ValueError(f"board={board!r}; choose one of {BOARDS}")
+    if board != "host":
+        from keras_events._native.board import get_board
+
+        if not get_board(board).tflm:
+            raise ValueError(
+                f"board={board!r} ({get_board(board).cpu}) runs bare-kernel firmware only: "
+                f"TFLite Micro is not built for it. Run a kernel there with "
+                f"keras_events.micro.m0 (benchmarks/m0_bench.py), or choose mps2-an386/host.")
     check_inputs(model, inputs)
     if board == "host":
         return _run_host(model, inputs, arena_size, reset_every)

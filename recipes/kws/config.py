@@ -8,7 +8,8 @@ from recipes.kws import data as kws_data
 
 log = Logger("kws")
 FRONTENDS = ("float", "q15")
-MODELS = ("gru", "egru", "dscnn")  # dscnn: recipes/kws/dscnn.py (MLPerf Tiny DS-CNN-S)
+MODELS = ("gru", "egru", "dscnn", "embedded_gru")  # dscnn: recipes/kws/dscnn.py (MLPerf
+# Tiny DS-CNN-S); embedded_gru: the eGRU (trained and tested in float, quantized weights)
 
 
 @dataclasses.dataclass

@@ -45,4 +45,22 @@ def build_egru(cfg, frames=98, mels=40, classes=12):
     ], name="egru")
 
 
-BUILDERS = {"gru": build_gru, "egru": build_egru}
+def build_embedded_gru(cfg, frames=98, mels=40, classes=12):
+    """The eGRU for Cortex-M0 (``keras_events.EmbeddedGRUCell``, Amoh & Odame 2019):
+    power-of-two weights trained with the straight-through estimator from the start
+    (``quantize=True``), inputs scaled by 1/4 so the normalized log-mels (about +-4) sit in
+    the Q15 range of its kernel, mean of h over time, softmax."""
+    import keras
+    from keras_events import EmbeddedGRUCell
+
+    return keras.Sequential([
+        keras.Input((frames, mels)),
+        keras.layers.Rescaling(0.25),
+        keras.layers.RNN(EmbeddedGRUCell(cfg.units, quantize=True, seed=cfg.seed),
+                         return_sequences=True, name="embedded_gru"),
+        keras.layers.GlobalAveragePooling1D(),
+        keras.layers.Dense(classes, activation="softmax"),
+    ], name="embedded_gru")
+
+
+BUILDERS = {"gru": build_gru, "egru": build_egru, "embedded_gru": build_embedded_gru}

@@ -1,0 +1,85 @@
+"""The Cortex-M0 board (QEMU microbit): the eGRU Q15 firmware equals the host C core and
+the NumPy statement bit for bit, fits the board, counts instructions; the eGRU int8
+`.tflite` on host TFLM equals host TFLite; board list and `micro run` entries."""
+import numpy as np
+import pytest
+from prereq import require_tools
+
+from keras_events.ops import egru_emb, egru_emb_native
+
+
+def _model(features, units, seed=0):
+    rng = np.random.default_rng(seed)
+    kernel = rng.normal(0, 0.3, (features, 2 * units)).astype(np.float32)
+    recurrent = rng.normal(0, 0.3, (units, 2 * units)).astype(np.float32)
+    bias = rng.normal(0, 0.3, 2 * units).astype(np.float32)
+    x = np.clip(np.round(rng.uniform(-1.1, 1.1, (6, features)) * 32768), -32767, 32767)
+    return kernel, recurrent, bias, x.astype(np.int16)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("features, units", [(40, 64), (7, 5)])
+def test_m0_firmware_equals_host_core_and_numpy_bit_for_bit(features, units):
+    require_tools("arm-none-eabi-gcc", "qemu-system-arm", fix="make micro-toolchain")
+    from keras_events.micro import m0
+
+    kernel, recurrent, bias, x = _model(features, units)
+    run = m0.run_egru_emb(kernel, recurrent, bias, x, timeout=300)
+    host = egru_emb_native.run_q15(x, kernel, recurrent, bias)
+    np.testing.assert_array_equal(run["h"], host)
+    h = np.zeros((1, units), np.int16)
+    codes = egru_emb.codes(kernel), egru_emb.codes(recurrent), egru_emb.bias_q15(bias)
+    for t in range(len(x)):
+        h = egru_emb.reference_q15_step(*codes, x[t:t + 1], h)
+        np.testing.assert_array_equal(run["h"][t], h[0], err_msg=f"step {t}")
+    assert np.abs(host).max() > 1000, "the test model should not sit at zero"
+    # one counted region per step; the dense kernel's cost hardly depends on the values
+    counts = np.array(run["instructions"])
+    assert len(counts) == len(x) and counts.min() > 0
+    assert counts.max() - counts.min() < 0.02 * counts.mean()
+    mem = run["memory"]
+    assert mem["flash_bytes"] < 256 * 1024
+    assert mem["static_ram_bytes"] + mem["stack_bytes"] <= 16 * 1024
+
+
+def test_board_list_has_the_m0_without_tflm_and_the_m4_unchanged():
+    from keras_events._native import board
+    from keras_events.micro import BOARDS, run
+
+    assert board.BOARDS["microbit"].machine == "microbit"
+    assert "-mcpu=cortex-m0" in board.BOARDS["microbit"].arch
+    assert not board.BOARDS["microbit"].tflm
+    assert board.BOARDS["mps2-an386"].tflm and board.BOARDS["mps2-an386"].arch == board.M4_ARCH
+    assert "microbit" in BOARDS
+    with pytest.raises(ValueError, match="bare-kernel firmware only"):
+        run(b"", np.zeros(1), board="microbit")
+    with pytest.raises(ValueError, match="choose one of"):
+        board.get_board("pico")
+
+
+@pytest.mark.tflm
+@pytest.mark.tensorflow_only
+def test_host_tflm_equals_host_tflite_int8(host_lib):
+    import keras
+    import tensorflow as tf
+
+    from keras_events import EmbeddedGRUCell
+    from keras_events.export import Interpreter, to_tflite
+    from keras_events.micro import run
+
+    kernel, recurrent, bias, _ = _model(6, 8, seed=1)
+    model = keras.Sequential([keras.Input((10, 6)),
+                              keras.layers.RNN(EmbeddedGRUCell(8, quantize=True))])
+    model.layers[0].cell.set_weights([kernel, recurrent, bias])
+    rep = np.random.default_rng(2).uniform(-1, 1, (32, 10, 6)).astype(np.float32)
+    tflite = to_tflite(model, quantize="int8", representative_data=rep,
+                       inference_input_type=tf.int8, inference_output_type=tf.int8)
+    interpreter = Interpreter(model_content=tflite)
+    interpreter.allocate_tensors()
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    x = np.random.default_rng(3).integers(-128, 128, (1, 10, 6)).astype(np.int8)
+    interpreter.set_tensor(inp["index"], x)
+    interpreter.invoke()
+    expected = interpreter.get_tensor(out["index"])
+    got = run(tflite, x, board="host").outputs[0][0]
+    np.testing.assert_array_equal(got.reshape(expected.shape), expected)
