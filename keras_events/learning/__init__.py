@@ -1,0 +1,1 @@
+"""Online learning for event RNNs: exact (sparse) RTRL and SnAp-n."""
