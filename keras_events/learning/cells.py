@@ -100,6 +100,16 @@ class CellMath:
         beta_rec = ops.concatenate([beta0, beta1, ds_dn * r], axis=-1)
         return s, beta_in, beta_rec, keep
 
+    def forward(self, x, y_prev, old, weights):
+        """Differentiable step (for BPTT through the surrogate): returns (y, old)."""
+        bias = weights[2] if self.use_bias else None
+        s = self.local_step(x, y_prev, old, weights[0], weights[1], bias)[0]
+        if self.kind == "gru":
+            return s, s
+        thr = ops.cast(ops.sigmoid(weights[-1]), s.dtype)
+        e = self.surrogate(s - thr)
+        return s * e, s - e * thr
+
     def outputs(self, s, threshold_param):
         """Output ``y``, next ``old`` and their derivatives from the state ``s``.
 
