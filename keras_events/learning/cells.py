@@ -1,0 +1,129 @@
+"""One step of a gated event cell with the local derivatives RTRL needs.
+
+Both supported cells share one update form (the gated recurrent unit of Cho et al.
+2014, reset after the matmul as in `keras.layers.GRUCell(reset_after=True)`):
+
+    a = x W + b_in        g = y_prev V + b_rec            (gate blocks [0 | 1 | 2])
+    κ = keep gate         r = σ(a_1 + g_1)                n = tanh(a_2 + r ⊙ g_2)
+    s = κ ⊙ old + (1 - κ) ⊙ n                              (the tracked state)
+
+GRU (Keras gate order [z | r | h]): κ = z = σ(a_0 + g_0), old = y_prev = h_prev, and the
+state is the output. EGRU (Subramoney et al., ICLR 2023, gate order [u | r | z]):
+κ = 1 - u, old = ĉ_prev (the state after the reset), and the output and next ``old`` are
+the elementwise functions y = s ⊙ H(s - ϑ), ĉ = s - ϑ ⊙ H(s - ϑ) of the state, with the
+surrogate ψ(s - ϑ) as the derivative of the step H.
+
+`local_step` returns, besides the new state, the partial derivatives of ``s`` that are
+local to a unit: ∂s/∂(pre-activation of gate k) from the input side (``beta_in``) and
+from the recurrent side (``beta_rec``), and ∂s/∂old (``keep``). RTRL
+(`keras_events.learning.influence`) combines them with the weights.
+"""
+
+import keras
+from keras import ops
+
+from keras_events.cells.egru import EGRUCell
+
+
+def _is(fn, name):
+    return fn is keras.activations.get(name)
+
+
+class CellMath:
+    """The step of one supported cell, from the cell's (masked) weights.
+
+    Args:
+        cell: An `EGRUCell` or a `keras.layers.GRUCell` (``reset_after=True``,
+            ``tanh``/``sigmoid`` activations), built.
+    """
+
+    def __init__(self, cell):
+        if isinstance(cell, EGRUCell):
+            self.kind = "egru"
+        elif isinstance(cell, keras.layers.GRUCell):
+            self.kind = "gru"
+            if not cell.reset_after:
+                raise ValueError("Online learning supports `keras.layers.GRUCell(reset_after=True)` "
+                                 "(the Keras default) only; rebuild the layer with reset_after=True.")
+        else:
+            raise ValueError(
+                f"Online learning (RTRL/SnAp) supports EGRUCell and keras.layers.GRUCell; got a "
+                f"{type(cell).__name__}. Delta cells: see docs/guides/online-learning.md.")
+        if not (_is(cell.activation, "tanh") and _is(cell.recurrent_activation, "sigmoid")):
+            raise ValueError(f"Online learning needs the default activations (activation='tanh', "
+                             f"recurrent_activation='sigmoid') of `{cell.name}`.")
+        if not cell.built:
+            raise ValueError(f"Cell `{cell.name}` is not built: call the model on data (or build it) first.")
+        self.cell = cell
+        self.units = cell.units
+        self.input_dim = cell.kernel.shape[0]
+        self.use_bias = cell.use_bias
+        self.surrogate = getattr(cell, "surrogate", None)
+
+    def weights(self):
+        """The variables RTRL differentiates, in its column order."""
+        cell = self.cell
+        out = [cell.kernel, cell.recurrent_kernel]
+        if self.use_bias:
+            out.append(cell.bias)
+        if self.kind == "egru":
+            out.append(cell.threshold_param)
+        return out
+
+    def initial_state(self, batch_size, dtype):
+        """(y, old, s): output, the ``old`` of the next step, the state."""
+        zeros = ops.zeros((batch_size, self.units), dtype=dtype)
+        return zeros, zeros, zeros
+
+    def local_step(self, x, y_prev, old, kernel, recurrent_kernel, bias):
+        """One step. Returns ``s`` and the local derivatives (``beta_in``, ``beta_rec``:
+        (batch, 3U) in gate-block order; ``keep``: (batch, U))."""
+        a = ops.matmul(x, kernel)
+        g = ops.matmul(y_prev, recurrent_kernel)
+        if bias is not None:
+            a = a + bias[0]
+            g = g + bias[1]
+        a0, a1, a2 = ops.split(a, 3, axis=-1)
+        g0, g1, g2 = ops.split(g, 3, axis=-1)
+        sig0 = ops.sigmoid(a0 + g0)
+        r = ops.sigmoid(a1 + g1)
+        n = ops.tanh(a2 + r * g2)
+        if self.kind == "gru":
+            keep, dkeep = sig0, sig0 * (1.0 - sig0)
+        else:
+            keep, dkeep = 1.0 - sig0, -sig0 * (1.0 - sig0)
+        s = keep * old + (1.0 - keep) * n
+        beta0 = (old - n) * dkeep                   # ∂s/∂(a_0 + g_0)
+        ds_dn = (1.0 - keep) * (1.0 - n * n)        # ∂s/∂(a_2 + r g_2)
+        beta1 = ds_dn * g2 * r * (1.0 - r)          # ∂s/∂(a_1 + g_1)
+        beta_in = ops.concatenate([beta0, beta1, ds_dn], axis=-1)
+        beta_rec = ops.concatenate([beta0, beta1, ds_dn * r], axis=-1)
+        return s, beta_in, beta_rec, keep
+
+    def forward(self, x, y_prev, old, weights):
+        """Differentiable step (for BPTT through the surrogate): returns (y, old)."""
+        bias = weights[2] if self.use_bias else None
+        s = self.local_step(x, y_prev, old, weights[0], weights[1], bias)[0]
+        if self.kind == "gru":
+            return s, s
+        thr = ops.cast(ops.sigmoid(weights[-1]), s.dtype)
+        e = self.surrogate(s - thr)
+        return s * e, s - e * thr
+
+    def outputs(self, s, threshold_param):
+        """Output ``y``, next ``old`` and their derivatives from the state ``s``.
+
+        Returns (y, old, dy, dold, y_thr, old_thr): ``dy = ∂y/∂s``, ``dold = ∂old/∂s``
+        (elementwise) and ``y_thr``, ``old_thr`` the derivatives with respect to the
+        unit's own ``threshold_param`` (None for GRU). For EGRU, with ϑ = σ(threshold_param)
+        and ψ = ψ(s - ϑ): ∂y/∂s = e + sψ, ∂ĉ/∂s = 1 - ϑψ, ∂y/∂ϑ = -sψ, ∂ĉ/∂ϑ = ϑψ - e.
+        """
+        if self.kind == "gru":
+            return s, s, None, None, None, None
+        thr = ops.cast(ops.sigmoid(threshold_param), s.dtype)
+        v = s - thr
+        e = ops.cast(ops.greater(v, 0), s.dtype)
+        psi = self.surrogate.derivative(v)
+        dthr = thr * (1.0 - thr)
+        return (s * e, s - e * thr, e + s * psi, 1.0 - thr * psi,
+                -s * psi * dthr, (thr * psi - e) * dthr)

@@ -1,0 +1,230 @@
+"""The influence matrix of exact RTRL, sparse RTRL and SnAp-n.
+
+Real-time recurrent learning (Williams & Zipser 1989) carries the influence matrix
+``M_t = ∂s_t/∂θ`` (units x parameters) forward in time,
+
+    M_t = J_t M_{t-1} + Ī_t,        J_t = ∂s_t/∂s_{t-1},  Ī_t = immediate ∂s_t/∂θ,
+
+and the gradient of a loss at step t is ``∂L_t/∂y_t · ∂y_t/∂θ`` with
+``∂y_t/∂θ = diag(∂y_t/∂s_t) M_t`` (+ the threshold's direct term). Memory is
+O(units x parameters) whatever the sequence length.
+
+Sparse RTRL (Subramoney, Nazeer, Schöne, Mayr & Kappel, "Efficient Real Time Recurrent
+Learning through combined activity and parameter sparsity", 2023): in an EGRU the
+recurrent part of ``J_t`` reaches the other units only through ``y_{t-1}``, and
+``∂y/∂s = e + s ψ(s - ϑ)`` is exactly zero for a unit that neither emitted an event nor is
+within the surrogate's support. Those rows of ``M_{t-1}`` are not propagated
+(activity sparsity, no approximation), and columns of pruned weights are not tracked at
+all, since their gradient is zero (parameter sparsity).
+
+SnAp-n (Menick, Elsen, Evci, Osindero, Simonyan & Graves, "A Practical Sparse
+Approximation for Real Time Recurrent Learning", ICLR 2021) keeps only the entries of
+``M`` that a parameter can reach within n steps: the pattern of ``Ī`` grown n - 1 times by
+the (static, mask-given) pattern of ``J``; everything else is dropped after every step.
+SnAp-n is exact while ``t <= n`` and, with a dense recurrent kernel, SnAp-2 already
+keeps every entry (it equals RTRL).
+
+The cost of a step in multiply-adds is returned by `keras_events.learning.cost`.
+"""
+
+import numpy as np
+from keras import ops
+
+METHODS = ("rtrl", "snap1", "snap2")
+
+
+def snap_order(method):
+    """n of ``"snapN"`` (None for exact RTRL)."""
+    if method == "rtrl":
+        return None
+    if isinstance(method, str) and method.startswith("snap") and method[4:].isdigit() and int(method[4:]) >= 1:
+        return int(method[4:])
+    raise ValueError(f"Argument `method` must be 'rtrl' or 'snapN' (N >= 1, e.g. 'snap1', 'snap2'), "
+                     f"got {method!r}.")
+
+
+class Influence:
+    """Forward-mode gradient of one recurrent cell.
+
+    Args:
+        math: `keras_events.learning.cells.CellMath` of the cell.
+        masks: None or a list of NumPy 0/1 arrays, one per ``math.weights()`` entry
+            (None for an unmasked weight): the pruning masks, fixed while this object lives.
+        method: ``"rtrl"`` (exact) or ``"snapN"`` (SnAp-N, e.g. ``"snap1"``, ``"snap2"``).
+        sparse: Skip rows of backward-silent units and columns of pruned weights
+            (exact). ``False`` gives the dense reference (same numbers, all entries).
+    """
+
+    def __init__(self, math, masks=None, method="rtrl", sparse=True):
+        self.math = math
+        self.method = method
+        self.order = snap_order(method)
+        self.sparse = bool(sparse)
+        weights = math.weights()
+        masks = list(masks) if masks is not None else [None] * len(weights)
+        if len(masks) != len(weights):
+            raise ValueError(f"Argument `masks` needs one entry per weight ({len(weights)}), got {len(masks)}.")
+        self.masks = [None if m is None else np.asarray(m, dtype=bool) for m in masks]
+        self._layout(weights)
+
+    # ---------------------------------------------------------------- layout
+    def _layout(self, weights):
+        """Tracked columns: kernel, recurrent kernel, biases (local), then thresholds."""
+        U, I = self.math.units, self.math.input_dim
+        unit, coef, src, var, flat = [], [], [], [], []
+        for v_index, (w, mask) in enumerate(zip(weights, self.masks)):
+            shape = tuple(w.shape)
+            keep = np.ones(shape, bool) if (mask is None or not self.sparse) else mask
+            idx = np.flatnonzero(keep.reshape(-1))
+            if len(shape) == 1:          # threshold_param: handled as the last block
+                continue
+            rows, cols = np.unravel_index(idx, shape)
+            name = ("kernel", "recurrent", "bias")[v_index]
+            if name == "kernel":
+                c, s = cols, rows                                 # x_m feeds a-side of column q
+            elif name == "recurrent":
+                c, s = 3 * U + cols, I + rows                     # y_prev_j feeds g-side
+            else:
+                c, s = rows * 3 * U + cols, np.full_like(rows, I + U)   # bias row 0: a, row 1: g
+            unit.append(cols % U)
+            coef.append(c)
+            src.append(s)
+            var.append(np.full_like(idx, v_index))
+            flat.append(idx)
+        self.unit = np.concatenate(unit)
+        self.coef_idx = np.concatenate(coef)
+        self.src_idx = np.concatenate(src)
+        self.var_idx = np.concatenate(var)
+        self.flat_idx = np.concatenate(flat)
+        self.n_local = len(self.unit)
+        self.has_threshold = self.math.kind == "egru"
+        self.n_columns = self.n_local + (U if self.has_threshold else 0)
+        onehot = np.zeros((U, self.n_local))
+        onehot[self.unit, np.arange(self.n_local)] = 1.0
+        self._onehot = onehot
+        self._pattern = None if self.order is None else self.snap_pattern(self.order)
+
+    def recurrent_mask(self):
+        """0/1 (U, 3U) mask of the recurrent kernel (ones if unpruned)."""
+        m = self.masks[1]
+        return np.ones((self.math.units, 3 * self.math.units), bool) if m is None else m
+
+    def jacobian_pattern(self):
+        """Static pattern of J (U x U, [i, j]: s_i depends on s_j): diagonal + recurrent."""
+        U = self.math.units
+        rec = self.recurrent_mask().reshape(U, 3, U).any(axis=1).T   # [i, j] = V[j, k*U+i] != 0
+        return rec | np.eye(U, dtype=bool)
+
+    def snap_pattern(self, n):
+        """Boolean (U, columns) pattern kept by SnAp-n."""
+        jac = self.jacobian_pattern().astype(np.int64)
+        pattern = np.zeros((self.math.units, self.n_columns), bool)
+        pattern[self.unit, np.arange(self.n_local)] = True
+        if self.has_threshold:           # ϑ_j acts through y_j and ĉ_j: column j of J
+            pattern[:, self.n_local:] = jac.astype(bool)
+        for _ in range(n - 1):
+            pattern = (jac @ pattern.astype(np.int64)) > 0
+        return pattern
+
+    # ---------------------------------------------------------------- state
+    def initial_state(self, batch_size, dtype):
+        """All the carried arrays; their sizes do not depend on the sequence length."""
+        y, old, s = self.math.initial_state(batch_size, dtype)
+        state = {"y": y, "old": old, "s": s,
+                 "M": ops.zeros((batch_size, self.math.units, self.n_columns), dtype=dtype)}
+        if self.has_threshold:
+            zeros = ops.zeros_like(y)
+            state.update(dy=zeros, dold=ops.ones_like(y), y_thr=zeros, old_thr=zeros)
+        return state
+
+    def _weights(self, dtype):
+        out = []
+        for w, mask in zip(self.math.weights(), self.masks):
+            value = ops.cast(w.value, dtype)
+            out.append(value if mask is None else value * ops.cast(mask, dtype))
+        return out
+
+    @staticmethod
+    def _add_diag(M, n_local, diag):
+        """M[:, j, n_local + j] += diag[:, j] (the thresholds' own block)."""
+        block = M[..., n_local:] + diag[:, :, None] * ops.eye(diag.shape[-1], dtype=M.dtype)
+        return ops.concatenate([M[..., :n_local], block], axis=-1)
+
+    def active_rows(self, state):
+        """Units whose row of ∂y/∂θ can be non-zero (in any batch element); None = all."""
+        if not (self.sparse and self.has_threshold):
+            return None
+        return ops.nonzero(ops.any(ops.not_equal(state["dy"], 0), axis=0))[0]
+
+    def step(self, x, state):
+        """Advance one step; returns the new state (its ``y`` is the cell output)."""
+        dtype = state["M"].dtype
+        weights = self._weights(dtype)
+        kernel, rec = weights[0], weights[1]
+        bias = weights[2] if self.math.use_bias else None
+        thr_param = weights[-1] if self.has_threshold else None
+        x = ops.cast(x, dtype)
+        y_prev, M = state["y"], state["M"]
+        s, beta_in, beta_rec, keep = self.math.local_step(x, y_prev, state["old"], kernel, rec, bias)
+
+        # Rows feeding the recurrent product: ∂y_{t-1}/∂θ restricted to active units.
+        rows = self.active_rows(state)
+        if self.has_threshold:
+            M_old = state["dold"][:, :, None] * M
+            M_old = self._add_diag(M_old, self.n_local, state["old_thr"])
+            M_y = self._add_diag(state["dy"][:, :, None] * M, self.n_local, state["y_thr"])
+        else:
+            M_old = M_y = M
+        V = rec
+        if rows is not None:
+            M_y = ops.take(M_y, rows, axis=1)
+            V = ops.take(rec, rows, axis=0)
+        # G[b, k*U+i, p] = Σ_j V[j, k*U+i] M_y[b, j, p], scaled by ∂s_i/∂g_{k,i}.
+        U = self.math.units
+        G = ops.einsum("bjp,jq->bqp", M_y, V) * beta_rec[:, :, None]
+        G = ops.sum(ops.reshape(G, (-1, 3, U, self.n_columns)), axis=1)
+        M_new = keep[:, :, None] * M_old + G
+
+        # Immediate term: column p moves only its own unit's row.
+        ones = ops.ones_like(x[:, :1])
+        coef = ops.take(ops.concatenate([beta_in, beta_rec], axis=-1), self.coef_idx, axis=1)
+        source = ops.take(ops.concatenate([x, y_prev, ones], axis=-1), self.src_idx, axis=1)
+        immediate = (coef * source)[:, None, :] * ops.cast(self._onehot, dtype)
+        if self.has_threshold:
+            immediate = ops.concatenate([immediate, ops.zeros_like(M_new[..., self.n_local:])], axis=-1)
+        M_new = M_new + immediate
+        if self._pattern is not None:
+            M_new = M_new * ops.cast(self._pattern, dtype)
+
+        new = {"s": s, "M": M_new}
+        if self.has_threshold:
+            y, old, dy, dold, y_thr, old_thr = self.math.outputs(s, thr_param)
+            new.update(y=y, old=old, dy=dy, dold=dold, y_thr=y_thr, old_thr=old_thr)
+        else:
+            new.update(y=s, old=s)
+        return new
+
+    def gradients(self, state, delta):
+        """``∂L/∂θ`` for ``delta = ∂L/∂y`` (batch, U) at this state, one tensor per
+        ``math.weights()`` entry (pruned entries exactly zero)."""
+        M = state["M"]
+        dtype = M.dtype
+        delta = ops.cast(delta, dtype)
+        w = delta * state["dy"] if self.has_threshold else delta
+        rows = self.active_rows(state)
+        if rows is not None:
+            w, M = ops.take(w, rows, axis=1), ops.take(M, rows, axis=1)
+        flat = ops.einsum("bi,bip->p", w, M)
+        grads = []
+        for v_index, var in enumerate(self.math.weights()):
+            shape = tuple(var.shape)
+            if len(shape) == 1:
+                g = flat[self.n_local:] + ops.sum(delta * state["y_thr"], axis=0)
+            else:
+                sel = np.flatnonzero(self.var_idx == v_index)
+                g = ops.scatter(self.flat_idx[sel][:, None], ops.take(flat, sel), (int(np.prod(shape)),))
+                g = ops.reshape(g, shape)
+                if self.masks[v_index] is not None:
+                    g = g * ops.cast(self.masks[v_index], dtype)
+            grads.append(g)
+        return grads

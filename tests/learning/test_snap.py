@@ -1,0 +1,59 @@
+"""SnAp-n (Menick et al., ICLR 2021) against exact RTRL."""
+
+import keras
+import numpy as np
+import pytest
+
+from backend_utils import float64
+from helpers import LOSS, make_model, relative_error, sequence_data
+from keras_events import EGRUCell
+from keras_events.learning import CellMath, Influence, OnlineTrainer
+
+TIME = 5
+
+
+def _errors(model, orders, x, y):
+    exact = OnlineTrainer(model, "sgd", method="rtrl", loss=LOSS).sequence_gradients(x, y)
+    errors = []
+    for n in orders:
+        approx = OnlineTrainer(model, "sgd", method=f"snap{n}", loss=LOSS).sequence_gradients(x, y)
+        # the cell's kernels only: the readout's gradient is exact in every method
+        errors.append(max(relative_error(a, e) for a, e in zip(approx[:2], exact[:2])))
+    return errors
+
+
+@pytest.mark.parametrize("kind", ["egru", "gru"])
+def test_snap_error_shrinks_with_n_and_vanishes_at_sequence_length(kind):
+    """A sparse recurrent kernel (80 % pruned) so that influence spreads over several steps."""
+    with float64():
+        model = make_model(kind, units=8, prune=0.8, surrogate="ste", seed=3)
+        x, y = sequence_data(time=TIME)
+        errors = _errors(model, [1, 2, 3, TIME], x, y)
+    assert errors[0] > errors[1] > errors[2] > 0, errors
+    assert errors[-1] <= 1e-12, errors          # SnAp-n is exact while t <= n
+
+
+def test_snap2_is_exact_for_a_dense_recurrent_kernel():
+    """With every unit feeding every unit, the 2-step pattern is already full (Menick et al.)."""
+    with float64():
+        model = make_model("egru", units=5, surrogate="ste")
+        x, y = sequence_data(time=TIME)
+        errors = _errors(model, [1, 2], x, y)
+    assert errors[0] > 1e-3 and errors[1] <= 1e-12, errors
+
+
+def test_snap_patterns():
+    cell = EGRUCell(4)
+    cell.build((None, 2))
+    mask = np.zeros((4, 12), bool)
+    mask[0, 1] = mask[1, 4 + 2] = True            # unit 0 feeds unit 1 (gate 0), unit 1 feeds unit 2 (gate 1)
+    inf = Influence(CellMath(cell), masks=[None, mask, None, None])
+    jac = inf.jacobian_pattern()
+    assert jac[1, 0] and jac[2, 1] and not jac[2, 0] and jac.trace() == 4
+    one, two, three = (inf.snap_pattern(n) for n in (1, 2, 3))
+    assert (one.sum(axis=0)[:inf.n_local] == 1).all()     # each local parameter: its own unit
+    assert (one <= two).all() and (two <= three).all()
+    column = np.flatnonzero(inf.unit == 0)[0]       # a parameter of unit 0
+    assert [p[:, column].nonzero()[0].tolist() for p in (one, two, three)] == [[0], [0, 1], [0, 1, 2]]
+    with pytest.raises(ValueError, match="method"):
+        Influence(CellMath(cell), method="snap0")
