@@ -87,6 +87,9 @@ static void build_mel(ke_logmel_q_state* s) {
     s->band_start[b] = (int16_t)(k > KE_LOGMEL_Q_BINS ? KE_LOGMEL_Q_BINS : k);
   }
   for (b = 0; b <= c->num_mels; ++b) {
+    s->band_bins[b] = (uint16_t)(s->band_start[b + 1] - s->band_start[b]);
+  }
+  for (b = 0; b <= c->num_mels; ++b) {
     const double f0 = mel_to_hz(mel_lo + (mel_hi - mel_lo) * b / (c->num_mels + 1));
     const double f1 = mel_to_hz(mel_lo + (mel_hi - mel_lo) * (b + 1) / (c->num_mels + 1));
     for (k = s->band_start[b]; k < s->band_start[b + 1]; ++k) {
@@ -328,7 +331,7 @@ static void compute_frame(ke_logmel_q_state* s, const int16_t* x, uint32_t bits,
   uint32_t* z = s->fft;
   uint32_t* p = s->spectrum;
   int32_t b = 0, k, m;
-  while (bits >> b) ++b; /* 0..16: every |x| < 2^b, so |z| < 2^14 per component */
+  if (bits != 0) b = 32 - clz32(bits); /* 0..16: every |x| < 2^b, so |z| < 2^14 */
   fft256(z, s->twiddle, x, s->window, s->reverse, 1 + b);
   z[N] = z[0]; /* periodic: the split step reads Z_{256 - k} for k = 0 too */
   /* Real split step: X_k = E_k + W^k O_k and X_{256-k} = conj(E_k - W^k O_k) with
@@ -361,18 +364,18 @@ static void compute_frame(ke_logmel_q_state* s, const int16_t* x, uint32_t bits,
     /* out = round(2^10 ln(acc 2^-(41 - 2b))): (31 - z + sh - 41 + 2b) ln 2 in Q20
      * plus the mantissa's ln, + 2^9 to round; the constant part once per frame. */
     const int32_t base = (sh - 10 + 2 * b) * LN2_Q20 + 512;
-    const int16_t* band = s->band_start;
-    const uint32_t* const spectrum = s->spectrum;
+    const uint16_t* bins = s->band_bins;
+    const uint32_t* q = s->spectrum + 2 * s->band_start[0]; /* bands are contiguous */
     int32_t lo = 0, hi = 0;
     for (m = 0; m <= s->config.num_mels; ++m) {
-      const uint32_t* q = spectrum + 2 * band[m];
-      const uint32_t* const end = spectrum + 2 * band[m + 1];
-      if ((end - q) & 2) { /* odd number of bins: one, then pairs */
+      const uint32_t n = bins[m];
+      const uint32_t* const end = q + 2 * n;
+      if (n & 1) { /* odd number of bins: one, then pairs */
         hi = ke_smlawb((int32_t)q[0], q[1], hi);
         lo = ke_smlawt((int32_t)q[0], q[1], lo);
         q += 2;
       }
-      for (; q < end; q += 4) {
+      for (; q != end; q += 4) {
         const int32_t p0 = (int32_t)q[0], p1 = (int32_t)q[2];
         const uint32_t w0 = q[1], w1 = q[3];
         hi = ke_smlawb(p0, w0, hi);

@@ -79,6 +79,7 @@ typedef struct {
    * weight (spectrum[2k + 1], Q15) of its power to filter b (rising side) and
    * the hi half (Q15, the complement) to filter b - 1 (falling side). */
   int16_t band_start[KE_LOGMEL_Q_MAX_MELS + 2];
+  uint16_t band_bins[KE_LOGMEL_Q_MAX_MELS + 1]; /* band_start[b + 1] - band_start[b] */
   /* log_eps in the mel accumulator's units for every block exponent b = 0..16,
    * after a right shift of eps_shift[b] that keeps acc + eps below 2^32. */
   uint32_t eps[17];
