@@ -7,7 +7,7 @@
  * same bits, so a front end built on these is bit-exact between host and board.
  * Semantics follow the Armv7-M Architecture Reference Manual (SHADD16, SHSUB16,
  * SHASX, SHSAX, QADD16, QSUB16, SMUAD, SMUSD, SMUADX, SMULBB, SMULTT, PKHBT,
- * PKHTB, SSUB16 + SEL). */
+ * PKHTB, SSUB16 + SEL, SMLAWB, SMLAWT). */
 #ifndef KE_DSP16_H_
 #define KE_DSP16_H_
 
@@ -83,6 +83,18 @@ static inline uint32_t ke_qsub16(uint32_t a, uint32_t b) { return (uint32_t)__qs
 static inline int32_t ke_smuad(uint32_t a, uint32_t b) { return __smuad((int32_t)a, (int32_t)b); }
 static inline int32_t ke_smusd(uint32_t a, uint32_t b) { return __smusd((int32_t)a, (int32_t)b); }
 static inline int32_t ke_smuadx(uint32_t a, uint32_t b) { return __smuadx((int32_t)a, (int32_t)b); }
+/* acc + ((a * b.lo) >> 16) and acc + ((a * b.hi) >> 16): a 32 x 16 multiply keeping
+ * the top 32 of its 48 bits (SMLAWB / SMLAWT). */
+static inline int32_t ke_smlawb(int32_t a, uint32_t b, int32_t acc) {
+  int32_t r;
+  __asm__("smlawb %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+  return r;
+}
+static inline int32_t ke_smlawt(int32_t a, uint32_t b, int32_t acc) {
+  int32_t r;
+  __asm__("smlawt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
+  return r;
+}
 #else
 static inline uint32_t ke_pkhbt(uint32_t a, uint32_t b) {
   return (a & 0xFFFFu) | (b & 0xFFFF0000u);
@@ -135,6 +147,17 @@ static inline int32_t ke_smusd(uint32_t a, uint32_t b) {
 }
 static inline int32_t ke_smuadx(uint32_t a, uint32_t b) {
   return ke_wrap32((int64_t)ke_lo16(a) * ke_hi16(b) + (int64_t)ke_hi16(a) * ke_lo16(b));
+}
+/* Bits 47..16 of the 48-bit product (floor division by 2^16), added modulo 2^32. */
+static inline int32_t ke_mulw16(int32_t a, int32_t b16) {
+  const int64_t v = (int64_t)a * b16;
+  return (int32_t)(v >= 0 ? v >> 16 : ~(~v >> 16));
+}
+static inline int32_t ke_smlawb(int32_t a, uint32_t b, int32_t acc) {
+  return ke_wrap32((int64_t)acc + ke_mulw16(a, ke_lo16(b)));
+}
+static inline int32_t ke_smlawt(int32_t a, uint32_t b, int32_t acc) {
+  return ke_wrap32((int64_t)acc + ke_mulw16(a, ke_hi16(b)));
 }
 #endif
 

@@ -9,15 +9,16 @@
 #define KE_LOGMEL_Q_MAGIC 0x4b454c51u /* "KELQ" */
 #define N (KE_LOGMEL_Q_FFT / 2)       /* size of the complex FFT: 256 = 4^4 */
 #define PAIRS (KE_LOGMEL_Q_WINDOW / 2) /* complex input values that are not padding */
-#define LN2_Q16 45426                  /* round(2^16 ln 2) */
+#define LN2_Q20 726817                 /* round(2^20 ln 2) */
 
 static const double kPi = 3.14159265358979323846;
 
-/* log2(1 + i / 32) in Q16, i = 0..32: the mantissa table of ke_log2_q16. */
-static const uint32_t kLog2Table[33] = {
-    0,     2909,  5732,  8473,  11136, 13727, 16248, 18704, 21098, 23433, 25711,
-    27936, 30109, 32234, 34312, 36346, 38336, 40286, 42196, 44068, 45904, 47705,
-    49472, 51207, 52911, 54584, 56229, 57845, 59434, 60997, 62534, 64047, 65536};
+/* ln(1 + i / 32) in Q20, i = 0..32: the mantissa table of ln_frac_q20. */
+static const int32_t kLnTable[33] = {
+    0,      32266,  63570,  93965,  123504, 152234, 180198, 207435, 233983,
+    259875, 285143, 309817, 333923, 357487, 380534, 403085, 425161, 446782,
+    467966, 488731, 509092, 529065, 548665, 567906, 586800, 605359, 623596,
+    641520, 659144, 676476, 693527, 710304, 726817};
 
 const char* ke_logmel_q_status_string(int status) {
   switch (status) {
@@ -79,18 +80,23 @@ static void build_mel(ke_logmel_q_state* s) {
   const double mel_lo = hz_to_mel(c->fmin_hz), mel_hi = hz_to_mel(c->fmax_hz);
   const double bin_hz = (double)KE_LOGMEL_Q_SAMPLE_RATE / KE_LOGMEL_Q_FFT;
   int32_t b, k;
-  memset(s->weight, 0, sizeof(s->weight));
+  memset(s->spectrum, 0, sizeof(s->spectrum));
   for (b = 0; b <= c->num_mels + 1; ++b) {
     const double f = mel_to_hz(mel_lo + (mel_hi - mel_lo) * b / (c->num_mels + 1));
     k = (int32_t)ceil(f / bin_hz);
     s->band_start[b] = (int16_t)(k > KE_LOGMEL_Q_BINS ? KE_LOGMEL_Q_BINS : k);
   }
   for (b = 0; b <= c->num_mels; ++b) {
+    s->band_bins[b] = (uint16_t)(s->band_start[b + 1] - s->band_start[b]);
+  }
+  for (b = 0; b <= c->num_mels; ++b) {
     const double f0 = mel_to_hz(mel_lo + (mel_hi - mel_lo) * b / (c->num_mels + 1));
     const double f1 = mel_to_hz(mel_lo + (mel_hi - mel_lo) * (b + 1) / (c->num_mels + 1));
     for (k = s->band_start[b]; k < s->band_start[b + 1]; ++k) {
-      const int32_t w = q15((k * bin_hz - f0) / (f1 - f0));
-      s->weight[k] = (uint16_t)(w < 0 ? 0 : w);
+      /* Q15 with 1.0 as 32767 (SMLAWB/SMLAWT take signed halves): 3e-5 relative. */
+      const double f = (k * bin_hz - f0) / (f1 - f0);
+      const int32_t rise = q15(f), fall = q15(1.0 - f);
+      s->spectrum[2 * k + 1] = ke_pack16(rise < 0 ? 0 : rise, fall < 0 ? 0 : fall);
     }
   }
 }
@@ -120,14 +126,22 @@ int ke_logmel_q_init(ke_logmel_q_state* state, const ke_logmel_q_config* config)
     const double a = 2.0 * kPi * n / KE_LOGMEL_Q_FFT;
     state->split[n] = ke_pack16(q15(-sin(a)), q15(-cos(a)));
   }
-  for (n = 0; n < N / 4; ++n) { /* reverse the three base-4 digits of n */
-    state->reverse[n] = (uint8_t)(((n & 3) << 4) | (n & 12) | (n >> 4));
+  for (n = 0; n < 16; ++n) { /* reverse the two base-4 digits of n */
+    state->reverse[n] = (uint8_t)(((n & 3) << 2) | (n >> 2));
   }
   build_mel(state);
-  /* The mel sums carry 2^(57 - 2b) (see compute_frame); eps >= 1 keeps log2 defined. */
+  /* The mel sums carry 2^(41 - 2b) and stay below 2^31 (see compute_frame); a large
+   * log_eps at a small b is shifted right with the sum so that acc + eps < 2^32;
+   * eps >= 1 keeps the log defined. */
   for (n = 0; n < 17; ++n) {
-    const double e = floor((double)state->config.log_eps * ldexp(1.0, 57 - 2 * n) + 0.5);
-    state->eps[n] = e < 1.0 ? 1u : (e > 1.8e19 ? (uint64_t)1 << 63 : (uint64_t)e);
+    int32_t sh = 0;
+    double e = floor((double)state->config.log_eps * ldexp(1.0, 41 - 2 * n) + 0.5);
+    while (e >= 2147483648.0) {
+      ++sh;
+      e = floor((double)state->config.log_eps * ldexp(1.0, 41 - 2 * n - sh) + 0.5);
+    }
+    state->eps[n] = e < 1.0 ? 1u : (uint32_t)e;
+    state->eps_shift[n] = (uint8_t)sh;
   }
   state->magic = KE_LOGMEL_Q_MAGIC;
   return ke_logmel_q_reset(state);
@@ -185,46 +199,81 @@ static inline uint32_t windowed(const int16_t* x, const uint32_t* w, int32_t n, 
                     (uint32_t)ke_asr32(ke_smultt(v, wn), shift));
 }
 
+/* One radix-4 butterfly of a later stage on p[0], p[q], p[2q], p[3q], given b, c, d:
+ * the twiddled p[q], p[2q], p[3q], halved, and a = p[0] / 2, so the first add level
+ * needs no halving (|a / 2| + |c w / 2| <= the inputs' bound, no saturation). */
+#define KE_STAGE_BFLY(p, q, b, c, d)                                  \
+  do {                                                                \
+    const uint32_t a_ = ke_shadd16((p)[0], 0);                        \
+    const uint32_t b_ = (b), c_ = (c), d_ = (d);                      \
+    const uint32_t t0 = ke_qadd16(a_, c_), t1 = ke_qsub16(a_, c_);    \
+    const uint32_t t2 = ke_qadd16(b_, d_), t3 = ke_qsub16(b_, d_);    \
+    (p)[0] = ke_shadd16(t0, t2);                                      \
+    (p)[q] = ke_shsax(t1, t3);                                        \
+    (p)[2 * (q)] = ke_shsub16(t0, t2);                                \
+    (p)[3 * (q)] = ke_shasx(t1, t3);                                  \
+  } while (0)
+
+/* The stage that combines 4 DFTs of length q into one of length 4q, for every group
+ * of 4q values.  Column j outside, groups inside: the three twiddles of a column are
+ * loaded once, and column 0 (W^0 = 1) only halves (Cooley & Tukey 1965).  Inlined
+ * per stage so that q is a constant (immediate offsets). */
+static inline void radix4_stage(uint32_t* z, const uint32_t* tw, const int32_t q) {
+  uint32_t* const end = z + N;
+  uint32_t* p;
+  int32_t j;
+  for (p = z; p < end; p += 4 * q) {
+    KE_STAGE_BFLY(p, q, ke_shadd16(p[q], 0), ke_shadd16(p[2 * q], 0),
+                  ke_shadd16(p[3 * q], 0));
+  }
+  if (4 * q == N) { /* one group: a single loop over the columns */
+    const uint32_t* t = tw + 3;
+    for (p = z + 1; p < z + q; ++p, t += 3) {
+      KE_STAGE_BFLY(p, q, cmul_half(p[q], t[0]), cmul_half(p[2 * q], t[1]),
+                    cmul_half(p[3 * q], t[2]));
+    }
+    return;
+  }
+  for (j = 1; j < q; ++j) {
+    const uint32_t w1 = tw[3 * j], w2 = tw[3 * j + 1], w3 = tw[3 * j + 2];
+    for (p = z + j; p < end; p += 4 * q) {
+      KE_STAGE_BFLY(p, q, cmul_half(p[q], w1), cmul_half(p[2 * q], w2),
+                    cmul_half(p[3 * q], w3));
+    }
+  }
+}
+
 /* 256-point complex FFT of the windowed frame, scaled by 1/256, in natural order.
  * The first (length-4, twiddle-free) stage reads its inputs straight from the
  * samples in base-4 digit-reversed order and windows them on the way, so there is
- * no separate windowing or reordering pass; pairs 240..255 are the zero padding. */
+ * no separate windowing or reordering pass.  Its butterfly g = 4 h + u reads pairs
+ * 16 u + reverse[h] + 64 q: one base per h and constant offsets, unrolled over u;
+ * pairs 240..255 (u = 3, q = 3) are the zero padding. */
 static void fft256(uint32_t* z, const uint32_t* tw, const int16_t* x, const uint32_t* w,
                    const uint8_t* reverse, int shift) {
-  int32_t g, q;
-  for (g = 0; g < N / 4; ++g) {
-    const int32_t r = reverse[g];
+  int32_t h;
+  for (h = 0; h < 16; ++h, z += 16) {
+    const int32_t r = reverse[h];
     const int16_t* xr = x + 2 * r;
     const uint32_t* wr = w + r;
-    uint32_t* p = z + 4 * g;
-    const uint32_t a = windowed(xr, wr, 0, shift);
-    const uint32_t b = windowed(xr, wr, 64, shift);
-    const uint32_t c = windowed(xr, wr, 128, shift);
-    const uint32_t d = r + 192 < PAIRS ? windowed(xr, wr, 192, shift) : 0;
-    KE_RADIX4(p, p + 1, p + 2, p + 3, a, b, c, d);
+#define KE_FIRST(u, has_d)                                                          \
+  do {                                                                            \
+    const uint32_t a = windowed(xr, wr, 16 * (u), shift);                         \
+    const uint32_t b = windowed(xr, wr, 16 * (u) + 64, shift);                    \
+    const uint32_t c = windowed(xr, wr, 16 * (u) + 128, shift);                   \
+    const uint32_t d = (has_d) ? windowed(xr, wr, 16 * (u) + 192, shift) : 0;     \
+    KE_RADIX4(z + 4 * (u), z + 4 * (u) + 1, z + 4 * (u) + 2, z + 4 * (u) + 3, a, b, c, d); \
+  } while (0)
+    KE_FIRST(0, 1);
+    KE_FIRST(1, 1);
+    KE_FIRST(2, 1);
+    KE_FIRST(3, 0);
+#undef KE_FIRST
   }
-  for (q = 4; q < N; q *= 4) { /* lengths 16, 64, 256 */
-    for (g = 0; g < N; g += 4 * q) {
-      uint32_t* p = z + g;
-      uint32_t* const end = p + q;
-      const uint32_t* t = tw;
-      for (; p < end; ++p, t += 3) {
-        /* a / 2 and the halved twiddle products: the first add level then needs no
-         * halving (|a / 2| + |c w / 2| <= the inputs' bound, no saturation). */
-        const uint32_t a = ke_shadd16(p[0], 0);
-        const uint32_t b = cmul_half(p[q], t[0]);
-        const uint32_t c = cmul_half(p[2 * q], t[1]);
-        const uint32_t d = cmul_half(p[3 * q], t[2]);
-        const uint32_t t0 = ke_qadd16(a, c), t1 = ke_qsub16(a, c);
-        const uint32_t t2 = ke_qadd16(b, d), t3 = ke_qsub16(b, d);
-        p[0] = ke_shadd16(t0, t2);
-        p[q] = ke_shsax(t1, t3);
-        p[2 * q] = ke_shsub16(t0, t2);
-        p[3 * q] = ke_shasx(t1, t3);
-      }
-    }
-    tw += 3 * q;
-  }
+  z -= N;
+  radix4_stage(z, tw, 4);
+  radix4_stage(z, tw + 3 * 4, 16);
+  radix4_stage(z, tw + 3 * (4 + 16), 64);
 }
 
 /* Leading zeros of v > 0 (CLZ on Arm). */
@@ -238,45 +287,41 @@ static inline int clz32(uint32_t v) {
 #endif
 }
 
-/* log2(v) in Q16 for v > 0: exponent from the leading-zero count, mantissa
- * log2(1 + f) by linear interpolation in a 33-entry table (error < 2e-4). */
-static int32_t log2_q16(uint64_t v) {
-  const uint32_t hi = (uint32_t)(v >> 32), lo = (uint32_t)v;
-  int32_t e;
-  uint32_t m, i, t;
-  if (hi != 0) {
-    const int z = clz32(hi);
-    e = 63 - z;
-    m = z == 0 ? hi : (hi << z) | (lo >> (32 - z));
-  } else {
-    const int z = clz32(lo);
-    e = 31 - z;
-    m = lo << z;
-  }
-  i = (m >> 26) & 31;
-  t = (m >> 10) & 0xFFFF;
-  return e * 65536 + (int32_t)kLog2Table[i] +
-         (int32_t)(((kLog2Table[i + 1] - kLog2Table[i]) * t) >> 16);
+/* ln(1 + f) in Q20 for the normalised mantissa m = v << clz(v) (top bit set,
+ * f = m / 2^31 - 1), by linear interpolation in a 33-entry table (error < 1.3e-4),
+ * so that ln v = (31 - clz(v)) ln 2 + ln_frac_q20(m) / 2^20. */
+static inline int32_t ln_frac_q20(uint32_t m) {
+  const uint32_t i = (m >> 26) & 31, t = (m >> 10) & 0xFFFF;
+  const int32_t a = kLnTable[i];
+  return a + (int32_t)(((uint32_t)(kLnTable[i + 1] - a) * t) >> 16);
 }
 
 /* OR of |x| over one hop (two lanes at a time): its bit length bounds the hop.
  * The hop is also copied to `copy` and `mirror` when they are not NULL (one pass
- * for the streaming path). */
+ * for the streaming path); 8 samples per iteration (LDM/STM of four words). */
 static uint32_t magnitude_bits(const int16_t* x, int16_t* copy, int16_t* mirror) {
-  uint32_t acc = 0, v0, v1;
-  int32_t n;
-  for (n = 0; n < KE_LOGMEL_Q_HOP; n += 4) {
-    memcpy(&v0, x + n, sizeof v0);
-    memcpy(&v1, x + n + 2, sizeof v1);
+  const int16_t* const end = x + KE_LOGMEL_Q_HOP;
+  uint32_t acc = 0, v0, v1, v2, v3;
+  for (; x < end; x += 8) {
+    memcpy(&v0, x, sizeof v0);
+    memcpy(&v1, x + 2, sizeof v1);
+    memcpy(&v2, x + 4, sizeof v2);
+    memcpy(&v3, x + 6, sizeof v3);
     if (copy != NULL) {
-      memcpy(copy + n, &v0, sizeof v0);
-      memcpy(copy + n + 2, &v1, sizeof v1);
+      memcpy(copy, &v0, sizeof v0);
+      memcpy(copy + 2, &v1, sizeof v1);
+      memcpy(copy + 4, &v2, sizeof v2);
+      memcpy(copy + 6, &v3, sizeof v3);
+      copy += 8;
     }
     if (mirror != NULL) {
-      memcpy(mirror + n, &v0, sizeof v0);
-      memcpy(mirror + n + 2, &v1, sizeof v1);
+      memcpy(mirror, &v0, sizeof v0);
+      memcpy(mirror + 2, &v1, sizeof v1);
+      memcpy(mirror + 4, &v2, sizeof v2);
+      memcpy(mirror + 6, &v3, sizeof v3);
+      mirror += 8;
     }
-    acc |= ke_abs16x2(v0) | ke_abs16x2(v1);
+    acc |= ke_abs16x2(v0) | ke_abs16x2(v1) | ke_abs16x2(v2) | ke_abs16x2(v3);
   }
   return (acc | (acc >> 16)) & 0xFFFFu;
 }
@@ -284,10 +329,9 @@ static uint32_t magnitude_bits(const int16_t* x, int16_t* copy, int16_t* mirror)
 /* One frame from 480 contiguous samples whose magnitude OR is `bits`. */
 static void compute_frame(ke_logmel_q_state* s, const int16_t* x, uint32_t bits, int16_t* out) {
   uint32_t* z = s->fft;
-  uint32_t* p = s->power;
+  uint32_t* p = s->spectrum;
   int32_t b = 0, k, m;
-  uint64_t lo_acc = 0, hi_acc = 0;
-  while (bits >> b) ++b; /* 0..16: every |x| < 2^b, so |z| < 2^14 per component */
+  if (bits != 0) b = 32 - clz32(bits); /* 0..16: every |x| < 2^b, so |z| < 2^14 */
   fft256(z, s->twiddle, x, s->window, s->reverse, 1 + b);
   z[N] = z[0]; /* periodic: the split step reads Z_{256 - k} for k = 0 too */
   /* Real split step: X_k = E_k + W^k O_k and X_{256-k} = conj(E_k - W^k O_k) with
@@ -299,8 +343,8 @@ static void compute_frame(ke_logmel_q_state* s, const int16_t* x, uint32_t bits,
     const uint32_t* zn = z + N; /* Z_{256-k}; Z_256 is Z_0 */
     const uint32_t* tw = s->split;
     uint32_t* pk = p;
-    uint32_t* pn = p + N;
-    for (k = 0; k <= N / 2; ++k, ++zk, --zn, ++tw, ++pk, --pn) {
+    uint32_t* pn = p + 2 * N;
+    for (k = 0; k <= N / 2; ++k, ++zk, --zn, ++tw, pk += 2, pn -= 2) {
       const uint32_t u = *zk, v = *zn;
       const uint32_t sum = ke_shadd16(u, v), diff = ke_shsub16(u, v);
       const uint32_t t = cmul(ke_pkhbt(diff, sum), *tw);
@@ -311,31 +355,42 @@ static void compute_frame(ke_logmel_q_state* s, const int16_t* x, uint32_t bits,
     }
   }
   /* Mel: band by band, the falling side closes filter b - 1, the rising side opens
-   * filter b.  z scaled 2^(29 - b), FFT 2^-8 => |X|^2 carries 2^(42 - 2b), Q15
-   * weights 2^15: the sums carry 2^(57 - 2b). */
+   * filter b.  z scaled 2^(29 - b), FFT 2^-8 => |X|^2 carries 2^(42 - 2b) and sums
+   * below 2^31 over all bins (Parseval: |windowed x| < 2^14 over 480 samples), the
+   * Q15 weights and the >> 16 of SMLAWB give sums carrying 2^(41 - 2b), below 2^30. */
   {
-    const int32_t offset = (57 - 2 * b) * 65536;
-    const uint64_t eps = s->eps[b];
-    const int16_t* band = s->band_start;
-    const uint16_t* weight = s->weight;
+    const int32_t sh = s->eps_shift[b];
+    const uint32_t eps = s->eps[b];
+    /* out = round(2^10 ln(acc 2^-(41 - 2b))): (31 - z + sh - 41 + 2b) ln 2 in Q20
+     * plus the mantissa's ln, + 2^9 to round; the constant part once per frame. */
+    const int32_t base = (sh - 10 + 2 * b) * LN2_Q20 + 512;
+    const uint16_t* bins = s->band_bins;
+    const uint32_t* q = s->spectrum + 2 * s->band_start[0]; /* bands are contiguous */
+    int32_t lo = 0, hi = 0;
     for (m = 0; m <= s->config.num_mels; ++m) {
-      const int32_t end = band[m + 1];
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC unroll 2
-#endif
-      for (k = band[m]; k < end; ++k) {
-        const uint32_t wk = weight[k], pk = p[k];
-        hi_acc += (uint64_t)pk * wk;
-        lo_acc += (uint64_t)pk * (32768u - wk);
+      const uint32_t n = bins[m];
+      const uint32_t* const end = q + 2 * n;
+      if (n & 1) { /* odd number of bins: one, then pairs */
+        hi = ke_smlawb((int32_t)q[0], q[1], hi);
+        lo = ke_smlawt((int32_t)q[0], q[1], lo);
+        q += 2;
+      }
+      for (; q != end; q += 4) {
+        const int32_t p0 = (int32_t)q[0], p1 = (int32_t)q[2];
+        const uint32_t w0 = q[1], w1 = q[3];
+        hi = ke_smlawb(p0, w0, hi);
+        lo = ke_smlawt(p0, w0, lo);
+        hi = ke_smlawb(p1, w1, hi);
+        lo = ke_smlawt(p1, w1, lo);
       }
       if (m > 0) {
-        /* ln = ln 2 * log2, Q16 * Q16 -> Q32, rounded to Q10. */
-        const int64_t ln = (int64_t)(log2_q16(lo_acc + eps) - offset) * LN2_Q16 +
-                           ((int64_t)1 << 21);
-        out[m - 1] = (int16_t)ke_ssat16((int32_t)(ln >= 0 ? ln >> 22 : ~(~ln >> 22)));
+        const uint32_t v = ((uint32_t)lo >> sh) + eps;
+        const int z = clz32(v);
+        const int32_t ln = base - z * LN2_Q20 + ln_frac_q20(v << z);
+        out[m - 1] = (int16_t)ke_ssat16(ln >= 0 ? ln >> 10 : ~(~ln >> 10));
       }
-      lo_acc = hi_acc;
-      hi_acc = 0;
+      lo = hi;
+      hi = 0;
     }
   }
 }

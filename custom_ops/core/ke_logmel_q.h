@@ -2,16 +2,17 @@
  *
  * The features of ke_logmel.h (same framing, window, 512-point FFT, HTK mel
  * filters and natural log of mel + log_eps), computed with integers only per
- * frame so that an always-on Cortex-M4 pays ~17k instructions per 10 ms frame
+ * frame so that an always-on Cortex-M4 pays ~14.4k instructions per 10 ms frame
  * instead of ~57k for the float path:
  *
  *   block floating point: b = bit length of max |sample| over the 480-sample
  *     window (0..16); windowed samples (x * hann_q15) >> (1 + b) fill +-2^14
  *   512-point real FFT = 256-point complex radix-4 FFT (packed int16 re/im,
  *     each stage halves twice so nothing overflows) + the real split step
- *   power |X_k|^2 in uint32, mel filters with Q15 weights in 64-bit sums
- *   log: ln(mel + log_eps) = ln 2 * (log2(acc + eps_b) - (57 - 2 b)), log2 by
- *     leading-zero count plus a 33-entry table with linear interpolation
+ *   power |X_k|^2 in int32 (< 2^31 by Parseval), mel filters with packed Q15
+ *     weight pairs in 32-bit sums of (power * weight) >> 16 (SMLAWB/SMLAWT)
+ *   log: ln(mel + log_eps) = ln(acc + eps_b) - (41 - 2 b) ln 2, by leading-zero
+ *     count plus a 33-entry ln(1 + f) table with linear interpolation
  *   out: int16, natural log in Q10 (value / 1024; KE_LOGMEL_Q_FRAC_BITS)
  *
  * Everything per frame is integer and the DSP helpers of ke_dsp16.h have a C
@@ -69,16 +70,20 @@ typedef struct {
   uint32_t twiddle[3 * 84];
   /* Split step: -j * W_512^k = (-sin, -cos)(2 pi k / 512), k = 0..128. */
   uint32_t split[KE_LOGMEL_Q_FFT / 4 + 1];
-  /* Base-4 digit reversal of the three digits of 0..63: the input pairs of the
-   * first FFT stage's butterfly g are reverse[g] + 64 q, q = 0..3. */
-  uint8_t reverse[KE_LOGMEL_Q_FFT / 8];
+  /* Base-4 digit reversal of the two digits of 0..15: the first FFT stage's
+   * butterfly g = 4 h + u reads the input pairs 16 u + reverse[h] + 64 q, q = 0..3
+   * (the three-digit reversal of g; u is the digit that becomes the top one). */
+  uint8_t reverse[16];
   /* Mel bands: band b holds the bins between edges b and b + 1, i.e. bins
-   * [band_start[b], band_start[b + 1]); bin k adds weight[k] / 2^15 of its power
-   * to filter b (rising side) and the rest to filter b - 1 (falling side). */
+   * [band_start[b], band_start[b + 1]); bin k adds the lo half of its packed
+   * weight (spectrum[2k + 1], Q15) of its power to filter b (rising side) and
+   * the hi half (Q15, the complement) to filter b - 1 (falling side). */
   int16_t band_start[KE_LOGMEL_Q_MAX_MELS + 2];
-  uint16_t weight[KE_LOGMEL_Q_BINS];
-  /* log_eps in the mel accumulator's units for every block exponent b = 0..16. */
-  uint64_t eps[17];
+  uint16_t band_bins[KE_LOGMEL_Q_MAX_MELS + 1]; /* band_start[b + 1] - band_start[b] */
+  /* log_eps in the mel accumulator's units for every block exponent b = 0..16,
+   * after a right shift of eps_shift[b] that keeps acc + eps below 2^32. */
+  uint32_t eps[17];
+  uint8_t eps_shift[17];
   /* Streaming: three hop slots; slots 0 and 1 are also mirrored after slot 2, so
    * the last 480 samples are always contiguous (history + 160 ((slot + 1) % 3))
    * without moving old samples; the OR of |x| of each slot (no rescan per frame). */
@@ -87,9 +92,11 @@ typedef struct {
   int32_t slot;
   int32_t history_fill;
   /* Scratch: 256 packed complex values (+ a copy of the first at 256, Z_256 = Z_0,
-   * for the split step), then the power spectrum. */
+   * for the split step), then the power spectrum interleaved with the constant mel
+   * weights: spectrum[2k] = |X_k|^2 (written per frame), spectrum[2k + 1] = the
+   * packed weight of bin k (written once by init), one LDRD per bin in the mel sum. */
   uint32_t fft[KE_LOGMEL_Q_FFT / 2 + 1];
-  uint32_t power[KE_LOGMEL_Q_BINS];
+  uint32_t spectrum[2 * KE_LOGMEL_Q_BINS];
 } ke_logmel_q_state;
 
 const char* ke_logmel_q_status_string(int status);
