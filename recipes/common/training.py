@@ -77,7 +77,8 @@ def accuracy(model, x, y, batch_size=256):
 
 
 def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, validation,
-        test, pruning_plan=None, name="model", log=print, jit_compile=None, wrap=None):
+        test, pruning_plan=None, name="model", log=print, jit_compile=None, wrap=None,
+        callbacks=()):
     """Builds (``build()``), trains and evaluates one model; returns (model, results).
 
     With a ``pruning_plan`` whose target is > 0 the model is pruned while it trains
@@ -99,12 +100,13 @@ def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, vali
       wrap: optional ``model -> trainer`` (e.g. ``keras_events.training.Distiller``
         around the (pruning-wrapped) model); the trainer is compiled and fitted, and its
         ``.student`` is what is returned.
+      callbacks: extra Keras callbacks (e.g. ``keras_events.training.ReviveSilentUnits``).
     """
     from keras_events.training import set_seed
 
     set_seed(seed)
     model = build()
-    callbacks, from_epoch = [], 0
+    callbacks, from_epoch = list(callbacks), 0
     prune = pruning_plan is not None and pruning_plan.target > 0
     if prune:
         from keras_events import sparsity

@@ -52,6 +52,9 @@ def parse_args(argv=None):
     p.add_argument("--distill", type=float, default=d.distill, metavar="ALPHA",
                    help="distil the EGRU from the trained GRU; ALPHA = weight of the labels")
     p.add_argument("--distill-temperature", type=float, default=d.distill_temperature)
+    p.add_argument("--revive", type=float, default=d.revive, metavar="FRACTION",
+                   help="revive silent EGRU units after every epoch in this first fraction "
+                        "of the EGRU epochs (0: off)")
     p.add_argument("--threshold-init", type=float, default=d.threshold_init,
                    help="initial EGRU threshold, in (0, 1)")
     p.add_argument("--surrogate-height", type=float, default=d.surrogate_height,
@@ -127,6 +130,7 @@ def parse_args(argv=None):
                       activity_adapt=args.activity_adapt, distill=args.distill,
                       activity_warmup=args.activity_warmup,
                       distill_temperature=args.distill_temperature, prune_gru=args.prune_gru,
+                      revive=args.revive,
                       threshold_init=args.threshold_init, surrogate_height=args.surrogate_height,
                       surrogate_width=args.surrogate_width, tune=args.tune,
                       tune_trials=args.tune_trials, tune_epochs=args.tune_epochs,

@@ -49,6 +49,9 @@ class Config:
     # hard labels α (None: off) and the softmax temperature.
     distill: float = None
     distill_temperature: float = 2.0
+    # Revive silent EGRU units (keras_events.training.ReviveSilentUnits) after every epoch
+    # in this first fraction of the EGRU epochs (0: off).
+    revive: float = 0.0
     # EGRUCell: initial threshold and triangle pseudo-derivative (EvNN: 0.7 high, 1 wide).
     threshold_init: float = 0.3
     surrogate_height: float = 0.7
@@ -104,6 +107,8 @@ class Config:
 
         if not 0.0 <= self.activity_warmup < 1.0:
             raise ValueError(f"--activity-warmup must be in [0, 1), got {self.activity_warmup}.")
+        if not 0.0 <= self.revive <= 1.0:
+            raise ValueError(f"--revive must be in [0, 1], got {self.revive}.")
         if self.activity_adapt < 0:
             raise ValueError(f"--activity-adapt must be >= 0, got {self.activity_adapt}.")
         if self.distill is not None:

@@ -33,6 +33,13 @@ def fit_model(cfg, state, name, target_sparsity=None):
         wrap = lambda student: Distiller(student, teacher, alpha=cfg.distill,  # noqa: E731
                                          temperature=cfg.distill_temperature)
     steps = batches.steps_per_epoch(clips, copies, cfg.batch_size)
+    callbacks = []
+    if name == "egru" and cfg.revive > 0:
+        from keras_events.training import ReviveSilentUnits
+
+        probe = state["x_training"][:clips][::max(1, clips // 256)][:256]  # clean, all classes
+        callbacks.append(ReviveSilentUnits(probe,
+                                           until_epoch=int(round(cfg.revive * epochs))))
     build_cfg = cfg
     if name == "egru" and cfg.activity_warmup:
         import dataclasses
@@ -47,7 +54,7 @@ def fit_model(cfg, state, name, target_sparsity=None):
         learning_rate=cfg.egru_learning_rate if name == "egru" else cfg.learning_rate,
         seed=cfg.seed, validation=(state["x_validation"], state["y_validation"]),
         test=(state["x_testing"], state["y_testing"]), pruning_plan=plan, name=name, log=log,
-        wrap=wrap)
+        wrap=wrap, callbacks=callbacks)
 
 
 def stage_train(cfg, state):
