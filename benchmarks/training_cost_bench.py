@@ -10,7 +10,7 @@ backend; then, on held-out sequences:
   (`keras_events.activity.training_macs`): symmetric temporally sparse BPTT (Chen et
   al., "Exploiting Symmetric Temporally Sparse BPTT for Efficient RNN Training", 2023)
   does the forward ``d W`` and the backward ``∂L/∂W = dᵀ g`` and ``∂L/∂d = g Wᵀ`` over
-  the sent rows only, i.e. 3 × the effective MACs; the dense cell 3 × every weight.
+  the rows of sent components only; the dense cell over every row.
   ("fewer" = 1 - delta / dense.)  The counts are what a sparse kernel would execute;
 * wall time per epoch (median of the epochs after the first) next to the dense Keras
   cell (`keras.layers.GRU(reset_after=True)` / `keras.layers.LSTM`). The TF backend
@@ -19,7 +19,7 @@ backend; then, on held-out sequences:
 
 Data: ``--features DIR`` reads the KWS recipe's feature cache (``x_training.npy``,
 ``y_training.npy``, ``x_validation.npy``, ``y_validation.npy``; first ``--clips``
-clips); without it, synthetic slowly varying sequences (class = frequency band of a
+clips, standardised per band); without it, synthetic slowly varying sequences (class = frequency band of a
 noisy multi-channel sinusoid).
 
     python -m benchmarks.training_cost_bench [--cells gru,lstm] [--thresholds 0,0.05,0.1,0.2,0.4]
@@ -56,8 +56,12 @@ def load(args):
         x, y = synthetic(args.clips + 512)
         return (x[:args.clips], y[:args.clips]), (x[args.clips:], y[args.clips:])
     read = lambda name: np.load(os.path.join(args.features, name), mmap_mode="r")  # noqa: E731
-    train = (np.asarray(read("x_training.npy")[:args.clips]), np.asarray(read("y_training.npy")[:args.clips]))
-    val = (np.asarray(read("x_validation.npy")[:512]), np.asarray(read("y_validation.npy")[:512]))
+    x = np.asarray(read("x_training.npy")[:args.clips])
+    # standardised per band with the training statistics, as the recipe does
+    mean, std = x.mean(axis=(0, 1)), x.std(axis=(0, 1)) + 1e-6
+    norm = lambda v: ((v - mean) / std).astype("float32")  # noqa: E731
+    train = (norm(x), np.asarray(read("y_training.npy")[:args.clips]))
+    val = (norm(np.asarray(read("x_validation.npy")[:512])), np.asarray(read("y_validation.npy")[:512]))
     return train, val
 
 
