@@ -10,16 +10,18 @@ backend; then, on held-out sequences:
   (`keras_events.activity.training_macs`): symmetric temporally sparse BPTT (Chen et
   al., "Exploiting Symmetric Temporally Sparse BPTT for Efficient RNN Training", 2023)
   does the forward ``d W`` and the backward ``∂L/∂W = dᵀ g`` and ``∂L/∂d = g Wᵀ`` over
-  the sent rows only, i.e. 3 × the effective MACs; the dense cell 3 × every weight.
+  the rows of sent components only; the dense cell over every row.
   ("fewer" = 1 - delta / dense.)  The counts are what a sparse kernel would execute;
 * wall time per epoch (median of the epochs after the first) next to the dense Keras
-  cell (`keras.layers.GRU(reset_after=True)` / `keras.layers.LSTM`). The TF backend
+  cell (`keras.layers.GRU(reset_after=True)` / `keras.layers.LSTM`), and the median
+  time of one training batch with the models measured in turn (``--repeats`` rounds;
+  interleaving keeps a shared machine's load from favouring one model). The TF backend
   multiplies the masked delta vectors densely (XLA/Eigen have no row-skipping matmul
   for a per-sample mask), so the matrix savings do *not* show in wall time here.
 
 Data: ``--features DIR`` reads the KWS recipe's feature cache (``x_training.npy``,
 ``y_training.npy``, ``x_validation.npy``, ``y_validation.npy``; first ``--clips``
-clips); without it, synthetic slowly varying sequences (class = frequency band of a
+clips, standardised per band); without it, synthetic slowly varying sequences (class = frequency band of a
 noisy multi-channel sinusoid).
 
     python -m benchmarks.training_cost_bench [--cells gru,lstm] [--thresholds 0,0.05,0.1,0.2,0.4]
@@ -56,8 +58,12 @@ def load(args):
         x, y = synthetic(args.clips + 512)
         return (x[:args.clips], y[:args.clips]), (x[args.clips:], y[args.clips:])
     read = lambda name: np.load(os.path.join(args.features, name), mmap_mode="r")  # noqa: E731
-    train = (np.asarray(read("x_training.npy")[:args.clips]), np.asarray(read("y_training.npy")[:args.clips]))
-    val = (np.asarray(read("x_validation.npy")[:512]), np.asarray(read("y_validation.npy")[:512]))
+    x = np.asarray(read("x_training.npy")[:args.clips])
+    # standardised per band with the training statistics, as the recipe does
+    mean, std = x.mean(axis=(0, 1)), x.std(axis=(0, 1)) + 1e-6
+    norm = lambda v: ((v - mean) / std).astype("float32")  # noqa: E731
+    train = (norm(x), np.asarray(read("y_training.npy")[:args.clips]))
+    val = (norm(np.asarray(read("x_validation.npy")[:512])), np.asarray(read("y_validation.npy")[:512]))
     return train, val
 
 
@@ -96,6 +102,7 @@ def main():
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--clips", type=int, default=2048)
     parser.add_argument("--features", default=None)
+    parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
     keras.utils.set_random_seed(0)
     data, val = load(args)
@@ -110,20 +117,38 @@ def main():
         dense_layer = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}[kind]
         print("\n" + head + "\n" + "-" * len(head))
         keras.utils.set_random_seed(0)
-        accuracy, seconds = train(build(dense_layer(args.units, return_sequences=True), shape, classes),
-                                  data, val, args)
+        dense_model = build(dense_layer(args.units, return_sequences=True), shape, classes)
+        models = {f"keras {kind}": dense_model}
+        accuracy, seconds = train(dense_model, data, val, args)
         print(f"{'keras ' + kind:<12}{'-':>6}{accuracy:>7.3f}{1:>8.3f}{1:>8.3f}{'-':>15}{'-':>9}"
               f"{'-':>7}{seconds:>9.2f}")
         for theta in (float(t) for t in args.thresholds.split(",")):
             keras.utils.set_random_seed(0)
             rnn = keras.layers.RNN(cell_class(args.units, theta, theta), return_sequences=True, name="delta")
-            model = build(rnn, shape, classes)
+            model = models[f"delta {kind} θ={theta:g}"] = build(rnn, shape, classes)
             accuracy, seconds = train(model, data, val, args)
             stats = activity_report(model, val[0][:256], print_table=False)["delta"]
             delta, dense = training_macs(stats)
             print(f"{'delta ' + kind:<12}{theta:>6.2f}{accuracy:>7.3f}{stats['input_delta_rate']:>8.3f}"
                   f"{stats['hidden_delta_rate']:>8.3f}{delta:>15.0f}{dense:>9.0f}"
                   f"{1 - delta / dense:>7.1%}{seconds:>9.2f}")
+        step_times(models, data, args)
+
+
+def step_times(models, data, args):
+    """Median time of one training batch per model, the models measured in turn."""
+    x, y = data[0][:args.batch], data[1][:args.batch]
+    times = {name: [] for name in models}
+    for _ in range(args.repeats):
+        for name, model in models.items():
+            start = time.perf_counter()
+            model.train_on_batch(x, y)
+            times[name].append(time.perf_counter() - start)
+    base = float(np.median(next(iter(times.values()))))
+    print(f"training batch time (batch {args.batch}, median of {args.repeats}, interleaved):")
+    for name, values in times.items():
+        median = float(np.median(values))
+        print(f"  {name:<20}{median * 1e3:9.1f} ms  {median / base:5.2f}x the Keras cell")
 
 
 if __name__ == "__main__":

@@ -10,9 +10,11 @@ Dense MACs are those of the dense cell of the same size (every weight of W and V
 
 Training cost of a delta layer (Chen et al. 2023, symmetric temporally sparse BPTT):
 a training step does three matrix products per weight matrix -- the forward ``d W``,
-and backward ``dᵀ g`` (∂L/∂W) and ``g Wᵀ`` (∂L/∂d) -- each over the sent rows only,
-so its matrix work is 3 × the effective MACs (the dense cell: 3 × the dense MACs);
-`training_macs` gives both.
+and backward ``dᵀ g`` (∂L/∂W) and ``g Wᵀ`` (∂L/∂d) -- each over the sent rows only.
+Training multiplies every weight of a row (pruned weights are zeros of a dense
+variable), so per step it costs 3 × (input delta rate × size(W) + hidden delta rate ×
+size(V)) MACs, against 3 × (size(W) + size(V)) for the dense cell (``train_macs``,
+``dense_train_macs`` of the report; `training_macs`).
 """
 
 import keras
@@ -107,14 +109,18 @@ def _delta_layer_stats(cell, sequences):
         "dense_macs": dense,
         "effective_macs": effective,
         "mac_reduction": dense / max(effective, 1.0),
+        "train_macs": 3.0 * float(sent_inputs.mean() * weights["kernel"].size
+                                  + sent_hidden.mean() * weights["recurrent_kernel"].size),
+        "dense_train_macs": 3.0 * dense,
     }
 
 
 def training_macs(stats):
-    """Matrix multiply-accumulates per step of training (forward + backward) of a layer of
-    an `activity_report`: ``(event-driven, dense)`` = 3 × (effective, dense) MACs (module
-    docstring: forward product, ∂L/∂W and ∂L/∂input products, each over the same rows)."""
-    return 3.0 * stats["effective_macs"], 3.0 * stats["dense_macs"]
+    """Matrix multiply-accumulates per sequence step of training (forward + backward) of a
+    delta layer of an `activity_report`: ``(symmetric sparse BPTT, dense cell)`` (module
+    docstring: the forward product and the ∂L/∂W and ∂L/∂d products, each over the sent
+    rows, every weight of a row)."""
+    return stats["train_macs"], stats["dense_train_macs"]
 
 
 def _layer_stats(rnn, sequences):

@@ -82,8 +82,14 @@ def parse_args(argv=None):
     p.add_argument("--keywords", default=",".join(d.keywords),
                    help="comma list of keyword folders; other words become _unknown_")
     p.add_argument("--models", default=",".join(d.models),
-                   help="comma list of gru,egru,dscnn (dscnn: MLPerf Tiny DS-CNN-S on 49x10 "
-                        "MFCC)")
+                   help="comma list of gru,egru,delta_gru,dscnn (delta_gru: keras_events."
+                        "DeltaGRUCell; dscnn: MLPerf Tiny DS-CNN-S on 49x10 MFCC)")
+    p.add_argument("--delta-input-threshold", type=float, default=d.delta_input_threshold,
+                   help="delta_gru: change an input component needs to be sent")
+    p.add_argument("--delta-hidden-threshold", type=float, default=d.delta_hidden_threshold,
+                   help="delta_gru: change a hidden component needs to be sent")
+    p.add_argument("--delta-epochs", type=int, default=None,
+                   help="delta_gru training epochs (default: 2 x --epochs)")
     p.add_argument("--seed", type=int, default=d.seed,
                    help="seed of the data split, initialisation, data order and augmentation "
                         "(same seed, same numbers on one machine)")
@@ -137,6 +143,9 @@ def parse_args(argv=None):
                       learning_rate=args.learning_rate,
                       egru_learning_rate=args.egru_learning_rate,
                       augment_copies=args.augment_copies,
+                      delta_input_threshold=args.delta_input_threshold,
+                      delta_hidden_threshold=args.delta_hidden_threshold,
+                      delta_epochs=args.delta_epochs,
                       models=tuple(m for m in args.models.split(",") if m), seed=args.seed,
                       seeds=_ints("--seeds", args.seeds), protocol=args.protocol,
                       pool_dir=args.pool_dir,

@@ -8,8 +8,8 @@ from recipes.kws import data as kws_data
 
 log = Logger("kws")
 FRONTENDS = ("float", "q15")
-MODELS = ("gru", "egru", "dscnn", "embedded_gru")  # dscnn: recipes/kws/dscnn.py (MLPerf
-# Tiny DS-CNN-S); embedded_gru: the eGRU (trained and tested in float, quantized weights)
+MODELS = ("gru", "egru", "delta_gru", "dscnn", "embedded_gru")  # dscnn: recipes/kws/dscnn.py
+# (MLPerf Tiny DS-CNN-S); embedded_gru: the eGRU (trained and tested in float, quantized weights)
 
 
 @dataclasses.dataclass
@@ -56,6 +56,11 @@ class Config:
     threshold_init: float = 0.3
     surrogate_height: float = 0.7
     surrogate_width: float = 1.0
+    # Delta-GRU (--models ...,delta_gru): thresholds of the input and hidden deltas, epochs
+    # (default: 2 x epochs), pruned to --target-sparsity like the EGRU, GRU learning rate.
+    delta_input_threshold: float = 0.1
+    delta_hidden_threshold: float = 0.1
+    delta_epochs: int = None
     # KerasTuner search of the EGRU knobs before training (recipes/common/tuning.py).
     tune: bool = False
     tune_trials: int = 8
@@ -95,6 +100,8 @@ class Config:
     def __post_init__(self):
         if self.quick:  # smoke test: tiny data, tiny models, one epoch
             self.epochs, self.egru_epochs, self.units = 1, 1, 16
+        if self.delta_epochs is None:
+            self.delta_epochs = 2 * self.epochs
         if self.egru_epochs is None:
             self.egru_epochs = 4 * self.epochs
         if self.tune_epochs is None:

@@ -63,4 +63,36 @@ def build_embedded_gru(cfg, frames=98, mels=40, classes=12):
     ], name="embedded_gru")
 
 
-BUILDERS = {"gru": build_gru, "egru": build_egru, "embedded_gru": build_embedded_gru}
+def build_delta_gru(cfg, frames=98, mels=40, classes=12):
+    """The delta model: RNN(DeltaGRUCell) over all steps, mean over time, softmax."""
+    import keras
+    from keras_events import DeltaGRUCell
+
+    cell = DeltaGRUCell(cfg.units, input_threshold=cfg.delta_input_threshold,
+                        hidden_threshold=cfg.delta_hidden_threshold, seed=cfg.seed)
+    return keras.Sequential([
+        keras.Input((frames, mels)),
+        keras.layers.RNN(cell, return_sequences=True, name="delta_gru"),
+        keras.layers.GlobalAveragePooling1D(),
+        keras.layers.Dense(classes, activation="softmax"),
+    ], name="delta_gru")
+
+
+def delta_stats(model, x):
+    """Results-table values of the delta model on inputs ``x`` (``activity_report``): the
+    hidden delta rate in the event-rate column, both delta rates, training matrix MACs."""
+    from keras_events import activity_report
+    from keras_events.activity import training_macs
+
+    stats = activity_report(model, x, print_table=False)["delta_gru"]
+    train, dense = training_macs(stats)
+    return dict(event_rate=stats["hidden_delta_rate"], input_delta_rate=stats["input_delta_rate"],
+                hidden_delta_rate=stats["hidden_delta_rate"], weight_sparsity=stats["weight_sparsity"],
+                effective_macs_per_frame=stats["effective_macs"],
+                dense_macs_per_frame=stats["dense_macs"], train_macs_per_frame=train,
+                dense_train_macs_per_frame=dense, train_macs_fewer=1.0 - train / dense,
+                frames=x.shape[1])
+
+
+BUILDERS = {"gru": build_gru, "egru": build_egru, "delta_gru": build_delta_gru,
+            "embedded_gru": build_embedded_gru}

@@ -5,7 +5,7 @@ from recipes.common import training
 from recipes.common.pruning import PruningPlan
 from recipes.kws import batches
 from recipes.kws.config import log
-from recipes.kws.models import BUILDERS
+from recipes.kws.models import BUILDERS, delta_stats
 
 
 def fit_model(cfg, state, name, target_sparsity=None):
@@ -20,10 +20,10 @@ def fit_model(cfg, state, name, target_sparsity=None):
 
         return dscnn.fit(cfg, state, log=log)
     target = cfg.target_sparsity if target_sparsity is None else target_sparsity
-    epochs = cfg.egru_epochs if name == "egru" else cfg.epochs
+    epochs = {"egru": cfg.egru_epochs, "delta_gru": cfg.delta_epochs}.get(name, cfg.epochs)
     copies = state["augment_copies"]
     clips = len(state["y_training"]) // (copies + 1)
-    pruned = name == "egru" or cfg.prune_gru
+    pruned = name in ("egru", "delta_gru") or cfg.prune_gru
     plan = PruningPlan(target, cfg.prune_begin, cfg.prune_end) if pruned else None
     wrap = None
     if name == "egru" and cfg.distill is not None:
@@ -46,7 +46,7 @@ def fit_model(cfg, state, name, target_sparsity=None):
 
         build_cfg = dataclasses.replace(cfg)  # the builder reads the warm-up in batches
         build_cfg.activity_warmup_steps = int(round(cfg.activity_warmup * epochs * steps))
-    return training.fit(
+    model, results = training.fit(
         lambda: BUILDERS[name](build_cfg, classes=len(state["class_names"])),
         lambda: batches.cycled_batches(state["x_training"], state["y_training"], copies,
                                        cfg.batch_size, cfg.seed, epochs),
@@ -55,6 +55,9 @@ def fit_model(cfg, state, name, target_sparsity=None):
         seed=cfg.seed, validation=(state["x_validation"], state["y_validation"]),
         test=(state["x_testing"], state["y_testing"]), pruning_plan=plan, name=name, log=log,
         wrap=wrap, callbacks=callbacks)
+    if name == "delta_gru":  # its results row: delta rates, sparsity, MACs (training too)
+        results.update(delta_stats(model, state["x_testing"][:256]))
+    return model, results
 
 
 def stage_train(cfg, state):

@@ -79,7 +79,7 @@ def test_state_order_sizes_and_initial_state(kind):
     assert [tuple(s.shape) for s in cell.get_initial_state(3)] == [(3, n) for n in CELLS[kind][3]]
     assert all(not np.any(keras.ops.convert_to_numpy(s)) for s in cell.get_initial_state(3))
     x = _slow_x()
-    h, *states = keras.layers.RNN(cell, return_state=True)(x)
+    _, *states = keras.layers.RNN(cell, return_state=True)(x)
     h_ref, *_ = CELLS[kind][2](x.astype("float64"), *_numpy_weights(cell), 0.2, 0.1)
     np.testing.assert_allclose(keras.ops.convert_to_numpy(states[0]), h_ref[:, -1], atol=2e-5)
     x_hat = keras.ops.convert_to_numpy(states[CELLS[kind][3].index(I) if kind == "gru" else 2])
