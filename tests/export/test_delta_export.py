@@ -144,6 +144,10 @@ def _drop_last_input(model, g, op):
     op.inputs = op.inputs[:-1]
 
 
+def _tiny_output_scale(model, g, op):
+    g.tensors[op.outputs[0]].quantization.scale = np.asarray([1e-12], np.float32)
+
+
 CASES = {
     "negative threshold": ("float", _edit_input(8, np.float32, lambda a: -a - 1), "threshold"),
     "nan threshold": ("float", _edit_input(8, np.float32, lambda a: a * np.nan), "threshold"),
@@ -157,6 +161,7 @@ CASES = {
     "int8 bias too large": ("int8", _edit_input(7, np.int32, lambda a: np.full_like(a, 2**31 - 1)), "bias"),
     "int8 negative scale": ("int8", _edit_input(9, np.float32, lambda a: -a), "scale"),
     "int8 missing scale input": ("int8", _drop_last_input, "inputs"),
+    "int8 tiny output scale": ("int8", _tiny_output_scale, "scale"),
 }
 
 
