@@ -8,7 +8,7 @@ from delta_int8_model import delta_int8
 from export_helpers import run_tflite
 
 from keras_events import DeltaGRUCell, DeltaLSTMCell, ops, tflite_file
-from keras_events.export import Interpreter, reset_states, to_tflite
+from keras_events.export import Interpreter, reset_states, summary, to_tflite
 from keras_events.ops import packing
 
 pytestmark = pytest.mark.tensorflow_only
@@ -45,6 +45,8 @@ def test_float_matches_keras(kind, return_sequences):
     assert ops.get(f"KE_DELTA_{kind.upper()}").name.encode() in tflite
     y, _ = run_tflite(tflite, x)
     np.testing.assert_allclose(y, model.predict(x, verbose=0), atol=1e-4, rtol=0)
+    info = summary(tflite)  # the summary finds the op through the registry
+    assert info["op_counts"][f"KE_DELTA_{kind.upper()}"] == 1
 
 
 def _int8_run(tflite, x):
