@@ -103,6 +103,26 @@ int ke_delta_multipliers(int32_t units, int32_t gates, float a_scale, const floa
   return KE_OK;
 }
 
+int ke_delta_output_multiplier(float y_scale, int32_t* m, int32_t* n) {
+  const double real = 1.0 / ((double)(1 << KE_DELTA_STATE_FRAC_BITS) * (double)y_scale);
+  double v;
+  int32_t shift;
+  if (!((double)y_scale > 0.0 && (double)y_scale < 1e30)) return KE_ERR_SCALE;
+  for (shift = 1; shift <= 30; ++shift) {
+    v = real * (double)((int64_t)1 << shift);
+    if (v >= 16384.0 && v < 32768.0) break;
+  }
+  if (shift > 30) return KE_ERR_SCALE;
+  *m = (int32_t)floor(v + 0.5);
+  *n = shift;
+  if (*m == 32768) { /* rounded up to 2^15: one bit less */
+    if (shift == 1) return KE_ERR_SCALE;
+    *m = 16384;
+    *n = shift - 1;
+  }
+  return KE_OK;
+}
+
 int ke_delta_check_memory(const ke_delta_matrix* w, const int32_t* bias, int32_t zero_point,
                           int32_t acc_shift) {
   const int64_t limit = ((int64_t)1 << (31 - acc_shift)) - 1;

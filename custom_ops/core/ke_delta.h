@@ -23,6 +23,10 @@
 
 #include "ke_status.h"
 
+#if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
+#include <arm_acle.h>
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -66,6 +70,23 @@ uint32_t ke_delta_update_i8(const int8_t* v, int8_t* v_hat, int32_t theta_q,
 int ke_delta_multipliers(int32_t units, int32_t gates, float a_scale, const float* w_scale,
                          float g_scale, const float* v_scale, int32_t* unit_consts, int32_t words,
                          int32_t* acc_shift);
+
+/* The int8 output of a Q0.15 value v (|v| <= 2^15): clamp8(rnd(v m, n) + zp) with
+ * m = round(2^-15 / s_y 2^n) in [2^14, 2^15) (ke_delta_output_multiplier): v m < 2^30, so one
+ * 32-bit multiply, add and shift (every unit, every step: cheaper than a 64-bit requantization). */
+static inline int32_t ke_delta_output(int32_t v, int32_t m, int32_t n, int32_t zero_point) {
+  const int32_t q = ((v * m + (1 << (n - 1))) >> n) + zero_point;
+#if defined(__ARM_FEATURE_SAT) && __ARM_FEATURE_SAT
+  return __ssat(q, 8); /* one instruction */
+#else
+  return q > 127 ? 127 : (q < -128 ? -128 : q);
+#endif
+}
+
+/* m and n of ke_delta_output for the output scale s_y (Prepare only): the n in 1..30 with
+ * 2^14 <= 2^-15 / s_y 2^n < 2^15, m = round(2^-15 / s_y 2^n).  KE_ERR_SCALE when no such n
+ * (s_y outside ~[2^-29, 2^15]). */
+int ke_delta_output_multiplier(float y_scale, int32_t* m, int32_t* n);
 
 /* Whether the int32 memory of `w` (plus `bias`, may be NULL: none) stays below 2^(31 - L) for
  * every int8 v_hat with zero point zp: KE_OK, KE_ERR_BIAS or KE_ERR_RANGE.  Prepare only. */

@@ -47,8 +47,7 @@ int ke_delta_gru_i8_prepare(int32_t units, float x_scale, const float* w_scale, 
   status = ke_delta_multipliers(units, 3, x_scale, w_scale, y_scale, v_scale, unit_consts,
                                 KE_DELTA_GRU_UNIT_WORDS, acc_shift);
   if (status != KE_OK) return status;
-  return ke_quantize_multiplier(1.0 / ((double)(1 << KE_DELTA_STATE_FRAC_BITS) * (double)y_scale),
-                                y_multiplier, y_shift);
+  return ke_delta_output_multiplier(y_scale, y_multiplier, y_shift);
 }
 
 int ke_delta_gru_i8_check_constants(const ke_delta_gru_i8_params* p) {
@@ -94,9 +93,9 @@ static KE_ALWAYS_INLINE void i8_gates(const ke_delta_gru_i8_params* p, ke_delta_
     const int32_t n = ke_lut_pair(sigmoid, KE_LUT_PAIRS_TANH_OFFSET, ke_sat16(ke_mlaw16(2 * hn, r, an)));
     /* z h + (1 - z) n = n + z (h - n): |z (h - n)| < 2^15 2^16; a convex mix, no saturation */
     const int32_t hv = n + ((z * (h[j] - n) + (1 << 14)) >> 15);
-    const int32_t yq = ke_mul_by_multiplier(hv, y_mult, y_shift) + y_zp;
+    const int32_t yq = ke_delta_output(hv, y_mult, y_shift, y_zp);
     h[j] = (int16_t)hv;
-    y[j] = (int8_t)(yq > 127 ? 127 : (yq < -128 ? -128 : yq));
+    y[j] = (int8_t)yq;
   }
 }
 

@@ -49,8 +49,7 @@ int ke_delta_lstm_i8_prepare(int32_t units, float x_scale, const float* w_scale,
   status = ke_delta_multipliers(units, 4, x_scale, w_scale, y_scale, v_scale, unit_consts,
                                 KE_DELTA_LSTM_UNIT_WORDS, acc_shift);
   if (status != KE_OK) return status;
-  return ke_quantize_multiplier(1.0 / ((double)(1 << KE_DELTA_STATE_FRAC_BITS) * (double)y_scale),
-                                y_multiplier, y_shift);
+  return ke_delta_output_multiplier(y_scale, y_multiplier, y_shift);
 }
 
 int ke_delta_lstm_i8_check_constants(const ke_delta_lstm_i8_params* p) {
@@ -96,9 +95,9 @@ static KE_ALWAYS_INLINE void i8_gates(const ke_delta_lstm_i8_params* p, ke_delta
     const int32_t cv = ke_sat16((f * c[j] + ((i * g) >> 3) + (1 << 14)) >> 15);
     const int32_t tc = ke_lut_pair(sigmoid, KE_LUT_PAIRS_TANH_OFFSET, cv);
     const int32_t hv = (o * tc + (1 << 14)) >> 15;
-    const int32_t yq = ke_mul_by_multiplier(hv, y_mult, y_shift) + y_zp;
+    const int32_t yq = ke_delta_output(hv, y_mult, y_shift, y_zp);
     c[j] = (int16_t)cv;
-    y[j] = (int8_t)(yq > 127 ? 127 : (yq < -128 ? -128 : yq));
+    y[j] = (int8_t)yq;
   }
 }
 

@@ -54,7 +54,7 @@ typedef struct {
   int32_t x_zero_point, y_zero_point;
   const int32_t* unit_consts;       /* [U][KE_DELTA_LSTM_UNIT_WORDS] */
   int32_t acc_shift;
-  int32_t y_multiplier, y_shift;    /* Q0.15 -> int8 output */
+  int32_t y_multiplier, y_shift;    /* Q0.15 -> int8 output (ke_delta_output) */
 } ke_delta_lstm_i8_params;
 
 typedef struct {

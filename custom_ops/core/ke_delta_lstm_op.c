@@ -222,11 +222,6 @@ static int setup(const ke_reporter* r, const int32_t* opt, const ke_tensor* in,
                                          m.unit_consts, &h->acc_shift, &h->y_multiplier,
                                          &h->y_shift);
     if (status != KE_OK) return ke_fail(r, "scales: %s.", ke_delta_status_string(status));
-    /* h (|h| <= 2^15) times y_multiplier (< 2^31) shifted right by 31 - y_shift, plus the zero
-     * point, stays in int32 for y_shift <= 14 (an output scale above ~2e-9) */
-    if (h->y_shift > 14 || h->y_shift < -31)
-      return ke_fail(r, "output scale %g is outside the supported range (the int8 output "
-                     "requantization would overflow).", (double)out->scale);
     const void* data[NUM_INT8_INPUTS];
     for (int i = 0; i < NUM_INT8_INPUTS; ++i) data[i] = in[i].data;
     const ke_delta_lstm_i8_params p = int8_params(opt, plan, &m, data);

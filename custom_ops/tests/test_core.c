@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/ke_delta.h"
 #include "../core/ke_egru.h"
 #include "../core/ke_fixed.h"
 #include "../core/ke_lut.h"
@@ -437,6 +438,63 @@ static void test_block4_check_rejects_bad_groups(void) {
   CHECK(ke_egru_check_sparse(2, 16, 8, idx, off) == KE_ERR_INDEX, "repeated group in a row");
 }
 
+/* Delta encoding (ke_delta.c): after every step the int8 memory equals the dense product of the
+ * transmitted values, M = bias + (v_hat - zp) W; only components with |change| > theta (strict)
+ * are sent, and the MACs are the stored weights of their rows. */
+static void test_delta_update_i8(int32_t theta) {
+  enum { R = 9, C = 12, STEPS = 20 };
+  int8_t w[R * C], values[R * C], v[R], v_hat[R];
+  int16_t index[R * C];
+  int32_t offsets[R + 1], mem[C], bias[C], r, k, t, nnz = 0, sent, zp = -3, total_sent = 0;
+  ke_delta_matrix m;
+  for (r = 0; r < R; ++r) {
+    offsets[r] = nnz;
+    for (k = 0; k < C; ++k) {
+      w[r * C + k] = (r % 3 == 0 || frand(0, 1) < 0.5f) ? (int8_t)frand(-127, 127) : 0;
+      if (w[r * C + k] != 0 || r % 3 == 0) { /* every third row stored whole (dense loop) */
+        values[nnz] = w[r * C + k];
+        index[nnz++] = (int16_t)k;
+      }
+    }
+    v_hat[r] = (int8_t)zp;
+  }
+  offsets[R] = nnz;
+  CHECK(ke_sparse_check(R, C, nnz, index, offsets) == KE_OK, "delta test packing");
+  m.values = values; m.index = index; m.offsets = offsets; m.rows = R; m.cols = C;
+  for (k = 0; k < C; ++k) mem[k] = bias[k] = (int32_t)frand(-1000, 1000);
+  for (t = 0; t < STEPS; ++t) {
+    int8_t before[R];
+    uint32_t macs, expect = 0;
+    memcpy(before, v_hat, sizeof before);
+    for (r = 0; r < R; ++r) v[r] = (int8_t)(t == 0 ? frand(-128, 127) : v[r] + frand(-8, 8));
+    macs = ke_delta_update_i8(v, v_hat, theta, &m, mem, &sent);
+    total_sent += sent;
+    for (r = 0; r < R; ++r) {
+      const int32_t d = v[r] - before[r];
+      const int send = d > theta || -d > theta;
+      CHECK(v_hat[r] == (send ? v[r] : before[r]), "t=%d v_hat[%d] (theta %d)", t, r, theta);
+      if (send) expect += (uint32_t)(offsets[r + 1] - offsets[r]);
+    }
+    CHECK(macs == expect, "t=%d macs %u != %u", t, macs, expect);
+    for (k = 0; k < C; ++k) {
+      int32_t ref = bias[k];
+      for (r = 0; r < R; ++r) ref += (v_hat[r] - zp) * w[r * C + k];
+      CHECK(mem[k] == ref, "t=%d mem[%d] %d != %d", t, k, mem[k], ref);
+    }
+  }
+  CHECK(total_sent > 0 && (theta == 0 || total_sent < STEPS * R), "theta %d sent %d", theta,
+        total_sent);
+}
+
+static void test_delta_output(void) {
+  int32_t m, n;
+  CHECK(ke_delta_output_multiplier(1.0f / 128, &m, &n) == KE_OK && m == 16384 && n == 22, "1/128");
+  CHECK(ke_delta_output(32767, m, n, 0) == 127 && ke_delta_output(-32768, m, n, 0) == -128, "ends");
+  CHECK(ke_delta_output(128, m, n, 5) == 6 && ke_delta_output(127, m, n, 5) == 5, "rounding");
+  CHECK(ke_delta_output_multiplier(1e-12f, &m, &n) == KE_ERR_SCALE, "tiny scale");
+  CHECK(ke_delta_output_multiplier(-1.0f, &m, &n) == KE_ERR_SCALE, "negative scale");
+}
+
 int main(void) {
   prune_prob = 0.0f;
   test_float_matches_dense_and_counts_macs();
@@ -452,6 +510,9 @@ int main(void) {
   test_block4_form(0.3f);
   test_block4_form(1.0f); /* full rows */
   test_block4_check_rejects_bad_groups();
+  test_delta_update_i8(0);
+  test_delta_update_i8(3);
+  test_delta_output();
   if (failures) {
     printf("%d check(s) failed\n", failures);
     return 1;

@@ -8,7 +8,15 @@ table lookup, requantizations and multipliers are the KE_EGRU model's (int8_mode
 import numpy as np
 
 from int8_model import (PRE_FRAC, SIGMOID_TABLE, STATE_FRAC, TANH_TABLE, fused_multipliers,
-                        lut, mbm, quantize_multiplier, requant, rnd, sat16)
+                        lut, requant, rnd, sat16)
+
+
+def output_multiplier(y_scale):
+    """(m, n): round(2^-15 / s_y * 2^n) in [2^14, 2^15), n in 1..30 (README)."""
+    real = 1.0 / (2**STATE_FRAC * float(np.float32(y_scale)))
+    n = next(n for n in range(1, 31) if 2**14 <= real * 2**n < 2**15)
+    m = int(np.floor(real * 2**n + 0.5))
+    return (2**14, n - 1) if m == 2**15 else (m, n)
 
 
 def _delta(v, v_hat, theta):
@@ -30,7 +38,7 @@ def delta_int8(kind, x_q, w_q, v_q, bias_q, threshold_q, w_scale, v_scale, x_sca
     m_a = [f32(x_scale) * f32(s) * 2**PRE_FRAC for s in w_scale]
     m_g = [f32(y_scale) * f32(s) * 2**PRE_FRAC for s in v_scale]
     shift, am, gm = fused_multipliers(m_a, m_g)
-    ym, ysh = quantize_multiplier(1.0 / (2**STATE_FRAC * f32(y_scale)))
+    ym, ysh = output_multiplier(y_scale)
     gate = lambda k: slice(k * units, (k + 1) * units)
     out = np.zeros((batch, time, units), np.int64)
     sent_x = sent_h = 0
@@ -56,7 +64,7 @@ def delta_int8(kind, x_q, w_q, v_q, bias_q, threshold_q, w_scale, v_scale, x_sca
                 g, o = lut(TANH_TABLE, pre(2)), lut(SIGMOID_TABLE, pre(3))
                 state = sat16(rnd(f * state + ((i * g) >> 3), 15))
                 h = rnd(o * lut(TANH_TABLE, state), 15)
-            y = np.clip(mbm(h, ym, ysh) + y_zero_point, -128, 127)
+            y = np.clip(rnd(h * ym, ysh) + y_zero_point, -128, 127)
             out[b, t] = y
     out = out.astype(np.int8)
     rates = (sent_x / (batch * time * features), sent_h / (batch * time * units))

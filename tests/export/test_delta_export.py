@@ -8,7 +8,7 @@ from delta_int8_model import delta_int8
 from export_helpers import run_tflite
 
 from keras_events import DeltaGRUCell, DeltaLSTMCell, ops, tflite_file
-from keras_events.export import Interpreter, reset_states, to_tflite
+from keras_events.export import Interpreter, reset_states, summary, to_tflite
 from keras_events.ops import packing
 
 pytestmark = pytest.mark.tensorflow_only
@@ -45,6 +45,8 @@ def test_float_matches_keras(kind, return_sequences):
     assert ops.get(f"KE_DELTA_{kind.upper()}").name.encode() in tflite
     y, _ = run_tflite(tflite, x)
     np.testing.assert_allclose(y, model.predict(x, verbose=0), atol=1e-4, rtol=0)
+    info = summary(tflite)  # the summary finds the op through the registry
+    assert info["op_counts"][f"KE_DELTA_{kind.upper()}"] == 1
 
 
 def _int8_run(tflite, x):
@@ -144,6 +146,10 @@ def _drop_last_input(model, g, op):
     op.inputs = op.inputs[:-1]
 
 
+def _tiny_output_scale(model, g, op):
+    g.tensors[op.outputs[0]].quantization.scale = np.asarray([1e-12], np.float32)
+
+
 CASES = {
     "negative threshold": ("float", _edit_input(8, np.float32, lambda a: -a - 1), "threshold"),
     "nan threshold": ("float", _edit_input(8, np.float32, lambda a: a * np.nan), "threshold"),
@@ -157,6 +163,7 @@ CASES = {
     "int8 bias too large": ("int8", _edit_input(7, np.int32, lambda a: np.full_like(a, 2**31 - 1)), "bias"),
     "int8 negative scale": ("int8", _edit_input(9, np.float32, lambda a: -a), "scale"),
     "int8 missing scale input": ("int8", _drop_last_input, "inputs"),
+    "int8 tiny output scale": ("int8", _tiny_output_scale, "scale"),
 }
 
 

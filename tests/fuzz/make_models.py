@@ -1,6 +1,8 @@
 """Writes the fuzz tests' seed models: ``python tests/fuzz/make_models.py OUT_DIR`` ->
 ``float.tflite``, ``int8.tflite`` (a small pruned EGRU + Dense head, exported by
-`keras_events.export.to_tflite`), ``float_stream.tflite`` (streaming EGRU) and ``<name>.x.npy``, an input of each."""
+`keras_events.export.to_tflite`), ``float_stream.tflite`` (streaming EGRU),
+``delta_gru_int8.tflite`` / ``delta_lstm_float.tflite`` (the delta ops, pruned, thresholds > 0)
+and ``<name>.x.npy``, an input of each."""
 import pathlib
 import sys
 
@@ -24,6 +26,11 @@ def write_models(out: pathlib.Path) -> dict:
     models = {"float": (to_tflite(model), x[:1]),
               "int8": (to_tflite(model, quantize="int8", representative_data=x), x[:1]),
               "float_stream": (to_tflite(stream, streaming=True), x[:1, :1])}
+    from test_delta_export import delta_model  # the delta ops' export-test model (6 inputs)
+    xd = np.cumsum(np.random.default_rng(1).normal(0, 0.2, (8, 5, 6)), axis=1).astype(np.float32)
+    models["delta_gru_int8"] = (to_tflite(delta_model("gru", time=5), quantize="int8",
+                                          representative_data=xd), xd[:1])
+    models["delta_lstm_float"] = (to_tflite(delta_model("lstm", time=5)), xd[:1])
     paths = {}
     for name, (data, x0) in models.items():
         (out / f"{name}.tflite").write_bytes(data)

@@ -1,4 +1,4 @@
-"""Fuzzing the loaders: mutated float and int8 EGRU models (tests/fuzz/mutate.py) through
+"""Fuzzing the loaders: mutated float and int8 EGRU and delta-op models (tests/fuzz/mutate.py) through
 the host TFLite path (`keras_events.export.Interpreter`), the host TFLite Micro path
 (`keras_events.micro.Interpreter`, straight to the C checks of micro/harness/
 ke_model_check.cc and the KE_EGRU Prepare) and `python -m keras_events.micro run --board
@@ -7,13 +7,14 @@ instead of killing pytest; a batch that dies is resumed after the mutant it died
 one run names every culprit. Asserted: no signal, every failure a clean error (ValueError
 while loading and allocating, ValueError/RuntimeError while running).
 
-Default: 3 models (float, int8, streaming float) x 80 mutants x 3 paths (720 runs, fixed
-seed); the `slow` variant runs 3 x 2,000 mutants (18,000 runs).
+Default: 5 models (EGRU float, int8, streaming float; KE_DELTA_GRU int8, KE_DELTA_LSTM float)
+x 80 mutants x 3 paths (1,200 runs, fixed seed); the `slow` variant runs 5 x 2,000 mutants
+(30,000 runs).
 
 `test_fuzz_loaders_sanitized` (slow) runs the same corpus through the host TFLM paths
 (tflm, cli: no TensorFlow in the worker) with the worker under AddressSanitizer/UBSan (the
-ASan build of libke_tflm.so: TFLM, the kernels, the model checks): 3 x 1,000 mutants x 2
-paths (6,000 runs) in `make test-all`, 3 x 80 (480 runs, KE_FUZZ_SANITIZE_COUNT=80) in
+ASan build of libke_tflm.so: TFLM, the kernels, the model checks): 5 x 1,000 mutants x 2
+paths (10,000 runs) in `make test-all`, 5 x 80 (800 runs, KE_FUZZ_SANITIZE_COUNT=80) in
 `make test-sanitize`. A sanitizer report aborts the worker and is quoted in the failure.
 By hand:
 
@@ -134,8 +135,8 @@ def asan_host_lib():
 
 @pytest.mark.slow
 def test_fuzz_loaders_sanitized(seed_models, asan_host_lib):
-    """3 x SANITIZE_COUNT mutants x 2 paths under ASan/UBSan (`make test-sanitize`: 80,
-    480 runs; `make test-all`: 1,000, 6,000 runs)."""
+    """5 x SANITIZE_COUNT mutants x 2 paths under ASan/UBSan (`make test-sanitize`: 80,
+    800 runs; `make test-all`: 1,000, 10,000 runs)."""
     runs = check(seed_models, SANITIZE_COUNT, timeout=1200 + 8 * SANITIZE_COUNT, paths="tflm,cli",
                  extra_env=sanitizer_env())
     assert runs >= min(5000, 6 * SANITIZE_COUNT)
