@@ -45,7 +45,8 @@ def event_layers(model):
     found = []
     for layer in model.layers:
         inner = _unwrap(layer)
-        if isinstance(inner, keras.layers.RNN) and isinstance(inner.cell, _EVENT_CELLS):
+        if isinstance(inner, keras.layers.RNN) and (isinstance(inner.cell, _EVENT_CELLS) or
+                                                   event_ops.for_cell(inner.cell) is not None):
             found.append((layer, inner))
         elif hasattr(inner, "layers") and not isinstance(inner, keras.layers.RNN):
             found.extend(event_layers(inner))
@@ -55,6 +56,9 @@ def event_layers(model):
 def _trace(cell, sequences):
     """Run ``cell`` eagerly over (B, T, I) ``sequences``; per-step events and ψ≠0 masks."""
     batch, steps = sequences.shape[0], sequences.shape[1]
+    if not hasattr(cell, "surrogate"):  # a dense op's cell (EmbeddedGRUCell): all, always
+        every = np.ones((batch, steps, cell.units), bool)
+        return every, every
     states = cell.get_initial_state(batch)
     threshold = ops.convert_to_numpy(cell.threshold)
     events, backward = [], []

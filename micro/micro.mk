@@ -7,7 +7,7 @@ MICRO_APT = gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-ne
 TEST_PREREQS += micro
 test-sanitize: test-sanitize-micro
 
-.PHONY: micro micro-toolchain test-micro test-sanitize-micro micro-bench micro-run
+.PHONY: micro micro-toolchain test-micro test-sanitize-micro micro-bench micro-run m0-bench
 
 micro-toolchain: ## install arm-none-eabi-gcc / qemu-system-arm when missing (apt)
 	@if ! command -v arm-none-eabi-gcc >/dev/null || ! command -v qemu-system-arm >/dev/null || \
@@ -37,3 +37,6 @@ micro-bench: micro ## benchmarks/micro_bench.py (table + JSON + PNG)
 
 micro-run: micro ## run MODEL=m.tflite INPUT=x.npy [BOARD=host] on the emulated board
 	$(PYTHON) -m keras_events.micro run $(MODEL) --input $(INPUT) --board $(or $(BOARD),mps2-an386)
+
+m0-bench: micro-toolchain ## benchmarks/m0_bench.py: eGRU Q15 vs soft-float GRU vs int8 KE_EGRU on the Cortex-M0
+	$(PYTHON) benchmarks/m0_bench.py

@@ -36,7 +36,7 @@ int32_t ke_egru_emb_softsign_q15(int32_t a) {
   /* floor(2^15 m / d), d = 2^15 + m > m: restoring division, one quotient bit per
    * iteration (Cortex-M0 has no divide instruction; a library call costs more).
    * rem < d <= 2^15 + 2^24, so 2 rem stays well inside int32. */
-  uint32_t m = (uint32_t)(a < 0 ? -a : a);
+  uint32_t m = a < 0 ? 0u - (uint32_t)a : (uint32_t)a; /* |INT32_MIN| too */
   if (m > KE_EGRU_EMB_SOFTSIGN_CLAMP) m = KE_EGRU_EMB_SOFTSIGN_CLAMP;
   const uint32_t d = KE_EGRU_EMB_ONE + m;
   uint32_t rem = m, q = 0;

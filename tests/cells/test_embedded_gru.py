@@ -238,6 +238,15 @@ def test_savedmodel_export(tmp_path):
     np.testing.assert_allclose(served.serve(x).numpy(), _numpy(model(x)), atol=1e-5)
 
 
+def test_activity_report_counts_every_weight_every_step():
+    from keras_events import activity_report
+
+    model = _classifier()
+    stats = activity_report(model, _x(), print_table=False)[model.layers[0].name]
+    assert stats["event_rate"] == 1.0 and stats["backward_active"] == 1.0
+    assert stats["dense_macs"] == stats["effective_macs"] == 2 * U * (I + U)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     ({"units": 0}, "units"), ({"units": 4, "quantize": "yes"}, "quantize"),
     ({"units": 4, "dropout": 1.0}, "dropout"), ({"units": 4, "recurrent_dropout": -0.1},

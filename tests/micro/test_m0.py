@@ -83,3 +83,33 @@ def test_host_tflm_equals_host_tflite_int8(host_lib):
     expected = interpreter.get_tensor(out["index"])
     got = run(tflite, x, board="host").outputs[0][0]
     np.testing.assert_array_equal(got.reshape(expected.shape), expected)
+
+
+@pytest.mark.qemu
+@pytest.mark.tflm
+@pytest.mark.tensorflow_only
+def test_m4_tflm_firmware_runs_the_egru_emb_tflite_bit_exact(tflm_m4):
+    """The op also runs in the TFLM firmware of the Cortex-M4 board (same C core)."""
+    import keras
+    import tensorflow as tf
+
+    from keras_events import EmbeddedGRUCell
+    from keras_events.export import Interpreter, to_tflite
+    from keras_events.micro import run
+
+    kernel, recurrent, bias, _ = _model(6, 8, seed=4)
+    model = keras.Sequential([keras.Input((10, 6)), keras.layers.RNN(
+        EmbeddedGRUCell(8, quantize=True), return_sequences=True)])
+    model.layers[0].cell.set_weights([kernel, recurrent, bias])
+    rep = np.random.default_rng(5).uniform(-1, 1, (32, 10, 6)).astype(np.float32)
+    tflite = to_tflite(model, quantize="int8", representative_data=rep,
+                       inference_input_type=tf.int8, inference_output_type=tf.int8)
+    x = np.random.default_rng(6).integers(-128, 128, (1, 10, 6)).astype(np.int8)
+    interpreter = Interpreter(model_content=tflite)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
+    interpreter.invoke()
+    expected = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    board = run(tflite, x, board="mps2-an386")
+    np.testing.assert_array_equal(board.outputs[0][0].reshape(expected.shape), expected)
+    assert board.instructions[0] > 0
