@@ -9,8 +9,9 @@ distillation) are imported on demand.
 from keras_events import surrogates
 from keras_events.activity import ActivityMonitor, activity_report
 from keras_events.cells import EGRU, EGRUCell
+from keras_events.learning import OnlineTrainer
 from keras_events.surrogates import spike
 
 __version__ = "0.1.0"
 
-__all__ = ["EGRU", "EGRUCell", "ActivityMonitor", "activity_report", "spike", "surrogates"]
+__all__ = ["EGRU", "EGRUCell", "OnlineTrainer", "ActivityMonitor", "activity_report", "spike", "surrogates"]
