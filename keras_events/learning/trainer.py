@@ -165,7 +165,8 @@ class OnlineTrainer:
     # ------------------------------------------------------------------ API
     def step(self, x_t, y_t, sample_weight=None, update=True):
         """One time step: forward, loss, gradient; the weights are updated every
-        ``update_every`` steps (never with ``update=False``). ``x_t``: (batch, features),
+        ``update_every`` steps. With ``update=False`` the gradient is only accumulated (for
+        evaluation, call `reset_state` afterwards to drop it). ``x_t``: (batch, features),
         ``y_t``: the step's targets. Returns the logs (``loss``, metrics)."""
         x_t = ops.convert_to_tensor(x_t, dtype=self.dtype)
         if len(x_t.shape) != 2:
