@@ -22,7 +22,7 @@ CASES = {
 
 
 # JAX runs eagerly here (op by op, slow): it gets one sparse run of each kind of case.
-ON_JAX = ("egru-dense-activity", "egru-sparse-activity-pruned", "gru-pruned")
+ON_JAX = ("egru-sparse-activity-pruned", "gru-pruned")
 _tf_only = pytest.mark.tensorflow_only
 
 

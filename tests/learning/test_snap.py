@@ -1,4 +1,6 @@
-"""SnAp-n (Menick et al., ICLR 2021) against exact RTRL."""
+"""SnAp-n (Menick et al., ICLR 2021) against exact RTRL. TensorFlow only: the SnAp step is
+the RTRL step of `test_rtrl_gradients` (checked on JAX there) plus a static mask, and JAX
+runs it eagerly (slow)."""
 
 import numpy as np
 import pytest
@@ -9,6 +11,7 @@ from keras_events import EGRUCell
 from keras_events.learning import CellMath, Influence, OnlineTrainer
 
 TIME = 5
+pytestmark = pytest.mark.tensorflow_only
 
 
 def _errors(model, orders, x, y):

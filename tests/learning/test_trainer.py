@@ -32,7 +32,7 @@ def test_state_size_is_independent_of_sequence_length():
     model = make_model("egru", units=5, prune=0.5)
     trainer = OnlineTrainer(model, "sgd", loss=LOSS, run_eagerly=True)
     shapes = []
-    for time in (3, 30):
+    for time in (2, 12):
         trainer.reset_state()
         x, y = sequence_data(batch=2, time=time)
         for t in range(time):
@@ -76,6 +76,7 @@ def test_online_methods_learn_delayed_recall_pruned(method, delay):
     assert _online_accuracy(trainer, delay=delay) >= 0.85
 
 
+@pytest.mark.tensorflow_only
 def test_update_every_and_iterable_stream():
     model = _recall_model(units=4)
     trainer = OnlineTrainer(model, keras.optimizers.SGD(0.1), loss=LOSS, update_every=3,
