@@ -9,11 +9,12 @@ distillation) are imported on demand.
 from keras_events import surrogates
 from keras_events.activity import ActivityMonitor, activity_report
 from keras_events.cells import EGRU, DeltaGRUCell, DeltaLSTMCell, EGRUCell, EmbeddedGRUCell
+from keras_events.learning import OnlineTrainer
 from keras_events.surrogates import spike
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "EGRU", "EGRUCell", "DeltaGRUCell", "DeltaLSTMCell", "EmbeddedGRUCell", "ActivityMonitor",
-    "activity_report", "spike", "surrogates",
+    "EGRU", "EGRUCell", "DeltaGRUCell", "DeltaLSTMCell", "EmbeddedGRUCell", "OnlineTrainer",
+    "ActivityMonitor", "activity_report", "spike", "surrogates",
 ]

@@ -11,4 +11,4 @@ from keras_events.learning.cells import CellMath
 from keras_events.learning.influence import Influence
 from keras_events.learning.trainer import OnlineTrainer
 
-__all__ = ["OnlineTrainer", "Influence", "CellMath", "cost"]
+__all__ = ["CellMath", "Influence", "OnlineTrainer", "cost"]

@@ -46,7 +46,7 @@ class CellMath:
                 raise ValueError("Online learning supports `keras.layers.GRUCell(reset_after=True)` "
                                  "(the Keras default) only; rebuild the layer with reset_after=True.")
         else:
-            raise ValueError(
+            raise TypeError(
                 f"Online learning (RTRL/SnAp) supports EGRUCell and keras.layers.GRUCell; got a "
                 f"{type(cell).__name__}. Delta cells: see docs/guides/online-learning.md.")
         if not (_is(cell.activation, "tanh") and _is(cell.recurrent_activation, "sigmoid")):

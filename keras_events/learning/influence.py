@@ -99,9 +99,6 @@ class Influence:
         self.n_local = len(self.unit)
         self.has_threshold = self.math.kind == "egru"
         self.n_columns = self.n_local + (U if self.has_threshold else 0)
-        onehot = np.zeros((U, self.n_local))
-        onehot[self.unit, np.arange(self.n_local)] = 1.0
-        self._onehot = onehot
         self._pattern = None if self.order is None else self.snap_pattern(self.order)
 
     def recurrent_mask(self):
@@ -145,10 +142,17 @@ class Influence:
         return out
 
     @staticmethod
-    def _add_diag(M, n_local, diag):
-        """M[:, j, n_local + j] += diag[:, j] (the thresholds' own block)."""
-        block = M[..., n_local:] + diag[:, :, None] * ops.eye(diag.shape[-1], dtype=M.dtype)
-        return ops.concatenate([M[..., :n_local], block], axis=-1)
+    def _add_block(M, n_local, block):
+        """M[..., n_local:] += block (the thresholds' own columns)."""
+        return ops.concatenate([M[..., :n_local], M[..., n_local:] + block], axis=-1)
+
+    def _scatter_index(self, batch):
+        """(batch * n_local, 3) indices [b, unit(p), p] of the immediate term."""
+        if getattr(self, "_scatter_cache", (None,))[0] != batch:
+            b = np.repeat(np.arange(batch), self.n_local)
+            p = np.tile(np.arange(self.n_local), batch)
+            self._scatter_cache = (batch, np.stack([b, self.unit[p], p], axis=1))
+        return self._scatter_cache[1]
 
     def active_rows(self, state):
         """Units whose row of ∂y/∂θ can be non-zero (in any batch element); None = all."""
@@ -167,32 +171,36 @@ class Influence:
         y_prev, M = state["y"], state["M"]
         s, beta_in, beta_rec, keep = self.math.local_step(x, y_prev, state["old"], kernel, rec, bias)
 
-        # Rows feeding the recurrent product: ∂y_{t-1}/∂θ restricted to active units.
-        rows = self.active_rows(state)
-        if self.has_threshold:
-            M_old = state["dold"][:, :, None] * M
-            M_old = self._add_diag(M_old, self.n_local, state["old_thr"])
-            M_y = self._add_diag(state["dy"][:, :, None] * M, self.n_local, state["y_thr"])
-        else:
-            M_old = M_y = M
-        V = rec
-        if rows is not None:
-            M_y = ops.take(M_y, rows, axis=1)
-            V = ops.take(rec, rows, axis=0)
-        # G[b, k*U+i, p] = Σ_j V[j, k*U+i] M_y[b, j, p], scaled by ∂s_i/∂g_{k,i}.
+        # Rows feeding the recurrent product: ∂y_{t-1}/∂θ = dy ⊙ M (+ the thresholds' own
+        # entries), only for the active units.
         U = self.math.units
+        rows = self.active_rows(state)
+        M_y, V = M, rec
+        if rows is not None:
+            M_y, V = ops.take(M, rows, axis=1), ops.take(rec, rows, axis=0)
+        if self.has_threshold:
+            dy, y_thr = state["dy"], state["y_thr"]
+            if rows is not None:
+                dy, y_thr = ops.take(dy, rows, axis=1), ops.take(y_thr, rows, axis=1)
+            M_y = dy[:, :, None] * M_y
+            pick = ops.eye(U, dtype=dtype) if rows is None else ops.one_hot(rows, U, dtype=dtype)
+            M_y = self._add_block(M_y, self.n_local, y_thr[:, :, None] * pick)
+            keep_M = (keep * state["dold"])[:, :, None] * M        # ∂s/∂ĉ_prev · ∂ĉ_prev/∂θ
+            keep_M = self._add_block(keep_M, self.n_local,
+                                     (keep * state["old_thr"])[:, :, None] * ops.eye(U, dtype=dtype))
+        else:
+            keep_M = keep[:, :, None] * M
+        # G[b, k*U+i, p] = Σ_j V[j, k*U+i] M_y[b, j, p], scaled by ∂s_i/∂g_{k,i}.
         G = ops.einsum("bjp,jq->bqp", M_y, V) * beta_rec[:, :, None]
-        G = ops.sum(ops.reshape(G, (-1, 3, U, self.n_columns)), axis=1)
-        M_new = keep[:, :, None] * M_old + G
+        M_new = keep_M + ops.sum(ops.reshape(G, (-1, 3, U, self.n_columns)), axis=1)
 
-        # Immediate term: column p moves only its own unit's row.
+        # Immediate term: column p moves only its own unit's row (scattered, not multiplied).
+        batch = x.shape[0]
         ones = ops.ones_like(x[:, :1])
         coef = ops.take(ops.concatenate([beta_in, beta_rec], axis=-1), self.coef_idx, axis=1)
         source = ops.take(ops.concatenate([x, y_prev, ones], axis=-1), self.src_idx, axis=1)
-        immediate = (coef * source)[:, None, :] * ops.cast(self._onehot, dtype)
-        if self.has_threshold:
-            immediate = ops.concatenate([immediate, ops.zeros_like(M_new[..., self.n_local:])], axis=-1)
-        M_new = M_new + immediate
+        M_new = M_new + ops.scatter(self._scatter_index(batch), ops.reshape(coef * source, (-1,)),
+                                    (batch, U, self.n_columns))
         if self._pattern is not None:
             M_new = M_new * ops.cast(self._pattern, dtype)
 

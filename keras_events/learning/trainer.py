@@ -64,6 +64,8 @@ class OnlineTrainer:
         sparse: Exploit activity and parameter sparsity in RTRL/SnAp (exact).
         metrics: Keras `Metric` objects updated with every step's prediction.
         track_cost: Record the counted multiply-adds of every step in ``self.costs``.
+        run_eagerly: On TensorFlow, run op by op instead of tracing the step into a
+            `tf.function` (tracing pays off after a few dozen steps).
 
     Example:
 
@@ -80,7 +82,7 @@ class OnlineTrainer:
     """
 
     def __init__(self, model, optimizer, method="rtrl", loss=None, update_every=1, sparse=True,
-                 metrics=None, track_cost=False):
+                 metrics=None, track_cost=False, run_eagerly=False):
         if not model.built:
             raise ValueError("Argument `model` must be built: call it on data or give it an Input.")
         self.model = model
@@ -111,8 +113,8 @@ class OnlineTrainer:
         self.dtype = self.cell_variables[0].dtype
         self._core = self._rtrl_core
         self._apply_fn = lambda grads: self.optimizer.apply(grads, self.variables)
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf   # eager op dispatch dominates small steps: trace them once
+        if keras.backend.backend() == "tensorflow" and not run_eagerly:
+            import tensorflow as tf  # eager op dispatch dominates small steps: trace them once
 
             # (the number of active rows varies inside one graph)
             self._core = tf.function(self._rtrl_core, reduce_retracing=True)
@@ -163,7 +165,8 @@ class OnlineTrainer:
     # ------------------------------------------------------------------ API
     def step(self, x_t, y_t, sample_weight=None, update=True):
         """One time step: forward, loss, gradient; the weights are updated every
-        ``update_every`` steps (never with ``update=False``). ``x_t``: (batch, features),
+        ``update_every`` steps. With ``update=False`` the gradient is only accumulated (for
+        evaluation, call `reset_state` afterwards to drop it). ``x_t``: (batch, features),
         ``y_t``: the step's targets. Returns the logs (``loss``, metrics)."""
         x_t = ops.convert_to_tensor(x_t, dtype=self.dtype)
         if len(x_t.shape) != 2:
@@ -276,6 +279,9 @@ class OnlineTrainer:
                 raise ValueError(f"Arguments `x` (batch, time, features) and `y` (batch, time, ...) "
                                  f"must share batch and time, got {x.shape} and {y.shape}.")
             w = None if sample_weight is None else np.asarray(sample_weight)
+            if w is not None and w.shape != x.shape[:2]:
+                raise ValueError(f"Argument `sample_weight` must have shape (batch, time) = {x.shape[:2]}, "
+                                 f"got {w.shape}.")
             steps = [(x[:, t], y[:, t], None if w is None else w[:, t]) for t in range(x.shape[1])]
         else:
             steps = x

@@ -2,9 +2,9 @@
 
 import keras
 import numpy as np
+from backend_utils import value_and_grads
 from keras import ops
 
-from backend_utils import value_and_grads
 from keras_events import EGRUCell, sparsity
 
 LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)

@@ -1,22 +1,24 @@
-"""SnAp-n (Menick et al., ICLR 2021) against exact RTRL."""
+"""SnAp-n (Menick et al., ICLR 2021) against exact RTRL. TensorFlow only: the SnAp step is
+the RTRL step of `test_rtrl_gradients` (checked on JAX there) plus a static mask, and JAX
+runs it eagerly (slow)."""
 
-import keras
 import numpy as np
 import pytest
-
 from backend_utils import float64
 from helpers import LOSS, make_model, relative_error, sequence_data
+
 from keras_events import EGRUCell
 from keras_events.learning import CellMath, Influence, OnlineTrainer
 
 TIME = 5
+pytestmark = pytest.mark.tensorflow_only
 
 
 def _errors(model, orders, x, y):
-    exact = OnlineTrainer(model, "sgd", method="rtrl", loss=LOSS).sequence_gradients(x, y)
+    exact = OnlineTrainer(model, "sgd", method="rtrl", loss=LOSS, run_eagerly=True).sequence_gradients(x, y)
     errors = []
     for n in orders:
-        approx = OnlineTrainer(model, "sgd", method=f"snap{n}", loss=LOSS).sequence_gradients(x, y)
+        approx = OnlineTrainer(model, "sgd", method=f"snap{n}", loss=LOSS, run_eagerly=True).sequence_gradients(x, y)
         # the cell's kernels only: the readout's gradient is exact in every method
         errors.append(max(relative_error(a, e) for a, e in zip(approx[:2], exact[:2])))
     return errors
