@@ -91,10 +91,11 @@ def cost_table(results, board, front_end, frames):
 
     streamed("egru_int8", "egru_int8", "egru",
              f"streaming EGRU op, one frame per invoke; front end {fe_name}")
-    streamed("gru_dense_int8", "gru_int8", "dense_kernel",
-             "GRU-sized scalar dense kernel (the event op storing every weight, every unit "
-             "firing: instructions only; the SMLAD kernel ke_dense_smlad.c is measured in "
-             "benchmarks/micro_bench.py only); accuracy: the converter GRU's")
+    streamed("gru_dense_int8", "gru_int8", "dense_smlad",
+             "the project's dense int8 GRU kernel with SMLAD dual MACs (ke_dense_smlad.c), "
+             "the recipe's size, one step per frame: kernel only (no TFLM invoke overhead, "
+             "no classifier head; flash = weights + constants, code not included), bit for "
+             "bit against the event kernel on the board; accuracy: the converter GRU's")
     streamed("gru_converter_int8", "gru_int8", "gru",
              "converter's unrolled int8 GRU graph over the clip; per frame = clip / frames")
     missing["lstm_cmsis_int8"] = ("not trained by the recipe: the fused CMSIS-NN LSTM kernel "

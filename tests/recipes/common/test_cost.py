@@ -15,7 +15,8 @@ def _inputs():
     board = {"egru": {"instructions": 980_000, "est_cycles": 1_200_000.0, "flash_bytes": 3,
                       "ram_bytes": 4},
              "gru": {"instructions": 9_800_000, "flash_bytes": 5, "ram_bytes": 6},
-             "dense_kernel": {"error": "too large"}}
+             "dense_kernel": {"instructions": 2_000_000},
+             "dense_smlad": {"error": "too large"}}
     return results, board
 
 
@@ -53,3 +54,13 @@ def test_plot_is_written(tmp_path):
     path = cost.plot_cost(cost.cost_table(results, board, FRONT_END, frames=98),
                           str(tmp_path / "cost.png"))
     assert (tmp_path / "cost.png").stat().st_size > 1000 and path.endswith("cost.png")
+
+
+def test_dense_gru_row_is_the_smlad_kernel_not_the_scalar_one():
+    results, board = _inputs()
+    board["dense_smlad"] = {"instructions": 4_900_000, "est_cycles": 6_000_000.0,
+                            "flash_bytes": 7, "ram_bytes": 8}
+    row = cost.cost_table(results, board, FRONT_END, frames=98)["models"]["gru_dense_int8"]
+    assert row["always_on_instructions_per_second"] == 100 * (50_000 + 17_000)
+    assert (row["flash_bytes"], row["arena_bytes"]) == (7, 8) and "SMLAD" in row["note"]
+    assert row["test_accuracy"] == results["gru_int8"]["test_accuracy"]
