@@ -64,3 +64,15 @@ def test_dense_gru_row_is_the_smlad_kernel_not_the_scalar_one():
     assert row["always_on_instructions_per_second"] == 100 * (50_000 + 17_000)
     assert (row["flash_bytes"], row["arena_bytes"]) == (7, 8) and "SMLAD" in row["note"]
     assert row["test_accuracy"] == results["gru_int8"]["test_accuracy"]
+
+
+def test_dscnn_front_end_includes_the_dct_when_measured():
+    results, board = _inputs()
+    fe = {**FRONT_END, "dct_instructions_per_frame": 1_000.0, "dct_est_cycles_per_frame": 1_500.0}
+    table = cost.cost_table(results, board, fe, frames=98)
+    dscnn = table["models"]["dscnn_int8"]
+    assert dscnn["always_on_instructions_per_second"] == 4 * 7_700_000 + 50 * (17_000 + 1_000)
+    assert dscnn["always_on_est_cycles_per_second"] == 4 * 9_000_000 + 50 * (20_000 + 1_500)
+    assert "ke_dct_q.c" in dscnn["note"] and "MFCC DCT" in cost.format_cost(table)
+    # the streaming models do not pay for it
+    assert table["models"]["egru_int8"]["always_on_instructions_per_second"] == 100 * 27_000
