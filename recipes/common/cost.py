@@ -107,8 +107,18 @@ def cost_table(results, board, front_end, frames):
              "bit against the event kernel on the board; accuracy: the converter GRU's")
     streamed("gru_converter_int8", "gru_int8", "gru",
              "converter's unrolled int8 GRU graph over the clip; per frame = clip / frames")
-    missing["lstm_cmsis_int8"] = ("not trained by the recipe: the fused CMSIS-NN LSTM kernel "
-                                  "is measured in benchmarks/micro_bench.py only")
+    row = results.get("lstm_int8")
+    if row is None:
+        missing["lstm_cmsis_int8"] = "lstm not trained (--models ...,lstm)"
+    elif "mcu_instructions" not in row:
+        missing["lstm_cmsis_int8"] = f"not run on the board: {row.get('board', row.get('error'))}"
+    else:
+        run = {"instructions": row["mcu_instructions"], "est_cycles": row.get("mcu_est_cycles"),
+               "flash_bytes": row.get("flash_bytes"), "ram_bytes": row.get("ram_bytes")}
+        models["lstm_cmsis_int8"] = _streaming(
+            row["test_accuracy"], run, frames, front_end,
+            "TFLM's fused int8 UNIDIRECTIONAL_SEQUENCE_LSTM (CMSIS-NN) over the clip, one "
+            "invoke; per frame = clip / frames (the same kernel streams one step per frame)")
     row = results.get("dscnn_int8")
     if row is None:
         missing["dscnn_int8"] = "dscnn not trained (--models ...,dscnn)"

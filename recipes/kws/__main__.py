@@ -79,8 +79,8 @@ def parse_args(argv=None):
     p.add_argument("--keywords", default=",".join(d.keywords),
                    help="comma list of keyword folders; other words become _unknown_")
     p.add_argument("--models", default=",".join(d.models),
-                   help="comma list of gru,egru,dscnn (dscnn: MLPerf Tiny DS-CNN-S on 49x10 "
-                        "MFCC)")
+                   help="comma list of gru,egru,dscnn,lstm (dscnn: MLPerf Tiny DS-CNN-S on "
+                        "49x10 MFCC; lstm: the fused CMSIS-NN LSTM baseline)")
     p.add_argument("--seed", type=int, default=d.seed,
                    help="seed of the data split, initialisation, data order and augmentation "
                         "(same seed, same numbers on one machine)")

@@ -8,7 +8,8 @@ from recipes.kws import data as kws_data
 
 log = Logger("kws")
 FRONTENDS = ("float", "q15")
-MODELS = ("gru", "egru", "dscnn")  # dscnn: recipes/kws/dscnn.py (MLPerf Tiny DS-CNN-S)
+# dscnn: recipes/kws/dscnn.py (MLPerf Tiny DS-CNN-S); lstm: recipes/kws/lstm_cmsis.py
+MODELS = ("gru", "egru", "dscnn", "lstm")
 
 
 @dataclasses.dataclass

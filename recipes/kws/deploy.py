@@ -31,6 +31,13 @@ def stage_export(cfg, state):
             dscnn.evaluate(cfg, state, log=log)
         except Exception as err:  # the table must still be printed
             state["results"]["dscnn_int8"] = {"error": str(err).splitlines()[0][:300]}
+    if "lstm" in state.get("models", {}):
+        from recipes.kws import lstm_cmsis
+
+        try:
+            lstm_cmsis.evaluate(cfg, state, log=log)
+        except Exception as err:  # the table must still be printed
+            state["results"]["lstm_int8"] = {"error": str(err).splitlines()[0][:300]}
     return state
 
 

@@ -40,7 +40,7 @@ def test_unmeasured_models_say_why():
     results, board = _inputs()
     table = cost.cost_table(results, board, FRONT_END, frames=98)
     assert "too large" in table["missing"]["gru_dense_int8"]
-    assert "lstm_cmsis_int8" in table["missing"]
+    assert "lstm not trained" in table["missing"]["lstm_cmsis_int8"]
     assert set(table["models"]) | set(table["missing"]) == set(cost.ORDER)
     text = cost.format_cost(table)
     assert "lstm_cmsis_int8: not measured" in text and "2 windows/s" in text
@@ -76,3 +76,16 @@ def test_dscnn_front_end_includes_the_dct_when_measured():
     assert "ke_dct_q.c" in dscnn["note"] and "MFCC DCT" in cost.format_cost(table)
     # the streaming models do not pay for it
     assert table["models"]["egru_int8"]["always_on_instructions_per_second"] == 100 * 27_000
+
+
+def test_lstm_row_from_the_recipes_fused_lstm_run():
+    results, board = _inputs()
+    results["lstm_int8"] = {"test_accuracy": 0.985, "mcu_instructions": 19_600_000,
+                            "mcu_est_cycles": 24_500_000.0, "flash_bytes": 9, "ram_bytes": 10}
+    row = cost.cost_table(results, board, FRONT_END, frames=98)["models"]["lstm_cmsis_int8"]
+    assert row["always_on_instructions_per_second"] == 100 * (200_000 + 17_000)
+    assert row["always_on_est_cycles_per_second"] == 100 * (250_000 + 20_000)
+    assert (row["test_accuracy"], row["flash_bytes"]) == (0.985, 9)
+    results["lstm_int8"] = {"test_accuracy": 0.985, "board": "not run: --no-board"}
+    table = cost.cost_table(results, board, FRONT_END, frames=98)
+    assert "--no-board" in table["missing"]["lstm_cmsis_int8"]
