@@ -4,7 +4,9 @@ Front ends (``recipes/kws/mcu_frontend.py`` streams a 1 s clip through each, one
 hop per call, as an always-on device would):
   float   custom_ops/core/ke_logmel.c: float32 FFT, librosa-matched (the reference)
   q15     custom_ops/core/ke_logmel_q.c: block floating point, packed int16 radix-4 FFT,
-          Q15 mel weights, integer log (Q10 output); bit-exact with the host build
+          Q15 mel weights, integer log (Q10 output); bit-exact with the host build.
+          Its firmware also counts the DS-CNN baseline's MFCC step once (10-coefficient
+          DCT-II of one frame, custom_ops/core/ke_dct_q.c): printed per frame
 
 Printed per front end: instructions and estimated cycles per 10 ms frame (mean of the
 calls that produce a frame), instructions per second of audio (100 frames), init, state
@@ -71,6 +73,8 @@ def measure(frontend):
     if frontend == "q15":
         from recipes.kws.logmel_q import CLogMelQ
 
+        row["dct_instructions_per_frame"] = board.dct_instructions
+        row["dct_est_cycles_per_frame"] = board.dct_est_cycles
         row["board_equals_host"] = bool(np.array_equal(board.features, CLogMelQ().clip(clip)))
     return row
 
@@ -99,6 +103,8 @@ def main(argv=None):
     print(f"q15: board == host bit for bit: {q15['board_equals_host']}; "
           f"{rows[0]['instructions_per_frame'] / q15['instructions_per_frame']:.1f}x fewer "
           "instructions per frame than float")
+    print(f"q15 + MFCC (DS-CNN): the 10 x 40 DCT costs {q15['dct_instructions_per_frame']} "
+          f"instructions ({q15['dct_est_cycles_per_frame']:.0f} est. cycles) per frame")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=1)

@@ -70,7 +70,6 @@ SPARSITY = 0.8
 ARENA = 256 * 1024
 DENSE_KERNELS = ("dense_smlad_egru", "dense_ke_egru_scalar", "fused_lstm_cmsis_nn",
                  "gru_graph_unrolled_int8")
-DENSE_SMLAD_MAIN = REPO_ROOT / "benchmarks" / "micro" / "dense_smlad_main.c"
 # Not a complete recurrent kernel (no gates): reported, never "the strongest dense kernel".
 BOUND_KERNELS = ("fc_matvec_cmsis_nn",)
 GOAL = dict(units=128, activity=0.2, sparsity=0.8)
@@ -138,33 +137,14 @@ def fc_tflite(units, rep_steps):
     return builtin_int8_tflite(model, rep_steps)
 
 
-def dense_smlad_elf(units, steps, out_dir, features=FEATURES):
-    """Firmware running the dense SMLAD kernel ``steps`` steps between the count markers,
-    then checking it bit for bit against ke_egru_i8_step (prints KE_DONE or KE_ERROR)."""
-    from keras_events._native import board
-    from keras_events._native.paths import CORE
-    out_dir = pathlib.Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    inc = [CORE, board.HARNESS]
-    defs = (f"-DKE_UNITS={units}", f"-DKE_FEATURES={features}", f"-DKE_STEPS={steps}")
-    objs = [board.compile_m4_c(DENSE_SMLAD_MAIN, inc, cache=False, out_dir=out_dir, extra=defs)]
-    objs += [board.compile_m4_c(CORE / f, inc) for f in (
-        "ke_dense_smlad.c", "ke_egru.c", "ke_sparse.c", "ke_fixed.c", "ke_lut_tables.c")]
-    objs += [board.compile_m4_c(board.HARNESS / f, inc)
-             for f in ("startup.c", "semihost.c", "ke_counters.c")]
-    return board.link_firmware(objs, out_dir, name="dense_smlad.elf", linker="arm-none-eabi-gcc")
-
-
 def measure_dense_smlad(units, steps):
-    import tempfile
-    from keras_events.micro import qemu
-    with tempfile.TemporaryDirectory(prefix="ke_dense_smlad_") as td:
-        res = qemu.run_firmware(dense_smlad_elf(units, steps, td), timeout=900)
-    c = res.classes[0]
-    return {"instructions_per_step": res.instructions[0] / steps,
-            "est_cycles_per_step": c["est_cycles"] / steps,
-            "est_cycles_range_per_step": [c["est_cycles_min"] / steps, c["est_cycles_max"] / steps],
-            "classes_per_step": {k: c[k] / steps for k in (*qemu.CLASSES, "taken_branches")},
+    """The dense SMLAD kernel alone (recipes.common.dense_smlad: the recipe's cost table runs
+    the same firmware)."""
+    from recipes.common import dense_smlad
+    m = dense_smlad.measure(units, FEATURES, steps)
+    keep = ("instructions_per_step", "est_cycles_per_step", "est_cycles_range_per_step",
+            "classes_per_step")
+    return {**{k: m[k] for k in keep},
             "effective_macs_per_step": float(3 * units * (FEATURES + units)), "event_rate": 1.0}
 
 

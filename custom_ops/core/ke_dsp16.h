@@ -7,7 +7,7 @@
  * same bits, so a front end built on these is bit-exact between host and board.
  * Semantics follow the Armv7-M Architecture Reference Manual (SHADD16, SHSUB16,
  * SHASX, SHSAX, QADD16, QSUB16, SMUAD, SMUSD, SMUADX, SMULBB, SMULTT, PKHBT,
- * PKHTB, SSUB16 + SEL, SMLAWB, SMLAWT). */
+ * PKHTB, SSUB16 + SEL, SMLAWB, SMLAWT, SMLALD). */
 #ifndef KE_DSP16_H_
 #define KE_DSP16_H_
 
@@ -95,6 +95,10 @@ static inline int32_t ke_smlawt(int32_t a, uint32_t b, int32_t acc) {
   __asm__("smlawt %0, %1, %2, %3" : "=r"(r) : "r"(a), "r"(b), "r"(acc));
   return r;
 }
+/* acc + a.lo b.lo + a.hi b.hi in 64 bits (SMLALD). */
+static inline int64_t ke_smlald(uint32_t a, uint32_t b, int64_t acc) {
+  return __smlald((int32_t)a, (int32_t)b, acc);
+}
 #else
 static inline uint32_t ke_pkhbt(uint32_t a, uint32_t b) {
   return (a & 0xFFFFu) | (b & 0xFFFF0000u);
@@ -158,6 +162,10 @@ static inline int32_t ke_smlawb(int32_t a, uint32_t b, int32_t acc) {
 }
 static inline int32_t ke_smlawt(int32_t a, uint32_t b, int32_t acc) {
   return ke_wrap32((int64_t)acc + ke_mulw16(a, ke_hi16(b)));
+}
+/* The callers keep |acc| far below 2^63 (no wrap to model). */
+static inline int64_t ke_smlald(uint32_t a, uint32_t b, int64_t acc) {
+  return acc + (int64_t)ke_lo16(a) * ke_lo16(b) + (int64_t)ke_hi16(a) * ke_hi16(b);
 }
 #endif
 

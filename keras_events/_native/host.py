@@ -149,7 +149,8 @@ def build_glue_test(sanitize: bool = True) -> pathlib.Path:
 # and the fixed-point one of ``--frontend q15``.
 FRONT_ENDS = {
     "logmel": ((LOGMEL,), (CORE / "ke_logmel.h",)),
-    "logmel_q": ((CORE / "ke_logmel_q.c",), (CORE / "ke_logmel_q.h", CORE / "ke_dsp16.h")),
+    "logmel_q": ((CORE / "ke_logmel_q.c", CORE / "ke_dct_q.c"),
+                 (CORE / "ke_logmel_q.h", CORE / "ke_dct_q.h", CORE / "ke_dsp16.h")),
 }
 
 

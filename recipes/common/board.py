@@ -78,7 +78,10 @@ def board_runs(tflite, clip, units, calibration):
       * ``egru``: the streaming event model ``tflite["egru_stream"]`` over ``clip`` (one
         frame per invoke);
       * ``gru``: the unrolled int8 GRU ``tflite["gru"]`` on ``clip`` (one invoke);
-      * ``dense_kernel``: ``dense_kernel_model`` streaming over ``clip``.
+      * ``dense_kernel``: ``dense_kernel_model`` streaming over ``clip``;
+      * ``dense_smlad``: the dense SMLAD int8 GRU kernel (``recipes.common.dense_smlad``)
+        of the same size, one step per frame of ``clip`` (kernel only, bit for bit
+        against the event kernel inside the firmware).
     Each: instructions per inference (and per frame), flash/RAM, and whether the board's
     int8 outputs equal the host TFLM's (fraction of equal values). A model that fails
     (e.g. too large for the board) gets ``{"error": ...}`` and spares the others."""
@@ -115,12 +118,19 @@ def board_runs(tflite, clip, units, calibration):
         classes = micro.Interpreter(bytes(stream), ARENA_SIZE).get_output_details()[0]["shape"][-1]
         streamed("dense_kernel", dense_kernel_model(units, features, classes, calibration))
 
+    def smlad():
+        from recipes.common import dense_smlad
+
+        m = dense_smlad.measure(units, features, frames, timeout=600)
+        results["dense_smlad"] = {k: m[k] for k in (
+            "instructions", "est_cycles", "instructions_per_step", "flash_bytes", "ram_bytes")}
+
     jobs = []
     if f"{EVENT}_stream" in tflite:
         jobs += [(EVENT, lambda: streamed(EVENT, tflite[f"{EVENT}_stream"])),
                  ("dense_kernel", lambda: dense_kernel(tflite[f"{EVENT}_stream"]))]
-    if DENSE in tflite:
-        jobs.append((DENSE, lambda: dense_baseline(bytes(tflite[DENSE]))))
+    if DENSE in tflite:  # the SMLAD kernel is the dense GRU's row (its accuracy)
+        jobs += [(DENSE, lambda: dense_baseline(bytes(tflite[DENSE]))), ("dense_smlad", smlad)]
     for name, job in jobs:
         try:
             job()

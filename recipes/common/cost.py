@@ -41,18 +41,26 @@ def _streaming(accuracy, run, frames, front_end, note):
 
 
 def _dscnn(row, front_end):
-    fe = DSCNN_FRAMES_PER_SECOND * front_end["instructions_per_frame"]
+    """A window classifier: the log-mel front end (+ the MFCC DCT when measured on the
+    board: ``dct_instructions_per_frame``, q15 only) 50 times a second, the model
+    ``rate`` times a second."""
+    dct, dct_cycles = front_end.get("dct_instructions_per_frame"), \
+        front_end.get("dct_est_cycles_per_frame")
+    per_frame = front_end["instructions_per_frame"] + (dct or 0)
+    fe = DSCNN_FRAMES_PER_SECOND * per_frame
     entry = {
         "test_accuracy": row["test_accuracy"],
         "m4_instructions_per_inference": int(row["mcu_instructions"]),
         "m4_est_cycles_per_inference": row.get("mcu_est_cycles"),
         "inference": "one 1 s window (49 x 10 MFCC)",
-        "front_end_instructions_per_frame": front_end["instructions_per_frame"],
+        "front_end_instructions_per_frame": per_frame,
         "front_end_frames_per_second": DSCNN_FRAMES_PER_SECOND,
         "flash_bytes": row.get("flash_bytes"),
         "arena_bytes": row.get("ram_bytes"),
-        "note": "front end: the recipe's log-mel every 20 ms; the 10 x 40 DCT per frame "
-                "(400 MACs) is not counted",
+        "note": ("front end: the recipe's log-mel every 20 ms + the 10 x 40 MFCC DCT "
+                 f"(ke_dct_q.c, {dct:.0f} instructions per frame on the board)") if dct else
+                ("front end: the recipe's log-mel every 20 ms; the 10 x 40 DCT per frame "
+                 "(400 MACs) is not counted (measured with --frontend q15 only)"),
     }
     for rate in DSCNN_WINDOWS_PER_SECOND:
         entry[f"always_on_instructions_per_second_at_{rate}_windows"] = int(round(
@@ -60,9 +68,10 @@ def _dscnn(row, front_end):
     entry["always_on_instructions_per_second"] = \
         entry[f"always_on_instructions_per_second_at_{DSCNN_WINDOWS_PER_SECOND[0]}_windows"]
     cycles, fe_cycles = row.get("mcu_est_cycles"), front_end.get("est_cycles_per_frame")
-    if cycles is not None and fe_cycles is not None:
+    if cycles is not None and fe_cycles is not None and (dct is None or dct_cycles is not None):
         entry["always_on_est_cycles_per_second"] = int(round(
-            DSCNN_WINDOWS_PER_SECOND[0] * cycles + DSCNN_FRAMES_PER_SECOND * fe_cycles))
+            DSCNN_WINDOWS_PER_SECOND[0] * cycles
+            + DSCNN_FRAMES_PER_SECOND * (fe_cycles + (dct_cycles or 0))))
     return entry
 
 
@@ -91,14 +100,25 @@ def cost_table(results, board, front_end, frames):
 
     streamed("egru_int8", "egru_int8", "egru",
              f"streaming EGRU op, one frame per invoke; front end {fe_name}")
-    streamed("gru_dense_int8", "gru_int8", "dense_kernel",
-             "GRU-sized scalar dense kernel (the event op storing every weight, every unit "
-             "firing: instructions only; the SMLAD kernel ke_dense_smlad.c is measured in "
-             "benchmarks/micro_bench.py only); accuracy: the converter GRU's")
+    streamed("gru_dense_int8", "gru_int8", "dense_smlad",
+             "the project's dense int8 GRU kernel with SMLAD dual MACs (ke_dense_smlad.c), "
+             "the recipe's size, one step per frame: kernel only (no TFLM invoke overhead, "
+             "no classifier head; flash = weights + constants, code not included), bit for "
+             "bit against the event kernel on the board; accuracy: the converter GRU's")
     streamed("gru_converter_int8", "gru_int8", "gru",
              "converter's unrolled int8 GRU graph over the clip; per frame = clip / frames")
-    missing["lstm_cmsis_int8"] = ("not trained by the recipe: the fused CMSIS-NN LSTM kernel "
-                                  "is measured in benchmarks/micro_bench.py only")
+    row = results.get("lstm_int8")
+    if row is None:
+        missing["lstm_cmsis_int8"] = "lstm not trained (--models ...,lstm)"
+    elif "mcu_instructions" not in row:
+        missing["lstm_cmsis_int8"] = f"not run on the board: {row.get('board', row.get('error'))}"
+    else:
+        run = {"instructions": row["mcu_instructions"], "est_cycles": row.get("mcu_est_cycles"),
+               "flash_bytes": row.get("flash_bytes"), "ram_bytes": row.get("ram_bytes")}
+        models["lstm_cmsis_int8"] = _streaming(
+            row["test_accuracy"], run, frames, front_end,
+            "TFLM's fused int8 UNIDIRECTIONAL_SEQUENCE_LSTM (CMSIS-NN) over the clip, one "
+            "invoke; per frame = clip / frames (the same kernel streams one step per frame)")
     row = results.get("dscnn_int8")
     if row is None:
         missing["dscnn_int8"] = "dscnn not trained (--models ...,dscnn)"
@@ -109,7 +129,8 @@ def cost_table(results, board, front_end, frames):
     return {"models": {n: models[n] for n in ORDER if n in models},
             "missing": {n: missing[n] for n in ORDER if n in missing},
             "front_end": {k: front_end.get(k) for k in
-                          ("frontend", "instructions_per_frame", "est_cycles_per_frame")}}
+                          ("frontend", "instructions_per_frame", "est_cycles_per_frame",
+                           "dct_instructions_per_frame", "dct_est_cycles_per_frame")}}
 
 
 def format_cost(cost):
@@ -128,6 +149,9 @@ def format_cost(cost):
     fe = cost.get("front_end") or {}
     if fe.get("instructions_per_frame") is not None:
         lines.append(f"  front end ({fe.get('frontend')}): {fe['instructions_per_frame']:.0f} "
+                     "instructions/frame, included above")
+    if fe.get("dct_instructions_per_frame") is not None:
+        lines.append(f"  MFCC DCT (dscnn_int8 only): {fe['dct_instructions_per_frame']:.0f} "
                      "instructions/frame, included above")
     for name, why in cost["missing"].items():
         lines.append(f"  {name}: not measured ({why})")

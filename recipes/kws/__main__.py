@@ -82,8 +82,9 @@ def parse_args(argv=None):
     p.add_argument("--keywords", default=",".join(d.keywords),
                    help="comma list of keyword folders; other words become _unknown_")
     p.add_argument("--models", default=",".join(d.models),
-                   help="comma list of gru,egru,delta_gru,dscnn (delta_gru: keras_events."
-                        "DeltaGRUCell; dscnn: MLPerf Tiny DS-CNN-S on 49x10 MFCC)")
+                   help="comma list of gru,egru,delta_gru,dscnn,lstm,embedded_gru (delta_gru: "
+                        "keras_events.DeltaGRUCell; dscnn: MLPerf Tiny DS-CNN-S on 49x10 MFCC; "
+                        "lstm: the fused CMSIS-NN LSTM baseline; embedded_gru: the eGRU)")
     p.add_argument("--delta-input-threshold", type=float, default=d.delta_input_threshold,
                    help="delta_gru: change an input component needs to be sent")
     p.add_argument("--delta-hidden-threshold", type=float, default=d.delta_hidden_threshold,

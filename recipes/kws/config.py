@@ -8,8 +8,9 @@ from recipes.kws import data as kws_data
 
 log = Logger("kws")
 FRONTENDS = ("float", "q15")
-MODELS = ("gru", "egru", "delta_gru", "dscnn", "embedded_gru")  # dscnn: recipes/kws/dscnn.py
-# (MLPerf Tiny DS-CNN-S); embedded_gru: the eGRU (trained and tested in float, quantized weights)
+# dscnn: recipes/kws/dscnn.py (MLPerf Tiny DS-CNN-S); lstm: recipes/kws/lstm_cmsis.py;
+# embedded_gru: the eGRU (trained and tested in float, quantized weights)
+MODELS = ("gru", "egru", "delta_gru", "dscnn", "lstm", "embedded_gru")
 
 
 @dataclasses.dataclass

@@ -31,6 +31,13 @@ def stage_export(cfg, state):
             dscnn.evaluate(cfg, state, log=log)
         except Exception as err:  # the table must still be printed
             state["results"]["dscnn_int8"] = {"error": str(err).splitlines()[0][:300]}
+    if "lstm" in state.get("models", {}):
+        from recipes.kws import lstm_cmsis
+
+        try:
+            lstm_cmsis.evaluate(cfg, state, log=log)
+        except Exception as err:  # the table must still be printed
+            state["results"]["lstm_int8"] = {"error": str(err).splitlines()[0][:300]}
     return state
 
 
@@ -112,6 +119,9 @@ def front_end_on_board(state, frontend="float"):
         "est_cycles_per_frame": board.est_cycles_per_frame,
         "init_instructions": board.init_instructions,
         "state_bytes": board.state_bytes,
+        # q15: the DS-CNN's MFCC step (10-coefficient DCT, ke_dct_q.c) per frame; float: None
+        "dct_instructions_per_frame": board.dct_instructions,
+        "dct_est_cycles_per_frame": board.dct_est_cycles,
         **extra,
     }
     log(f"front end on Cortex-M4: {result['instructions_per_frame']:.0f} instructions/frame, "

@@ -54,6 +54,9 @@ class BoardResult:
     state_bytes: int
     flash_bytes: int
     hop_est_cycles: list = None  # per call, keras_events.micro.qemu.CYCLE_MODEL (if counted)
+    # q15 only: one 10-coefficient MFCC DCT (ke_dct_q.c, the DS-CNN's per-frame step)
+    dct_instructions: int = None
+    dct_est_cycles: float = None
 
     @property
     def instructions_per_frame(self):
@@ -146,7 +149,14 @@ def run_on_board(clip, norm_mean=0.0, norm_scale=1.0, build_dir=DEFAULT_BUILD_DI
     features = np.stack([outs[0] for outs in result.outputs]).astype(dtype)
     state_bytes = next(int(line.split()[1]) for line in result.log
                        if line.startswith("KE_STATE_BYTES"))
-    return BoardResult(features=features, init_instructions=result.instructions[0],
-                       hop_instructions=result.instructions[1:], state_bytes=state_bytes,
+    counts, classes = list(result.instructions), list(result.classes)
+    dct = dct_cycles = None
+    if any(line.startswith("KE_DCT ") for line in result.log):  # the last counted region
+        dct, counts = counts[-1], counts[:-1]
+        if classes:
+            dct_cycles, classes = classes[-1]["est_cycles"], classes[:-1]
+    return BoardResult(features=features, init_instructions=counts[0],
+                       hop_instructions=counts[1:], state_bytes=state_bytes,
                        flash_bytes=_flash_bytes(elf),
-                       hop_est_cycles=[c["est_cycles"] for c in result.classes[1:]] or None)
+                       hop_est_cycles=[c["est_cycles"] for c in classes[1:]] or None,
+                       dct_instructions=dct, dct_est_cycles=dct_cycles)

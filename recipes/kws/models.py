@@ -2,7 +2,8 @@
 keywords, see ``recipes/common/training.py``).
 
   * ``gru``:  Input(98, 40) -> keras.layers.GRU(units) -> Dense(12, softmax)
-  * ``egru``: Input(98, 40) -> EGRU(units, return_sequences=True) (an ``RNN(EGRUCell)``
+  * ``lstm``: as ``gru`` with keras.layers.LSTM (the fused CMSIS-NN LSTM baseline)
+ * ``egru``: Input(98, 40) -> EGRU(units, return_sequences=True) (an ``RNN(EGRUCell)``
     with an event-rate target) -> GlobalAveragePooling1D -> Dense(12, softmax). The
     classifier reads the mean of y over time: the last step's y is usually 0 and
     training would stay at chance.
@@ -94,5 +95,17 @@ def delta_stats(model, x):
                 frames=x.shape[1])
 
 
+def build_lstm(cfg, frames=98, mels=40, classes=12):
+    """The fused-LSTM baseline (recipes/kws/lstm_cmsis.py): keras.layers.LSTM reading the
+    last step; exported through tf_keras so that the converter fuses it."""
+    import keras
+
+    return keras.Sequential([
+        keras.Input((frames, mels)),
+        keras.layers.LSTM(cfg.units),
+        keras.layers.Dense(classes, activation="softmax"),
+    ], name="lstm")
+
+
 BUILDERS = {"gru": build_gru, "egru": build_egru, "delta_gru": build_delta_gru,
-            "embedded_gru": build_embedded_gru}
+            "lstm": build_lstm, "embedded_gru": build_embedded_gru}

@@ -61,9 +61,9 @@ def test_dense_smlad_kernel_is_bit_exact_on_the_m4(bench, tmp_path, units, featu
     exercise the 4-, 2- and 1-column passes and the zero padding."""
     from keras_events.micro import qemu
     from prereq import require_tools
+    from recipes.common import dense_smlad
     require_tools("arm-none-eabi-gcc", "qemu-system-arm", fix="make micro-toolchain")
-    res = qemu.run_firmware(bench.dense_smlad_elf(units, 6, tmp_path, features=features),
-                            timeout=120)
+    res = qemu.run_firmware(dense_smlad.elf(units, features, 6, tmp_path), timeout=120)
     assert res.ok and len(res.instructions) == 1
     (events,) = [int(l.split()[1]) for l in res.log if l.startswith("KE_EVENTS")]
     if units == 16:  # the comparison covered both firing and silent units

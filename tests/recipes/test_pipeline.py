@@ -110,6 +110,9 @@ def test_quick_recipe_end_to_end_with_board(tiny_dataset, tmp_path, capsys):
     assert runs["egru"]["instructions"] == sum(runs["egru"]["instructions_per_frame"])
     assert runs["egru"]["host_equal"] == 1.0 and runs["gru"]["host_equal"] == 1.0
     assert runs["dense_kernel"]["instructions"] > runs["egru"]["instructions"]
+    # the cost table's dense GRU row is the SMLAD kernel's run (bit-exact inside the firmware)
+    assert summary["cost"]["models"]["gru_dense_int8"]["m4_instructions_per_inference"] == \
+        runs["dense_smlad"]["instructions"]
     assert summary["models"]["egru_int8"]["mcu_instructions"] == runs["egru"]["instructions"]
     targets = {c["target"]: c for c in summary["targets"]}
     assert targets["instructions"]["pass"] == (

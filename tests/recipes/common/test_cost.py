@@ -15,7 +15,8 @@ def _inputs():
     board = {"egru": {"instructions": 980_000, "est_cycles": 1_200_000.0, "flash_bytes": 3,
                       "ram_bytes": 4},
              "gru": {"instructions": 9_800_000, "flash_bytes": 5, "ram_bytes": 6},
-             "dense_kernel": {"error": "too large"}}
+             "dense_kernel": {"instructions": 2_000_000},
+             "dense_smlad": {"error": "too large"}}
     return results, board
 
 
@@ -39,7 +40,7 @@ def test_unmeasured_models_say_why():
     results, board = _inputs()
     table = cost.cost_table(results, board, FRONT_END, frames=98)
     assert "too large" in table["missing"]["gru_dense_int8"]
-    assert "lstm_cmsis_int8" in table["missing"]
+    assert "lstm not trained" in table["missing"]["lstm_cmsis_int8"]
     assert set(table["models"]) | set(table["missing"]) == set(cost.ORDER)
     text = cost.format_cost(table)
     assert "lstm_cmsis_int8: not measured" in text and "2 windows/s" in text
@@ -53,3 +54,38 @@ def test_plot_is_written(tmp_path):
     path = cost.plot_cost(cost.cost_table(results, board, FRONT_END, frames=98),
                           str(tmp_path / "cost.png"))
     assert (tmp_path / "cost.png").stat().st_size > 1000 and path.endswith("cost.png")
+
+
+def test_dense_gru_row_is_the_smlad_kernel_not_the_scalar_one():
+    results, board = _inputs()
+    board["dense_smlad"] = {"instructions": 4_900_000, "est_cycles": 6_000_000.0,
+                            "flash_bytes": 7, "ram_bytes": 8}
+    row = cost.cost_table(results, board, FRONT_END, frames=98)["models"]["gru_dense_int8"]
+    assert row["always_on_instructions_per_second"] == 100 * (50_000 + 17_000)
+    assert (row["flash_bytes"], row["arena_bytes"]) == (7, 8) and "SMLAD" in row["note"]
+    assert row["test_accuracy"] == results["gru_int8"]["test_accuracy"]
+
+
+def test_dscnn_front_end_includes_the_dct_when_measured():
+    results, board = _inputs()
+    fe = {**FRONT_END, "dct_instructions_per_frame": 1_000.0, "dct_est_cycles_per_frame": 1_500.0}
+    table = cost.cost_table(results, board, fe, frames=98)
+    dscnn = table["models"]["dscnn_int8"]
+    assert dscnn["always_on_instructions_per_second"] == 4 * 7_700_000 + 50 * (17_000 + 1_000)
+    assert dscnn["always_on_est_cycles_per_second"] == 4 * 9_000_000 + 50 * (20_000 + 1_500)
+    assert "ke_dct_q.c" in dscnn["note"] and "MFCC DCT" in cost.format_cost(table)
+    # the streaming models do not pay for it
+    assert table["models"]["egru_int8"]["always_on_instructions_per_second"] == 100 * 27_000
+
+
+def test_lstm_row_from_the_recipes_fused_lstm_run():
+    results, board = _inputs()
+    results["lstm_int8"] = {"test_accuracy": 0.985, "mcu_instructions": 19_600_000,
+                            "mcu_est_cycles": 24_500_000.0, "flash_bytes": 9, "ram_bytes": 10}
+    row = cost.cost_table(results, board, FRONT_END, frames=98)["models"]["lstm_cmsis_int8"]
+    assert row["always_on_instructions_per_second"] == 100 * (200_000 + 17_000)
+    assert row["always_on_est_cycles_per_second"] == 100 * (250_000 + 20_000)
+    assert (row["test_accuracy"], row["flash_bytes"]) == (0.985, 9)
+    results["lstm_int8"] = {"test_accuracy": 0.985, "board": "not run: --no-board"}
+    table = cost.cost_table(results, board, FRONT_END, frames=98)
+    assert "--no-board" in table["missing"]["lstm_cmsis_int8"]
