@@ -35,7 +35,7 @@ def build_egru(cfg, frames=98, mels=40, classes=12):
     return keras.Sequential([
         keras.Input((frames, mels)),
         EGRU(cfg.units, return_sequences=True, seed=cfg.seed, name="egru",
-             threshold_init=getattr(cfg, "threshold_init", 0.3),
+             threshold_init=getattr(cfg, "threshold_init", 0.1),
              activity_warmup_steps=getattr(cfg, "activity_warmup_steps", 0),
              surrogate={"class_name": "triangle",
                         "config": {"height": getattr(cfg, "surrogate_height", 0.7),
