@@ -74,12 +74,12 @@ test-mutants: install $(TEST_PREREQS) ## named mutants of the cell, pruning and 
 
 # C kernels, TFLite glue and host TFLM under AddressSanitizer/UBSan (fragments add prerequisites):
 # the C unit tests (custom_ops/tests), the host TFLM tests marked `sanitize` (tests/micro) and
-# the fuzz corpus (tests/fuzz: 480 mutant runs through the host TFLM paths, the worker under
-# ASan/UBSan; `make test-all` runs 6,000). The seed models are exported by TensorFlow in the
+# the fuzz corpus (tests/fuzz: 800 mutant runs through the host TFLM paths, the worker under
+# ASan/UBSan; `make test-all` runs 10,000). The seed models are exported by TensorFlow in the
 # pytest process, which stays uninstrumented.
 test-sanitize: test-sanitize-custom-ops test-sanitize-fuzz ## C kernels, glue, host TFLM and the fuzz corpus under ASan/UBSan
 
-test-sanitize-fuzz: install ## the fuzz corpus through host TFLM under ASan/UBSan (480 runs)
+test-sanitize-fuzz: install ## the fuzz corpus through host TFLM under ASan/UBSan (800 runs)
 	KE_FUZZ_SANITIZE_COUNT=$(or $(FUZZ_SANITIZE_COUNT),80) $(PYTEST) -q -m slow -k sanitized tests/fuzz
 
 bench: install $(TEST_PREREQS) ## benchmarks (ratios from one run)
