@@ -51,7 +51,8 @@ $(STAMP_DIR)/py-%:
 
 # --- tests ------------------------------------------------------------------------------
 # Backend-agnostic tests also run under JAX (cells, surrogates, activity).
-JAX_TESTS := tests/cells tests/test_surrogates.py tests/test_activity.py tests/sparsity
+JAX_TESTS := tests/cells tests/test_surrogates.py tests/test_activity.py tests/sparsity \
+             tests/learning
 
 test: install $(TEST_PREREQS) ## the default run: C unit tests, pytest, the JAX half
 	$(NATIVE) test core

@@ -103,7 +103,7 @@ def test_page_runs(blocks, tmp_path, monkeypatch):
 
 PUBLIC_MODULES = {"keras_events", "keras_events.sparsity", "keras_events.export",
                   "keras_events.micro", "keras_events.ops", "keras_events.surrogates",
-                  "keras_events.training"}
+                  "keras_events.training", "keras_events.learning"}
 
 
 def _private_uses(code):
@@ -143,11 +143,20 @@ def test_api_reference_covers_public_names():
     documented = set()
     for page in (DOCS / "api").glob("*.md"):
         documented |= set(re.findall(r"^::: ([\w.]+)", page.read_text(encoding="utf-8"), re.M))
+    def resolve(path):  # the object an entry documents (a name may be re-exported)
+        module_name, _, name = path.rpartition(".")
+        try:
+            return getattr(importlib.import_module(module_name), name)
+        except (ImportError, AttributeError):
+            return None
+
+    documented_objects = [resolve(path) for path in documented]
     missing = []
     for module_name in sorted(PUBLIC_MODULES - {"keras_events.surrogates"}):
         module = importlib.import_module(module_name)
         missing += [f"{module_name}.{name}" for name in module.__all__
-                    if f"{module_name}.{name}" not in documented]
+                    if f"{module_name}.{name}" not in documented
+                    and not any(getattr(module, name) is obj for obj in documented_objects)]
     assert not missing, "add these to a page of docs/api/: " + ", ".join(missing)
 
 
