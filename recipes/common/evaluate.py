@@ -17,8 +17,8 @@ STREAM_CALIBRATION_CLIPS = 20
 
 
 def stage_export(cfg, state, log=print):
-    """int8 ``.tflite`` of the whole-sequence and streaming event model (the event custom
-    op, ``keras_events.export.to_tflite``) and of the unrolled GRU baseline, written to
+    """int8 ``.tflite`` of the whole-sequence and streaming event models (``EVENT_MODELS``
+    trained: the event custom op, ``keras_events.export.to_tflite``) and of the unrolled GRU baseline, written to
     ``<out>/<name>_int8.tflite``; their host accuracy (TFLite interpreter with the
     project's ops) as the ``<name>_int8`` rows."""
     import keras
