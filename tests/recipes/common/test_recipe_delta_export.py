@@ -18,6 +18,7 @@ FRAMES, FEATURES, UNITS, CLASSES = 20, 8, 8, 4
 def exported(tmp_path_factory):
     """A tiny delta model through ``evaluate.stage_export``: (cfg, state)."""
     import keras
+
     from keras_events import DeltaGRUCell
 
     keras.utils.set_random_seed(3)
@@ -71,7 +72,7 @@ def test_delta_gru_runs_on_the_board_bit_exact(exported):
     ok, why = board.board_available()
     if not ok:
         pytest.skip(why)
-    cfg, state = exported
+    _, state = exported
     tflite = {k: v for k, v in state["tflite"].items() if k.startswith("delta_gru")}
     runs = board.board_runs(tflite, state["x_testing"][0], UNITS, state["x_training"][:4])
     run = runs["delta_gru"]
