@@ -5,7 +5,7 @@ flash/RAM, and whether the board's int8 outputs equal the host's."""
 import numpy as np
 
 from recipes.common.export import ARENA_SIZE, quantize
-from recipes.common.stages import DENSE, EVENT
+from recipes.common.stages import DENSE, EVENT, EVENT_MODELS
 
 BOARD = "mps2-an386"
 
@@ -77,6 +77,7 @@ def board_runs(tflite, clip, units, calibration):
     """Runs on QEMU mps2-an386 (Cortex-M4F) with ``keras_events.micro.run``:
       * ``egru``: the streaming event model ``tflite["egru_stream"]`` over ``clip`` (one
         frame per invoke);
+      * ``delta_gru``: the streaming delta model ``tflite["delta_gru_stream"]`` likewise;
       * ``gru``: the unrolled int8 GRU ``tflite["gru"]`` on ``clip`` (one invoke);
       * ``dense_kernel``: ``dense_kernel_model`` streaming over ``clip``;
       * ``dense_smlad``: the dense SMLAD int8 GRU kernel (``recipes.common.dense_smlad``)
@@ -126,9 +127,11 @@ def board_runs(tflite, clip, units, calibration):
             "instructions", "est_cycles", "instructions_per_step", "flash_bytes", "ram_bytes")}
 
     jobs = []
+    for name in EVENT_MODELS:
+        if f"{name}_stream" in tflite:
+            jobs.append((name, lambda n=name: streamed(n, tflite[f"{n}_stream"])))
     if f"{EVENT}_stream" in tflite:
-        jobs += [(EVENT, lambda: streamed(EVENT, tflite[f"{EVENT}_stream"])),
-                 ("dense_kernel", lambda: dense_kernel(tflite[f"{EVENT}_stream"]))]
+        jobs.append(("dense_kernel", lambda: dense_kernel(tflite[f"{EVENT}_stream"])))
     if DENSE in tflite:  # the SMLAD kernel is the dense GRU's row (its accuracy)
         jobs += [(DENSE, lambda: dense_baseline(bytes(tflite[DENSE]))), ("dense_smlad", smlad)]
     for name, job in jobs:

@@ -14,7 +14,7 @@ under ``missing`` with the reason, never filled in.
 FRAMES_PER_SECOND = 100          # 10 ms hop of the recurrent models' front end
 DSCNN_FRAMES_PER_SECOND = 50     # 20 ms hop of the DS-CNN's MFCC frames
 DSCNN_WINDOWS_PER_SECOND = (4, 2)  # first: the always-on figure, second: also printed
-ORDER = ("egru_int8", "gru_dense_int8", "gru_converter_int8", "lstm_cmsis_int8", "dscnn_int8")
+ORDER = ("egru_int8", "delta_gru_int8", "gru_dense_int8", "gru_converter_int8", "lstm_cmsis_int8", "dscnn_int8")
 
 
 def _streaming(accuracy, run, frames, front_end, note):
@@ -100,6 +100,9 @@ def cost_table(results, board, front_end, frames):
 
     streamed("egru_int8", "egru_int8", "egru",
              f"streaming EGRU op, one frame per invoke; front end {fe_name}")
+    streamed("delta_gru_int8", "delta_gru_int8", "delta_gru",
+             "streaming Delta-GRU op (KE_DELTA_GRU), one frame per invoke: multiplies only "
+             f"the weight rows of sent input/hidden deltas; front end {fe_name}")
     streamed("gru_dense_int8", "gru_int8", "dense_smlad",
              "the project's dense int8 GRU kernel with SMLAD dual MACs (ke_dense_smlad.c), "
              "the recipe's size, one step per frame: kernel only (no TFLM invoke overhead, "

@@ -8,7 +8,7 @@ import numpy as np
 
 from recipes.common import board
 from recipes.common import export
-from recipes.common.stages import DENSE, EVENT, NOT_BUILT, set_status, write_bytes
+from recipes.common.stages import DENSE, EVENT, EVENT_MODELS, NOT_BUILT, set_status, write_bytes
 
 # Streaming calibration: whole utterances fed frame by frame, in order (for 98-frame
 # clips 20 of them are 1960 invokes, the state carried as on the board); with 2 the
@@ -17,8 +17,8 @@ STREAM_CALIBRATION_CLIPS = 20
 
 
 def stage_export(cfg, state, log=print):
-    """int8 ``.tflite`` of the whole-sequence and streaming event model (the event custom
-    op, ``keras_events.export.to_tflite``) and of the unrolled GRU baseline, written to
+    """int8 ``.tflite`` of the whole-sequence and streaming event models (``EVENT_MODELS``
+    trained: the event custom op, ``keras_events.export.to_tflite``) and of the unrolled GRU baseline, written to
     ``<out>/<name>_int8.tflite``; their host accuracy (TFLite interpreter with the
     project's ops) as the ``<name>_int8`` rows."""
     import keras
@@ -30,28 +30,9 @@ def stage_export(cfg, state, log=print):
     rep = state["x_training"][:cfg.calibration_clips]
     x, y = state["x_testing"], state["y_testing"]
     state["tflite"] = {}
-    if EVENT in state["models"]:
-        started = time.perf_counter()
-        model = state["models"][EVENT]
-        whole = export.export_event(model, rep)
-        stream = export.export_stream(model, rep[:STREAM_CALIBRATION_CLIPS])
-        write_bytes(cfg.out, f"{EVENT}_int8.tflite", whole)
-        write_bytes(cfg.out, f"{EVENT}_stream_int8.tflite", stream)
-        host = export.event_host_run(whole, x)
-        keras_logits = export.logits_model(model).predict(x, verbose=0)
-        state["tflite"].update({EVENT: whole, f"{EVENT}_stream": stream})
-        state[f"{EVENT}_int8_events"] = host["events"]
-        row = state["results"][f"{EVENT}_int8"] = {
-            "test_accuracy": float(np.mean(host["logits"].argmax(-1) == y)),
-            "argmax_equal_keras": float(np.mean(host["logits"].argmax(-1) == keras_logits.argmax(-1))),
-            "event_rate": host["event_rate"],
-            "weight_sparsity": state["results"][EVENT]["weight_sparsity"],
-            "effective_macs_per_frame": host["macs_per_frame"],
-            "tflite_bytes": len(whole),
-            "stream_tflite_bytes": len(stream),
-        }
-        log(f"{EVENT} int8: host accuracy {row['test_accuracy']:.4f}, "
-            f"{len(whole)} B (stream {len(stream)} B), {time.perf_counter() - started:.0f} s")
+    for name in EVENT_MODELS:
+        if name in state["models"]:
+            _export_event_model(cfg, state, name, rep, x, y, log)
     if DENSE in state["models"]:
         started = time.perf_counter()
         dense = export.export_dense(state["models"][DENSE], rep)
@@ -74,6 +55,41 @@ def stage_export(cfg, state, log=print):
     return state
 
 
+def _export_event_model(cfg, state, name, rep, x, y, log):
+    """``<name>_int8.tflite`` and ``<name>_stream_int8.tflite`` of the event-op model
+    ``name`` and its ``<name>_int8`` row (host TFLite). The op comes from the registry
+    (``keras_events.export.to_tflite``), the same path for every event model. The event
+    rate of the EGRU is read from the int8 op's output (a unit fired); a delta model's
+    output h is dense, so its row keeps the float model's delta rates (its int8 MACs per
+    frame are the kernel's own count, which only sent deltas cost)."""
+    started = time.perf_counter()
+    model = state["models"][name]
+    whole = export.export_event(model, rep)
+    stream = export.export_stream(model, rep[:STREAM_CALIBRATION_CLIPS])
+    write_bytes(cfg.out, f"{name}_int8.tflite", whole)
+    write_bytes(cfg.out, f"{name}_stream_int8.tflite", stream)
+    host = export.event_host_run(whole, x)
+    keras_logits = export.logits_model(model).predict(x, verbose=0)
+    state["tflite"].update({name: whole, f"{name}_stream": stream})
+    base = state["results"][name]
+    row = state["results"][f"{name}_int8"] = {
+        "test_accuracy": float(np.mean(host["logits"].argmax(-1) == y)),
+        "argmax_equal_keras": float(np.mean(host["logits"].argmax(-1) == keras_logits.argmax(-1))),
+        "event_rate": host["event_rate"],
+        "weight_sparsity": base["weight_sparsity"],
+        "effective_macs_per_frame": host["macs_per_frame"],
+        "tflite_bytes": len(whole),
+        "stream_tflite_bytes": len(stream),
+    }
+    if name == EVENT:
+        state[f"{EVENT}_int8_events"] = host["events"]
+    else:  # delta model: the rates are the float model's (see the docstring)
+        row.update({k: base[k] for k in ("event_rate", "input_delta_rate", "hidden_delta_rate")
+                    if k in base})
+    log(f"{name} int8: host accuracy {row['test_accuracy']:.4f}, "
+        f"{len(whole)} B (stream {len(stream)} B), {time.perf_counter() - started:.0f} s")
+
+
 def stage_run(cfg, state, example, log=print):
     """Streaming == whole sequence on the host TFLM (``cfg.stream_check_clips`` test
     clips); the int8 models on the emulated Cortex-M4 over test clip ``example``
@@ -83,12 +99,17 @@ def stage_run(cfg, state, example, log=print):
     tflite = state.get("tflite", {})
     x = state["x_testing"]
     state.setdefault("stages", {})
-    if f"{EVENT}_stream" in tflite:
+    for name in EVENT_MODELS:
+        if f"{name}_stream" not in tflite:
+            continue
         clips = x[:cfg.stream_check_clips]
-        keras_logits = export.logits_model(state["models"][EVENT]).predict(clips, verbose=0)
-        check = export.streaming_check(tflite[f"{EVENT}_stream"], tflite[EVENT], keras_logits, clips)
-        state["streaming"] = check
-        log(f"streaming (host TFLM, {check['clips']} clips): argmax equal "
+        keras_logits = export.logits_model(state["models"][name]).predict(clips, verbose=0)
+        check = export.streaming_check(tflite[f"{name}_stream"], tflite[name], keras_logits, clips)
+        if name == EVENT:
+            state["streaming"] = check
+        else:
+            state["results"][f"{name}_int8"]["stream_argmax_equal_int8"] = check["argmax_equal_int8"]
+        log(f"{name} streaming (host TFLM, {check['clips']} clips): argmax equal "
             f"{check['argmax_equal_int8']:.3f}, max |mean(stream) - whole| "
             f"{check['max_abs_diff_int8']:.4f} (logit range {check['logit_range']:.2f})")
     ok, why = board.board_available()

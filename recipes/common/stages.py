@@ -21,6 +21,9 @@ import sys
 NOT_BUILT = "n/a"
 DENSE = "gru"  # the dense baseline's name (model, results row, board run)
 EVENT = "egru"  # the event model's name
+# Models exported through an event custom op (keras_events.ops registry), whole sequence
+# and streaming, and run on the board one frame per invoke: the event model first.
+EVENT_MODELS = (EVENT, "delta_gru")
 
 
 class Logger:

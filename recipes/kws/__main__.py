@@ -3,7 +3,9 @@
 With no ``--data-dir`` an offline dataset is generated with espeak-ng first.
 Outputs under ``--out``: the dataset (if generated), cached features, ``gru.keras``,
 ``egru.keras`` (pruned), ``egru_int8.tflite``, ``egru_stream_int8.tflite``,
-``gru_int8.tflite``, ``arduino/kws_egru/``, ``results.json`` and PNG plots.
+``gru_int8.tflite``, ``arduino/kws_egru/``, ``results.json`` and PNG plots; with
+``--models ...,delta_gru`` also ``delta_gru.keras``, ``delta_gru_int8.tflite`` and
+``delta_gru_stream_int8.tflite``.
 """
 
 import argparse

@@ -4,7 +4,9 @@ of the streaming model with a test clip, and the C log-mel front end on the boar
 
 Exports (``<out>/``): ``egru_int8.tflite`` (whole sequence, [B, 98, 40] -> logits),
 ``egru_stream_int8.tflite`` (one 10 ms frame per invoke, [1, 1, 40] -> per-frame
-logits), ``gru_int8.tflite`` (the unrolled GRU baseline); see ``recipes/common/export.py``.
+logits), ``gru_int8.tflite`` (the unrolled GRU baseline), with ``--models ...,delta_gru``
+``delta_gru_int8.tflite`` and ``delta_gru_stream_int8.tflite`` (the same two forms of the
+Delta-GRU, op ``KE_DELTA_GRU``); see ``recipes/common/export.py``.
 """
 
 import os
@@ -19,8 +21,8 @@ from recipes.kws.config import log
 
 
 def stage_export(cfg, state):
-    """int8 ``.tflite`` of the whole-sequence and streaming EGRU and of the unrolled GRU
-    baseline; their host accuracy (TFLite interpreter with the project's ops). DS-CNN
+    """int8 ``.tflite`` of the whole-sequence and streaming EGRU (and Delta-GRU) and of the
+    unrolled GRU baseline; their host accuracy (TFLite interpreter with the project's ops). DS-CNN
     (``--models dscnn``): exported, host accuracy and emulated Cortex-M4 run here too
     (``dscnn.evaluate``)."""
     state = evaluate.stage_export(cfg, state, log=log)

@@ -89,3 +89,26 @@ def test_lstm_row_from_the_recipes_fused_lstm_run():
     results["lstm_int8"] = {"test_accuracy": 0.985, "board": "not run: --no-board"}
     table = cost.cost_table(results, board, FRONT_END, frames=98)
     assert "--no-board" in table["missing"]["lstm_cmsis_int8"]
+
+
+def test_delta_gru_row_from_its_streaming_board_run():
+    results, board = _inputs()
+    results["delta_gru_int8"] = {"test_accuracy": 0.975}
+    board["delta_gru"] = {"instructions": 490_000, "est_cycles": 700_000.0,
+                          "flash_bytes": 7, "ram_bytes": 8}
+    table = cost.cost_table(results, board, FRONT_END, frames=98)
+    delta = table["models"]["delta_gru_int8"]
+    assert delta["test_accuracy"] == 0.975
+    assert delta["m4_instructions_per_inference"] == 490_000
+    assert delta["m4_est_cycles_per_inference"] == 700_000
+    # streaming, front end included: 100 frames/s x (490000 / 98 + 17000)
+    assert delta["always_on_instructions_per_second"] == 100 * (5_000 + 17_000)
+    assert delta["always_on_est_cycles_per_second"] == round(100 * (700_000 / 98 + 20_000))
+    assert (delta["flash_bytes"], delta["arena_bytes"]) == (7, 8)
+    assert list(table["models"])[:2] == ["egru_int8", "delta_gru_int8"]
+    assert "delta_gru_int8" in cost.format_cost(table)
+    # not trained: listed as missing with the reason, never filled in
+    del results["delta_gru_int8"]
+    table = cost.cost_table(results, board, FRONT_END, frames=98)
+    assert "delta_gru_int8" not in table["models"]
+    assert "not trained" in table["missing"]["delta_gru_int8"]
