@@ -50,6 +50,46 @@ typedef struct {
   int32_t rows, cols;
 } ke_delta_matrix;
 
+/* Constants of one delta layer (both ops; the bias layout is the op's: GRU [2][3U] input and
+ * recurrent rows, LSTM [4U]). */
+typedef struct {
+  int32_t input_size, units;          /* I, U */
+  ke_delta_matrix w, v;               /* [I][G U], [U][G U] */
+  const float* bias;
+  float input_threshold, hidden_threshold;
+} ke_delta_f32_params;
+
+typedef struct {
+  int32_t input_size, units;
+  ke_delta_matrix w, v;               /* int8 values, per-column scales */
+  const int32_t* bias;                /* rows in s_x s_w[k] (and GRU: s_y s_v[k]) units */
+  int32_t x_threshold, h_threshold;   /* integer thresholds, 0..255 */
+  int32_t x_zero_point, y_zero_point;
+  const int32_t* unit_consts;         /* [U][the op's unit words] */
+  int32_t acc_shift;                  /* L */
+  int32_t y_multiplier, y_shift;      /* Q0.15 -> int8 output (ke_delta_output) */
+} ke_delta_i8_params;
+
+/* The recurrent state of one delta layer (the caller's memory); NULL where an op keeps none. */
+typedef struct {
+  float* h;      /* [U] h_{t-1} (the output) */
+  float* c;      /* [U] LSTM cell */
+  float* x_hat;  /* [I] */
+  float* h_hat;  /* [U] */
+  float* m_x;    /* [G U] GRU: input memory; LSTM: the one memory */
+  float* m_h;    /* [G U] GRU: hidden memory */
+} ke_delta_f32_state;
+
+typedef struct {
+  int16_t* h;     /* [U] GRU: h in Q0.15 */
+  int16_t* c;     /* [U] LSTM: c in Q3.12 */
+  int8_t* y;      /* [U] h_{t-1} as the int8 output */
+  int8_t* x_hat;  /* [I] */
+  int8_t* h_hat;  /* [U] */
+  int32_t* m_x;   /* [G U] input memory */
+  int32_t* m_h;   /* [G U] hidden memory */
+} ke_delta_i8_state;
+
 /* One delta step of a float vector: every component with |v - v_hat| > theta updates v_hat and
  * adds d times its row of `w` to mem[cols].  Returns the MACs executed (stored weights of the
  * sent rows); *sent (may be NULL) gets the number of sent components. */

@@ -30,20 +30,10 @@ extern "C" {
 
 #define KE_DELTA_GRU_MAX_UNITS 10922 /* 3U - 1 must fit an int16 index */
 
-typedef struct {
-  int32_t input_size, units;          /* I, U */
-  ke_delta_matrix w, v;               /* [I][3U], [U][3U] */
-  const float* bias;                  /* [2][3U] */
-  float input_threshold, hidden_threshold;
-} ke_delta_gru_f32_params;
-
-typedef struct {
-  float* h;      /* [U] h_{t-1} */
-  float* x_hat;  /* [I] */
-  float* h_hat;  /* [U] */
-  float* m_x;    /* [3U], starts at b_in */
-  float* m_h;    /* [3U], starts at b_rec */
-} ke_delta_gru_f32_state;
+/* params: bias [2][3U] (b_in, b_rec); state: h, x_hat, h_hat, m_x (starts at b_in), m_h
+ * (starts at b_rec), no c. */
+typedef ke_delta_f32_params ke_delta_gru_f32_params;
+typedef ke_delta_f32_state ke_delta_gru_f32_state;
 
 void ke_delta_gru_f32_reset(const ke_delta_gru_f32_params* p, ke_delta_gru_f32_state* s);
 /* One step: x [I] -> s->h.  `macs` (may be NULL) += the MACs executed. */
@@ -52,25 +42,10 @@ void ke_delta_gru_f32_step(const ke_delta_gru_f32_params* p, const float* x,
 
 #define KE_DELTA_GRU_UNIT_WORDS 6 /* m_a, m_g of z, of r, of n */
 
-typedef struct {
-  int32_t input_size, units;
-  ke_delta_matrix w, v;               /* int8 values */
-  const int32_t* bias;                /* [2][3U]: s_x s_w[k] and s_y s_v[k] units */
-  int32_t x_threshold, h_threshold;   /* integer thresholds, 0..255 */
-  int32_t x_zero_point, y_zero_point;
-  const int32_t* unit_consts;         /* [U][KE_DELTA_GRU_UNIT_WORDS] */
-  int32_t acc_shift;                  /* L */
-  int32_t y_multiplier, y_shift;      /* Q0.15 -> int8 output (ke_delta_output) */
-} ke_delta_gru_i8_params;
-
-typedef struct {
-  int16_t* h;     /* [U] Q0.15 */
-  int8_t* y;      /* [U] h_{t-1} as the int8 output */
-  int8_t* x_hat;  /* [I] */
-  int8_t* h_hat;  /* [U] */
-  int32_t* m_x;   /* [3U] */
-  int32_t* m_h;   /* [3U] */
-} ke_delta_gru_i8_state;
+/* params: bias [2][3U] in s_x s_w[k] and s_y s_v[k] units, unit_consts
+ * [U][KE_DELTA_GRU_UNIT_WORDS]; state: h (Q0.15), y, x_hat, h_hat, m_x, m_h [3U], no c. */
+typedef ke_delta_i8_params ke_delta_gru_i8_params;
+typedef ke_delta_i8_state ke_delta_gru_i8_state;
 
 /* unit_consts and the output multiplier from the scales (Prepare only). */
 int ke_delta_gru_i8_prepare(int32_t units, float x_scale, const float* w_scale, float y_scale,

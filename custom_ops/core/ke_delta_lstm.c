@@ -17,16 +17,16 @@ void ke_delta_lstm_f32_reset(const ke_delta_lstm_f32_params* p, ke_delta_lstm_f3
   memset(s->c, 0, sizeof(float) * (size_t)U);
   memset(s->h_hat, 0, sizeof(float) * (size_t)U);
   memset(s->x_hat, 0, sizeof(float) * (size_t)p->input_size);
-  memcpy(s->m, p->bias, sizeof(float) * 4 * (size_t)U);
+  memcpy(s->m_x, p->bias, sizeof(float) * 4 * (size_t)U);
 }
 
 void ke_delta_lstm_f32_step(const ke_delta_lstm_f32_params* p, const float* x,
                             ke_delta_lstm_f32_state* s, uint64_t* macs) {
   const int32_t U = p->units;
-  const float* m = s->m;
-  uint32_t count = ke_delta_update_f32(x, s->x_hat, p->input_threshold, &p->w, s->m, NULL);
+  const float* m = s->m_x;
+  uint32_t count = ke_delta_update_f32(x, s->x_hat, p->input_threshold, &p->w, s->m_x, NULL);
   int32_t j;
-  count += ke_delta_update_f32(s->h, s->h_hat, p->hidden_threshold, &p->v, s->m, NULL);
+  count += ke_delta_update_f32(s->h, s->h_hat, p->hidden_threshold, &p->v, s->m_x, NULL);
   for (j = 0; j < U; ++j) {
     const float i = ke_sigmoid(m[j]);
     const float f = ke_sigmoid(m[U + j]);

@@ -25,20 +25,10 @@ extern "C" {
 
 #define KE_DELTA_LSTM_MAX_UNITS 8191 /* 4U - 1 must fit an int16 index */
 
-typedef struct {
-  int32_t input_size, units;
-  ke_delta_matrix w, v;   /* [I][4U], [U][4U] */
-  const float* bias;      /* [4U] */
-  float input_threshold, hidden_threshold;
-} ke_delta_lstm_f32_params;
-
-typedef struct {
-  float* h;     /* [U] */
-  float* c;     /* [U] */
-  float* x_hat; /* [I] */
-  float* h_hat; /* [U] */
-  float* m;     /* [4U], starts at the bias */
-} ke_delta_lstm_f32_state;
+/* params: bias [4U]; state: h, c, x_hat, h_hat, m_x [4U] (the one memory, starts at the
+ * bias), no m_h. */
+typedef ke_delta_f32_params ke_delta_lstm_f32_params;
+typedef ke_delta_f32_state ke_delta_lstm_f32_state;
 
 void ke_delta_lstm_f32_reset(const ke_delta_lstm_f32_params* p, ke_delta_lstm_f32_state* s);
 void ke_delta_lstm_f32_step(const ke_delta_lstm_f32_params* p, const float* x,
@@ -46,25 +36,10 @@ void ke_delta_lstm_f32_step(const ke_delta_lstm_f32_params* p, const float* x,
 
 #define KE_DELTA_LSTM_UNIT_WORDS 8 /* m_a, m_g of i, f, c, o */
 
-typedef struct {
-  int32_t input_size, units;
-  ke_delta_matrix w, v;             /* int8 values */
-  const int32_t* bias;              /* [4U] in s_x s_w[k] units */
-  int32_t x_threshold, h_threshold; /* 0..255 */
-  int32_t x_zero_point, y_zero_point;
-  const int32_t* unit_consts;       /* [U][KE_DELTA_LSTM_UNIT_WORDS] */
-  int32_t acc_shift;
-  int32_t y_multiplier, y_shift;    /* Q0.15 -> int8 output (ke_delta_output) */
-} ke_delta_lstm_i8_params;
-
-typedef struct {
-  int16_t* c;    /* [U] Q3.12 */
-  int8_t* y;     /* [U] h_{t-1} as the int8 output */
-  int8_t* x_hat; /* [I] */
-  int8_t* h_hat; /* [U] */
-  int32_t* m_x;  /* [4U], starts at the bias */
-  int32_t* m_h;  /* [4U], starts at 0 */
-} ke_delta_lstm_i8_state;
+/* params: bias [4U] in s_x s_w[k] units, unit_consts [U][KE_DELTA_LSTM_UNIT_WORDS]; state:
+ * c (Q3.12), y, x_hat, h_hat, m_x [4U] (starts at the bias), m_h [4U] (starts at 0), no h. */
+typedef ke_delta_i8_params ke_delta_lstm_i8_params;
+typedef ke_delta_i8_state ke_delta_lstm_i8_state;
 
 int ke_delta_lstm_i8_prepare(int32_t units, float x_scale, const float* w_scale, float y_scale,
                              const float* v_scale, int32_t* unit_consts, int32_t* acc_shift,
