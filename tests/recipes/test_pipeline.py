@@ -128,7 +128,7 @@ def test_bad_config_is_a_clear_error():
     with pytest.raises(ValueError, match="--target-sparsity"):
         config.Config(target_sparsity=1.5)
     with pytest.raises(ValueError, match="unknown"):
-        config.Config(models=("lstm",))
+        config.Config(models=("transformer",))
     with pytest.raises(ValueError, match="--augment-copies must be >= 0"):
         config.Config(augment_copies=-1)
 
