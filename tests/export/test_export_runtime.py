@@ -16,7 +16,12 @@ def test_load_ops_returns_registerer_and_library_reports_tf_version():
 
     assert runtime.load_ops() == "KE_RegisterOps"
     assert runtime._lib.KE_Ops_TensorFlowVersion().decode() == tf.__version__
-    assert runtime.registration_address()
+    from keras_events import ops
+
+    addresses = {name: runtime.registration_address(name) for name in ops.names()}
+    assert all(addresses.values()) and len(set(addresses.values())) == len(addresses)
+    with pytest.raises(ValueError, match="`op_name` is required"):  # several ops: name one
+        runtime.registration_address()
 
 
 def test_bad_backend():
