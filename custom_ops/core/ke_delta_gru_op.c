@@ -7,14 +7,18 @@
 static const ke_option kOptions[] = KE_DELTA_OP_OPTIONS(KE_DELTA_GRU_MAX_UNITS);
 
 static const ke_delta_op_kind kGru = {
-    3, KE_DELTA_GRU_UNIT_WORDS,
-    2, /* bias [2][3U]: b_in, b_rec (the two memories' reset values) */
-    1, /* int8_h: h kept in int16 Q0.15 */
-    0, /* no cell */
-    1, /* float: m_x and m_h */
-    ke_delta_gru_i8_prepare, ke_delta_gru_i8_check_constants,
-    ke_delta_gru_i8_reset, ke_delta_gru_i8_step,
-    ke_delta_gru_f32_reset, ke_delta_gru_f32_step,
+    .gates = 3,
+    .unit_words = KE_DELTA_GRU_UNIT_WORDS,
+    .bias_rows = 2, /* [2][3U]: b_in, b_rec (the two memories' reset values) */
+    .int8_h = 1,    /* h kept in int16 Q0.15 */
+    .cell = 0,
+    .float_m_h = 1, /* float: m_x and m_h */
+    .i8_prepare = ke_delta_gru_i8_prepare,
+    .i8_check_constants = ke_delta_gru_i8_check_constants,
+    .i8_reset = ke_delta_gru_i8_reset,
+    .i8_step = ke_delta_gru_i8_step,
+    .f32_reset = ke_delta_gru_f32_reset,
+    .f32_step = ke_delta_gru_f32_step,
 };
 
 static int check(const ke_reporter* r, const int32_t* opt, const ke_tensor* in,

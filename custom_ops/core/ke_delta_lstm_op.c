@@ -7,14 +7,18 @@
 static const ke_option kOptions[] = KE_DELTA_OP_OPTIONS(KE_DELTA_LSTM_MAX_UNITS);
 
 static const ke_delta_op_kind kLstm = {
-    4, KE_DELTA_LSTM_UNIT_WORDS,
-    1, /* bias [4U] (the input memory's reset value) */
-    0, /* int8: no int16 h (y is the state) */
-    1, /* cell c: int16 Q3.12 or float */
-    0, /* float: one memory m_x */
-    ke_delta_lstm_i8_prepare, ke_delta_lstm_i8_check_constants,
-    ke_delta_lstm_i8_reset, ke_delta_lstm_i8_step,
-    ke_delta_lstm_f32_reset, ke_delta_lstm_f32_step,
+    .gates = 4,
+    .unit_words = KE_DELTA_LSTM_UNIT_WORDS,
+    .bias_rows = 1, /* [4U] (the input memory's reset value) */
+    .int8_h = 0,    /* int8: y is the hidden state */
+    .cell = 1,      /* c: int16 Q3.12 or float */
+    .float_m_h = 0, /* float: one memory m_x */
+    .i8_prepare = ke_delta_lstm_i8_prepare,
+    .i8_check_constants = ke_delta_lstm_i8_check_constants,
+    .i8_reset = ke_delta_lstm_i8_reset,
+    .i8_step = ke_delta_lstm_i8_step,
+    .f32_reset = ke_delta_lstm_f32_reset,
+    .f32_step = ke_delta_lstm_f32_step,
 };
 
 static int check(const ke_reporter* r, const int32_t* opt, const ke_tensor* in,

@@ -21,10 +21,11 @@ extern "C" {
 #define KE_DELTA_OP_INT8_INPUTS 11
 
 /* The options of both ops; only the largest `units` differs. */
-#define KE_DELTA_OP_OPTIONS(max_units)                                            \
-  {                                                                               \
-    {"units", 0, 1, 1, (max_units), 0}, {"return_sequences", 1, 0, 0, 1, 0},      \
-        {"streaming", 1, 0, 0, 1, -1}, /* -1: absent (streaming iff time == 1) */ \
+#define KE_DELTA_OP_OPTIONS(max_units)                                  \
+  {                                                                     \
+    {"units", 0, 1, 1, (max_units), 0},                                 \
+    {"return_sequences", 1, 0, 0, 1, 0},                                \
+    {"streaming", 1, 0, 0, 1, -1} /* -1: absent (streaming iff time == 1) */ \
   }
 
 /* What one delta op is made of. */
