@@ -20,7 +20,9 @@ def event_model():
     keras.utils.set_random_seed(5)
     model = keras.Sequential([
         keras.Input((FRAMES, FEATURES)),
-        EGRU(UNITS, return_sequences=True, seed=0, name="egru"),
+        # threshold 0.3 (the default before issue 16): this untrained layer at 0.1 fires
+        # at most steps, and int8 streaming and whole-sequence argmax differ on 1 of 6 clips
+        EGRU(UNITS, return_sequences=True, seed=0, name="egru", threshold_init=0.3),
         keras.layers.GlobalAveragePooling1D(),
         keras.layers.Dense(CLASSES, activation="softmax"),
     ])
