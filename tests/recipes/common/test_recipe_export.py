@@ -20,9 +20,9 @@ def event_model():
     keras.utils.set_random_seed(5)
     model = keras.Sequential([
         keras.Input((FRAMES, FEATURES)),
-        # threshold 0.3 (not the default 0.1): with these seeds no clip's top two logits
-        # are closer than the int8 rounding, so "same argmax" is a fair demand.
-        EGRU(UNITS, return_sequences=True, seed=0, threshold_init=0.3, name="egru"),
+        # threshold 0.3 (the default before issue 16): this untrained layer at 0.1 fires
+        # at most steps, and int8 streaming and whole-sequence argmax differ on 1 of 6 clips
+        EGRU(UNITS, return_sequences=True, seed=0, name="egru", threshold_init=0.3),
         keras.layers.GlobalAveragePooling1D(),
         keras.layers.Dense(CLASSES, activation="softmax"),
     ])
@@ -85,9 +85,7 @@ def test_host_run_counts_the_macs_of_active_inputs_and_units(clips):
     from keras_events.export import Interpreter
 
     model = keras.Sequential([keras.Input((FRAMES, FEATURES)),
-                              # threshold 0.3 (not the default 0.1): with these seeds no clip's top two logits
-        # are closer than the int8 rounding, so "same argmax" is a fair demand.
-        EGRU(UNITS, return_sequences=True, seed=0, threshold_init=0.3, name="egru"),
+                              EGRU(UNITS, return_sequences=True, seed=0, name="egru"),
                               keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(CLASSES)])
     # Every weight 0.05-0.1 in magnitude: within 2x of its column's largest, so none
     # rounds to 0 in per-channel int8 and every row is stored whole.
