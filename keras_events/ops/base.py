@@ -59,14 +59,19 @@ class EventOp(abc.ABC):
     def layer_weights(self, layer):
         """The cell's float weights as a dict of float32 NumPy arrays (`pack_*`'s input)."""
 
-    @abc.abstractmethod
     def options(self, layer):
         """The op's own flexbuffer options for `layer` (an ordered dict of bool/int/float);
-        the exporter adds ``version``, ``layer_id`` and ``streaming``."""
+        the exporter adds ``version``, ``layer_id`` and ``streaming``. Default: the
+        recurrent ops' ``units`` and ``return_sequences``."""
+        return {"units": layer.cell.units, "return_sequences": bool(layer.return_sequences)}
 
-    @abc.abstractmethod
     def output_shape(self, layer, input_shape):
-        """Shape of the op's output for a `(batch, time, features)` input shape."""
+        """Shape of the op's output for a `(batch, time, features)` input shape. Default:
+        ``(batch, time, units)`` with ``return_sequences``, else ``(batch, units)``."""
+        units = layer.cell.units
+        if layer.return_sequences:
+            return (input_shape[0], input_shape[1], units)
+        return (input_shape[0], units)
 
     @abc.abstractmethod
     def pack_float(self, weights, keep_zeros=False):

@@ -242,15 +242,6 @@ class DeltaOp(EventOp):
     def layer_weights(self, layer):
         return layer_weights(layer, self.gates, self.bias_rows)
 
-    def options(self, layer):
-        return {"units": layer.cell.units, "return_sequences": bool(layer.return_sequences)}
-
-    def output_shape(self, layer, input_shape):
-        units = layer.cell.units
-        if layer.return_sequences:
-            return (input_shape[0], input_shape[1], units)
-        return (input_shape[0], units)
-
     def pack_float(self, weights, keep_zeros=False):
         return pack_float(**weights, keep_zeros=keep_zeros, **self._check())
 

@@ -188,15 +188,6 @@ class EmbeddedGRUOp(EventOp):
     def layer_weights(self, layer):
         return layer_weights(layer)
 
-    def options(self, layer):
-        return {"units": layer.cell.units, "return_sequences": bool(layer.return_sequences)}
-
-    def output_shape(self, layer, input_shape):
-        units = layer.cell.units
-        if layer.return_sequences:
-            return (input_shape[0], input_shape[1], units)
-        return (input_shape[0], units)
-
     def pack_float(self, weights, keep_zeros=False):
         kernel, recurrent, bias = check_weights(**weights)
         return dict(kernel=kernel, recurrent_kernel=recurrent, bias=bias)
