@@ -60,36 +60,18 @@ int ke_delta_op_check(const ke_delta_op_kind* k, const ke_reporter* r, const int
                       const ke_tensor* in, int32_t num_inputs, const ke_tensor* out,
                       ke_plan* plan) {
   const int32_t units = opt[OPT_UNITS], cols = k->gates * units;
-  const int rs = opt[OPT_RETURN_SEQUENCES];
   const ke_tensor* x = &in[IN_X];
+  ke_sequence_io io;
+  if (!ke_check_sequence_io(r, x, out, units, opt[OPT_RETURN_SEQUENCES], opt[OPT_STREAMING],
+                            KE_DELTA_MAX_INPUT, plan, &io))
+    return 0;
   const int is_int8 = x->type == KE_DTYPE_INT8;
-  if (!is_int8 && x->type != KE_DTYPE_FLOAT32)
-    return ke_fail(r, "input 0 `x` has type %s; float32 and int8 are supported.",
-                   ke_dtype_name(x->type));
   const int32_t expected = is_int8 ? KE_DELTA_OP_INT8_INPUTS : KE_DELTA_OP_FLOAT_INPUTS;
   if (num_inputs != expected)
     return ke_fail(r, "%s model needs %d inputs, got %d (see custom_ops/README.md).",
                    is_int8 ? "an int8" : "a float32", (int)expected, (int)num_inputs);
-  if (out->type != x->type)
-    return ke_fail(r, "output type %s differs from input type %s.", ke_dtype_name(out->type),
-                   ke_dtype_name(x->type));
-  if (x->rank != 3)
-    return ke_fail(r, "input `x` must be [batch, time, features], got rank %d.", (int)x->rank);
-  const int32_t batch = x->dims[0], time = x->dims[1], features = x->dims[2];
-  const int32_t min_batch = plan->target == KE_TARGET_MICRO ? 1 : 0;
-  if (features < 1 || features > KE_DELTA_MAX_INPUT || batch < min_batch || time < 1)
-    return ke_fail(r, "input shape [%d, %d, %d] unsupported (batch >= %d, time >= 1, "
-                   "features 1..32767).", (int)batch, (int)time, (int)features, (int)min_batch);
-  plan->output_type = x->type;
-  plan->output_rank = rs ? 3 : 2;
-  plan->output_dims[0] = batch;
-  plan->output_dims[1] = rs ? time : units;
-  plan->output_dims[2] = units;
-  if (!ke_check_output_shape(r, out, plan, rs ? "[batch, time, units]" : "[batch, units]"))
-    return 0;
-  const int streaming = opt[OPT_STREAMING] >= 0 ? opt[OPT_STREAMING] == 1 : time == 1;
-  if (streaming && batch != 1)
-    return ke_fail(r, "streaming keeps one state, so batch must be 1 (got %d).", (int)batch);
+  const int32_t batch = io.batch, time = io.time, features = io.features;
+  const int streaming = io.streaming;
 
   const ke_dtype wtype = is_int8 ? KE_DTYPE_INT8 : KE_DTYPE_FLOAT32;
   /* the bias: GRU [2, 3U], LSTM [4U] */

@@ -43,38 +43,22 @@ static size_t layout(int32_t units, int is_int8, void* base, emb_header** h, voi
 static int check(const ke_reporter* r, const int32_t* opt, const ke_tensor* in,
                  int32_t num_inputs, const ke_tensor* out, ke_plan* plan) {
   const int32_t units = opt[OPT_UNITS];
-  const int rs = opt[OPT_RETURN_SEQUENCES];
   const ke_tensor* x = &in[IN_X];
+  ke_sequence_io io;
+  if (!ke_check_sequence_io(r, x, out, units, opt[OPT_RETURN_SEQUENCES], opt[OPT_STREAMING],
+                            KE_EGRU_EMB_MAX_ROWS, plan, &io))
+    return 0;
   const int is_int8 = x->type == KE_DTYPE_INT8;
-  if (!is_int8 && x->type != KE_DTYPE_FLOAT32)
-    return ke_fail(r, "input 0 `x` has type %s; float32 and int8 are supported.",
-                   ke_dtype_name(x->type));
   if (num_inputs != NUM_INPUTS)
     return ke_fail(r, "needs %d inputs (x, %s), got %d.", NUM_INPUTS,
                    is_int8 ? "w_codes, u_codes, bias" : "kernel, recurrent_kernel, bias",
                    (int)num_inputs);
-  if (out->type != x->type)
-    return ke_fail(r, "output type %s differs from input type %s.", ke_dtype_name(out->type),
-                   ke_dtype_name(x->type));
-  if (x->rank != 3)
-    return ke_fail(r, "input `x` must be [batch, time, features], got rank %d.", (int)x->rank);
-  const int32_t batch = x->dims[0], time = x->dims[1], features = x->dims[2];
-  const int32_t min_batch = plan->target == KE_TARGET_MICRO ? 1 : 0;
-  if (batch < min_batch || time < 1 || ke_egru_emb_check_sizes(features, units) != 0)
-    return ke_fail(r, "input shape [%d, %d, %d] with units %d unsupported (batch >= %d, "
-                   "time >= 1, features >= 1, features + units <= %d).", (int)batch,
-                   (int)time, (int)features, (int)units, (int)min_batch,
+  const int32_t batch = io.batch, time = io.time, features = io.features;
+  const int streaming = io.streaming;
+  if (ke_egru_emb_check_sizes(features, units) != 0)
+    return ke_fail(r, "input shape [%d, %d, %d] with units %d unsupported (features + units "
+                   "<= %d).", (int)batch, (int)time, (int)features, (int)units,
                    KE_EGRU_EMB_MAX_ROWS);
-  plan->output_type = x->type;
-  plan->output_rank = rs ? 3 : 2;
-  plan->output_dims[0] = batch;
-  plan->output_dims[1] = rs ? time : units;
-  plan->output_dims[2] = units;
-  if (!ke_check_output_shape(r, out, plan, rs ? "[batch, time, units]" : "[batch, units]"))
-    return 0;
-  const int streaming = opt[OPT_STREAMING] >= 0 ? opt[OPT_STREAMING] == 1 : time == 1;
-  if (streaming && batch != 1)
-    return ke_fail(r, "streaming keeps one state, so batch must be 1 (got %d).", (int)batch);
   if (is_int8) {
     if (!ke_check_const(r, &in[IN_KERNEL], IN_KERNEL, kInt8Names[IN_KERNEL], KE_DTYPE_INT8,
                         2 * units, KE_EGRU_EMB_COL_BYTES(features)) ||

@@ -115,3 +115,40 @@ int ke_check_output_shape(const ke_reporter* r, const ke_tensor* out, const ke_p
   ke_format_dims(got, out->rank, NULL, out->dims);
   return ke_fail(r, "output must have shape %s = %s, got %s.", names ? names : "", want, got);
 }
+
+int ke_check_sequence_io(const ke_reporter* r, const ke_tensor* x, const ke_tensor* out,
+                         int32_t units, int return_sequences, int32_t streaming_option,
+                         int32_t max_features, ke_plan* plan, ke_sequence_io* io) {
+  if (x->type != KE_DTYPE_INT8 && x->type != KE_DTYPE_FLOAT32)
+    return ke_fail(r, "input 0 `x` has type %s; float32 and int8 are supported.",
+                   ke_dtype_name(x->type));
+  if (out->type != x->type)
+    return ke_fail(r, "output type %s differs from input type %s.", ke_dtype_name(out->type),
+                   ke_dtype_name(x->type));
+  if (x->rank != 3)
+    return ke_fail(r, "input `x` must be [batch, time, features], got rank %d.", (int)x->rank);
+  const int32_t batch = x->dims[0], time = x->dims[1], features = x->dims[2];
+  /* The host accepts an empty batch (TFLite resizes the output); TFLM needs one sequence. */
+  const int32_t min_batch = plan->target == KE_TARGET_MICRO ? 1 : 0;
+  if (features < 1 || features > max_features || batch < min_batch || time < 1)
+    return ke_fail(r, "input shape [%d, %d, %d] unsupported (batch >= %d, time >= 1, "
+                   "features 1..%d).", (int)batch, (int)time, (int)features, (int)min_batch,
+                   (int)max_features);
+  plan->output_type = x->type;
+  plan->output_rank = return_sequences ? 3 : 2;
+  plan->output_dims[0] = batch;
+  plan->output_dims[1] = return_sequences ? time : units;
+  plan->output_dims[2] = units;
+  /* Before the weights: a wrong `units` option shows here first. */
+  if (!ke_check_output_shape(r, out, plan,
+                             return_sequences ? "[batch, time, units]" : "[batch, units]"))
+    return 0;
+  const int streaming = streaming_option >= 0 ? streaming_option == 1 : time == 1;
+  if (streaming && batch != 1)
+    return ke_fail(r, "streaming keeps one state, so batch must be 1 (got %d).", (int)batch);
+  io->batch = batch;
+  io->time = time;
+  io->features = features;
+  io->streaming = streaming;
+  return 1;
+}

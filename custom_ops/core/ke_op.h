@@ -138,6 +138,21 @@ int ke_check_int8_activation(const ke_reporter* r, const ke_tensor* t, const cha
 int ke_check_output_shape(const ke_reporter* r, const ke_tensor* out, const ke_plan* plan,
                           const char* names);
 
+/* What `ke_check_sequence_io` read off a recurrent op's input. */
+typedef struct {
+  int32_t batch, time, features;
+  int streaming;  /* one state kept across invokes (batch 1) */
+} ke_sequence_io;
+
+/* The input/output contract of the recurrent ops: `x` float32 or int8 of shape
+ * [batch, time, features] (features 1..max_features, time >= 1, batch >= 1 on TFLM), the
+ * output of x's type and shape [batch, time, units] (`return_sequences`) or [batch, units],
+ * and batch 1 when streaming (`streaming_option` 1, or < 0 and time == 1).  Fills the
+ * plan's output type and shape and `io`.  Reads only `x` and `out`. */
+int ke_check_sequence_io(const ke_reporter* r, const ke_tensor* x, const ke_tensor* out,
+                         int32_t units, int return_sequences, int32_t streaming_option,
+                         int32_t max_features, ke_plan* plan, ke_sequence_io* io);
+
 /* Carves consecutive 8-aligned blocks out of the persistent memory (also sizes it when
  * `base` is NULL): `*offset` advances past `bytes`. */
 static inline void* ke_carve(void* base, size_t* offset, size_t bytes) {
