@@ -139,3 +139,27 @@ int ke_delta_check_memory(const ke_delta_matrix* w, const int32_t* bias, int32_t
     return KE_ERR_RANGE;
   return KE_OK;
 }
+
+int ke_delta_i8_prepare(int32_t units, int32_t gates, int32_t max_units, int32_t words,
+                        float x_scale, const float* w_scale, float y_scale, const float* v_scale,
+                        int32_t* unit_consts, int32_t* acc_shift, int32_t* y_multiplier,
+                        int32_t* y_shift) {
+  int status;
+  if (units < 1 || units > max_units) return KE_ERR_SIZE;
+  status = ke_delta_multipliers(units, gates, x_scale, w_scale, y_scale, v_scale, unit_consts,
+                                words, acc_shift);
+  if (status != KE_OK) return status;
+  return ke_delta_output_multiplier(y_scale, y_multiplier, y_shift);
+}
+
+int ke_delta_i8_check_constants(const ke_delta_i8_params* p, const int32_t* recurrent_bias) {
+  int status;
+  if (p->x_threshold < 0 || p->x_threshold > KE_DELTA_MAX_THRESHOLD_Q || p->h_threshold < 0 ||
+      p->h_threshold > KE_DELTA_MAX_THRESHOLD_Q)
+    return KE_ERR_THRESHOLD;
+  if (p->acc_shift < 0 || p->acc_shift > KE_DELTA_MAX_ACC_SHIFT) return KE_ERR_SCALE;
+  status = ke_delta_check_memory(&p->w, p->bias, p->x_zero_point, p->acc_shift);
+  if (status == KE_OK)
+    status = ke_delta_check_memory(&p->v, recurrent_bias, p->y_zero_point, p->acc_shift);
+  return status;
+}

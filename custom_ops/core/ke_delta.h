@@ -133,6 +133,18 @@ int ke_delta_output_multiplier(float y_scale, int32_t* m, int32_t* n);
 int ke_delta_check_memory(const ke_delta_matrix* w, const int32_t* bias, int32_t zero_point,
                           int32_t acc_shift);
 
+/* The int8 constants of a delta op with `gates` gates (Prepare only): the gate multipliers
+ * (ke_delta_multipliers, `words` per unit) and the output multiplier.  KE_ERR_SIZE when units
+ * is outside 1..max_units. */
+int ke_delta_i8_prepare(int32_t units, int32_t gates, int32_t max_units, int32_t words,
+                        float x_scale, const float* w_scale, float y_scale, const float* v_scale,
+                        int32_t* unit_consts, int32_t* acc_shift, int32_t* y_multiplier,
+                        int32_t* y_shift);
+
+/* Thresholds, accumulator shift and both memories' range (ke_delta_check_memory) of `p`; the
+ * input memory starts at p->bias, the recurrent one at `recurrent_bias` (NULL: zero). */
+int ke_delta_i8_check_constants(const ke_delta_i8_params* p, const int32_t* recurrent_bias);
+
 #ifdef __cplusplus
 } /* extern "C" */
 #endif

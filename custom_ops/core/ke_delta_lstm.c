@@ -44,23 +44,13 @@ void ke_delta_lstm_f32_step(const ke_delta_lstm_f32_params* p, const float* x,
 int ke_delta_lstm_i8_prepare(int32_t units, float x_scale, const float* w_scale, float y_scale,
                              const float* v_scale, int32_t* unit_consts, int32_t* acc_shift,
                              int32_t* y_multiplier, int32_t* y_shift) {
-  int status;
-  if (units < 1 || units > KE_DELTA_LSTM_MAX_UNITS) return KE_ERR_SIZE;
-  status = ke_delta_multipliers(units, 4, x_scale, w_scale, y_scale, v_scale, unit_consts,
-                                KE_DELTA_LSTM_UNIT_WORDS, acc_shift);
-  if (status != KE_OK) return status;
-  return ke_delta_output_multiplier(y_scale, y_multiplier, y_shift);
+  return ke_delta_i8_prepare(units, 4, KE_DELTA_LSTM_MAX_UNITS, KE_DELTA_LSTM_UNIT_WORDS, x_scale,
+                             w_scale, y_scale, v_scale, unit_consts, acc_shift, y_multiplier,
+                             y_shift);
 }
 
 int ke_delta_lstm_i8_check_constants(const ke_delta_lstm_i8_params* p) {
-  int status;
-  if (p->x_threshold < 0 || p->x_threshold > KE_DELTA_MAX_THRESHOLD_Q || p->h_threshold < 0 ||
-      p->h_threshold > KE_DELTA_MAX_THRESHOLD_Q)
-    return KE_ERR_THRESHOLD;
-  if (p->acc_shift < 0 || p->acc_shift > KE_DELTA_MAX_ACC_SHIFT) return KE_ERR_SCALE;
-  status = ke_delta_check_memory(&p->w, p->bias, p->x_zero_point, p->acc_shift);
-  if (status == KE_OK) status = ke_delta_check_memory(&p->v, NULL, p->y_zero_point, p->acc_shift);
-  return status;
+  return ke_delta_i8_check_constants(p, NULL);
 }
 
 void ke_delta_lstm_i8_reset(const ke_delta_lstm_i8_params* p, ke_delta_lstm_i8_state* s) {
