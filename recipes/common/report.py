@@ -32,10 +32,12 @@ ROW_ORDER = (DENSE, f"{DENSE}_int8", EVENT, f"{EVENT}_int8")
 
 def format_table(results):
     """The results table: one row per model (``ROW_ORDER`` first), one column per
-    ``TABLE_COLUMNS`` entry, 10-character name column and 15-character value columns."""
-    head = f"{'model':<10}" + "".join(f"{label:>15}" for _, label, _ in TABLE_COLUMNS)
-    rows = [head, "-" * len(head)]
+    ``TABLE_COLUMNS`` entry, a name column as wide as the longest name (at least 10
+    characters) and 15-character value columns."""
     names = [n for n in ROW_ORDER if n in results] + [n for n in results if n not in ROW_ORDER]
+    width = max([10] + [len(n) + 1 for n in names])
+    head = f"{'model':<{width}}" + "".join(f"{label:>15}" for _, label, _ in TABLE_COLUMNS)
+    rows = [head, "-" * len(head)]
     for name in names:
         r = results[name]
         cells = []
@@ -46,7 +48,7 @@ def format_table(results):
                 cells.append(NOT_APPLICABLE)
             else:
                 cells.append(NOT_BUILT)
-        rows.append(f"{name:<10}" + "".join(f"{c:>15}" for c in cells))
+        rows.append(f"{name:<{width}}" + "".join(f"{c:>15}" for c in cells))
     return "\n".join(rows)
 
 

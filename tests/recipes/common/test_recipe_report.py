@@ -43,6 +43,14 @@ def test_table_rows_and_markers():
     assert line == _row("gru_int8", "0.5000", *["n/a"] * 8)
 
 
+def test_results_table_widens_its_name_column_for_long_names():
+    lines = report.format_table({"gru_int8": {"test_accuracy": 0.5},
+                                 "delta_gru_int8": {"test_accuracy": 0.25}}).splitlines()
+    # Every row as wide as the header: the longest name and one space, then the values.
+    assert {len(line) for line in lines} == {len("delta_gru_int8") + 1 + 9 * 15}
+    assert lines[3].startswith("delta_gru_int8 ") and lines[3][15:].lstrip().startswith("0.2500")
+
+
 def _state(gru=0.5, egru=0.4921875, rate=0.1875, sparsity=0.79951, egru_instr=100,
            dense_instr=500, gru_instr=2000, seconds=(300, 600)):
     results = {"gru": {"test_accuracy": gru, "train_seconds": seconds[0]},
