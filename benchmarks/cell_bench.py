@@ -1,7 +1,11 @@
 """Training-step time of RNN(EGRUCell(128)) vs keras.layers.GRU(128).
 
-TF backend, CPU, batch 64, 100 steps, 40 features (issue 3). Prints the ratio of
-median step times measured in this one run; numbers are machine-dependent.
+TF backend, CPU, batch 64, 100 steps, 40 features (issue 3). The models' steps are
+timed in turn (round robin), so a change of machine load hits every model alike; both
+the wall-clock median and the median CPU time of the process are printed (CPU time is
+the steadier one on a shared machine; run with TF_NUM_INTRAOP_THREADS=1 to make it the
+work of one core). Prints the ratios measured in this one run; numbers are
+machine-dependent.
 
     python benchmarks/cell_bench.py [--units 128] [--steps 100] [--repeats 20]
 """
@@ -18,6 +22,8 @@ import numpy as np  # noqa: E402
 
 from keras_events import EGRU, EGRUCell  # noqa: E402
 
+KINDS = ("GRU", "RNN(EGRUCell)", "EGRU(act. reg.)")
+
 
 def build(kind, units, steps, features):
     layer = {
@@ -31,15 +37,20 @@ def build(kind, units, steps, features):
     return model
 
 
-def step_time(model, x, y, repeats):
-    model.train_on_batch(x, y)  # trace + warm up
-    model.train_on_batch(x, y)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def step_times(models, x, y, repeats):
+    """{kind: (wall seconds, CPU seconds)} medians, the models stepped in turn."""
+    for model in models.values():  # trace + warm up
         model.train_on_batch(x, y)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+        model.train_on_batch(x, y)
+    wall = {kind: [] for kind in models}
+    cpu = {kind: [] for kind in models}
+    for _ in range(repeats):
+        for kind, model in models.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            model.train_on_batch(x, y)
+            wall[kind].append(time.perf_counter() - start)
+            cpu[kind].append(time.process_time() - start_cpu)
+    return {kind: (float(np.median(wall[kind])), float(np.median(cpu[kind]))) for kind in models}
 
 
 def main():
@@ -53,13 +64,14 @@ def main():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(args.batch, args.steps, args.features)).astype("float32")
     y = rng.integers(0, 12, args.batch)
-    results = {}
-    for kind in ("GRU", "RNN(EGRUCell)", "EGRU(act. reg.)"):
-        results[kind] = step_time(build(kind, args.units, args.steps, args.features), x, y, args.repeats)
+    models = {kind: build(kind, args.units, args.steps, args.features) for kind in KINDS}
+    results = step_times(models, x, y, args.repeats)
     print(f"training step, batch {args.batch}, {args.steps} steps, {args.features} features, "
           f"{args.units} units, backend {keras.backend.backend()}, median of {args.repeats}")
-    for kind, seconds in results.items():
-        print(f"  {kind:<18} {seconds * 1e3:8.1f} ms   ratio vs GRU {seconds / results['GRU']:.2f}x")
+    wall_gru, cpu_gru = results["GRU"]
+    for kind, (wall, cpu) in results.items():
+        print(f"  {kind:<18} {wall * 1e3:8.1f} ms ({wall / wall_gru:.2f}x GRU)   "
+              f"CPU {cpu * 1e3:8.1f} ms ({cpu / cpu_gru:.2f}x GRU)")
 
 
 if __name__ == "__main__":

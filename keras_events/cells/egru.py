@@ -141,8 +141,9 @@ class EGRUCell(DropoutRNNCell, keras.layers.Layer):
         self.seed_generator = keras.random.SeedGenerator(seed=seed)
         self.state_size = [units, units]
         self.output_size = units
-        # Set by `EGRU` when it needs the event sequence (activity regularization):
-        # the step output becomes concat([y, e]).
+        # Set by `EGRU` when it needs the event rate (activity regularization): the
+        # step then takes and returns a third state, the running count Σ_t e_t per
+        # unit (one add per step instead of a second output sequence).
         self._emit_events = False
 
     def build(self, input_shape):
@@ -217,8 +218,9 @@ class EGRUCell(DropoutRNNCell, keras.layers.Layer):
         e = self.surrogate(c - threshold)
         y = c * e
         c_next = c - e * threshold
-        output = ops.concatenate([y, e], axis=-1) if self._emit_events else y
-        return output, [y, c_next]
+        if self._emit_events:
+            return y, [y, c_next, states[2] + e]
+        return y, [y, c_next]
 
     def get_initial_state(self, batch_size=None):
         zeros = ops.zeros((batch_size, self.units), dtype=self.compute_dtype)

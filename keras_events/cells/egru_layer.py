@@ -138,15 +138,18 @@ class EGRU(keras.layers.RNN):
     def inner_loop(self, sequences, initial_state, mask, training=False):
         if not (training and self._penalized):
             return super().inner_loop(sequences, initial_state, mask, training=training)
-        # Collect the event sequence e (with its surrogate gradient) outside the loop.
-        units = self.cell.units
-        keep_sequences = self.return_sequences
-        self.cell._emit_events, self.return_sequences = True, True
+        # Count the events e (with their surrogate gradient) in an extra state; the
+        # rate is the count over batch, steps and units.
+        initial_state = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        self.cell._emit_events = True
         try:
-            last, outputs, states = super().inner_loop(sequences, initial_state, mask, training=training)
+            last, outputs, states = super().inner_loop(
+                sequences, initial_state + [ops.zeros_like(initial_state[0])], mask, training=training)
         finally:
-            self.cell._emit_events, self.return_sequences = False, keep_sequences
-        rate = ops.mean(outputs[..., units:])
+            self.cell._emit_events = False
+        counts = states[-1]
+        steps = ops.cast(ops.shape(sequences)[1], counts.dtype)
+        rate = ops.mean(counts) / steps
         excess = rate - self.target_event_rate
         ramp = 1.0
         if self.activity_warmup_steps > 0:
@@ -164,7 +167,7 @@ class EGRU(keras.layers.RNN):
         else:
             weight = self.activity_regularization
         self.add_loss(ramp * weight * ops.relu(excess))
-        return last[..., :units], outputs[..., :units], states
+        return last, outputs, list(states[:-1])
 
     @property
     def units(self):

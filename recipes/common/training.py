@@ -62,7 +62,9 @@ def compile_model(model, learning_rate=1e-3, decay_steps=None, clipnorm=1.0, jit
     if decay_steps:
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=0.05)
     # XLA: Keras' "auto" leaves it off on CPU-only machines; on, a pruned EGRU(128)
-    # trains at 7.9 s instead of 14.8 s per epoch of 3648 clips (2 idle cores).
+    # trained at 7.9 s instead of 14.8 s per epoch of 3648 clips (2 idle cores). Keras
+    # turns it off again (with a warning) once TensorFlow's deterministic ops are on, as
+    # after `keras_events.training.set_seed` in `fit`: the recipes train without XLA.
     jit = True if keras.backend.backend() == "tensorflow" else "auto"
     jit = jit if jit_compile is None else jit_compile
     model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm),
@@ -120,12 +122,13 @@ def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, vali
     best = pruning.best_weights_callback(from_epoch)
     log(f"training {name} ({parameters} parameters, {epochs} epochs"
         + (f", pruned to {pruning_plan.target:.0%} from epoch {from_epoch + 1})" if prune else ")"))
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     data = train_data() if callable(train_data) else train_data
     history = trainer.fit(
         data, epochs=epochs, steps_per_epoch=steps_per_epoch, shuffle=False,  # data shuffles
         validation_data=validation, callbacks=callbacks + [best], verbose=fit_verbosity())
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - started_cpu  # steadier than wall time on a shared machine
     if wrap is not None:
         model = trainer.student
     if prune:
@@ -138,6 +141,8 @@ def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, vali
         "epochs": epochs,
         "train_seconds": round(seconds, 1),
         "seconds_per_epoch": round(seconds / epochs, 2),
+        "cpu_seconds": round(cpu_seconds, 1),
+        "cpu_seconds_per_epoch": round(cpu_seconds / epochs, 2),
         "epochs_to_final": epochs_to_final(val, from_epoch),
         "best_epoch": None if best.best_epoch is None else best.best_epoch + 1,
         "best_val_accuracy": float(max(history.history["val_accuracy"][from_epoch:])),

@@ -241,3 +241,34 @@ def test_sparse_bptt_equals_masked_reference_and_report_counts_it():
     stats = activity_report(model, x, print_table=False)[rnn.name]
     assert round(stats["backward_active"] * active.size) == active.sum()
     assert round(stats["event_rate"] * events.size) == events.sum()
+
+
+def test_event_rate_penalty_gradient_equals_reference_bptt():
+    """`EGRU`'s penalty λ·relu(mean(e) − target) (events counted in an extra state of the
+    loop) back-propagates through ψ like a loss on every e_t: dL/de_t = λ / (B·T·U)."""
+    from keras_events import EGRU
+
+    lam = 0.7
+    layer = EGRU(U, return_sequences=True, activity_regularization=lam, target_event_rate=0.01)
+    layer.build((None, T, I))
+    layer.set_weights(_layer("triangle").get_weights())
+    x, g_y, _ = _data(4)
+    cell = layer.cell
+
+    def loss(inputs):  # stateless_call collects the added loss on every backend
+        y, _, losses = layer.stateless_call(
+            [v.value for v in layer.trainable_variables], [v.value for v in layer.non_trainable_variables],
+            inputs, training=True, return_losses=True)
+        assert len(losses) == 1
+        return keras.ops.sum(y * g_y) + losses[0]
+
+    _, grads = value_and_grads(loss, [getattr(cell, n) for n in NAMES], [x])
+    got = dict(zip(NAMES + ("x",), grads))
+    trace = ref.forward(x, *_params(layer), ref.heaviside(PSI["triangle"]))
+    _, events, _, _ = ref.outputs(trace)
+    assert events.mean() > 0.01, "the penalty must be active"
+    expected = ref.backward(trace, g_y, de=np.full((B, T, U), lam / events.size))
+    _assert_same(got, expected)
+    # and the penalty matters: without it the gradients differ
+    without = ref.backward(trace, g_y)
+    assert not np.allclose(without["threshold_param"], expected["threshold_param"], rtol=1e-3)

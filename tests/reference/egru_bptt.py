@@ -104,8 +104,10 @@ def backward_active(trace):
     return np.stack([(t["e"] != 0) | (t["psi"] != 0) for t in trace["steps"]], 1)
 
 
-def backward(trace, dy, dc_hat_last=None, dy_last=None, sparse=False):
-    """Gradients of L with dL/dy_t = dy[:, t] (plus dL/dĉ_T, dL/dy_T on the final state).
+def backward(trace, dy, dc_hat_last=None, dy_last=None, sparse=False, de=None):
+    """Gradients of L with dL/dy_t = dy[:, t] (plus dL/dĉ_T, dL/dy_T on the final state;
+    ``de``: dL/de_t of a loss on the events themselves, e.g. an event-rate penalty,
+    reaching c and ϑ through ψ: ∂e/∂c = ψ, ∂e/∂ϑ = -ψ).
 
     Returns a dict: x (B, T, I), kernel, recurrent_kernel, bias (2, 3U),
     threshold_param (U,), c0, y0 (B, U). With ``sparse=True`` the y-path and ψ are
@@ -128,6 +130,9 @@ def backward(trace, dy, dc_hat_last=None, dy_last=None, sparse=False):
         g_y = dy[:, t] + g_yrec
         g_c = g_y * dy_dc + g_chat * (1.0 - theta * psi)
         g_theta += np.sum(g_y * (-s["c"] * psi) + g_chat * (theta * psi - s["e"]), axis=0)
+        if de is not None:
+            g_c = g_c + de[:, t] * psi
+            g_theta -= np.sum(de[:, t] * psi, axis=0)
         g_u = g_c * (s["z"] - s["c_prev"])
         g_z = g_c * s["u"]
         g_chat = g_c * (1.0 - s["u"])
