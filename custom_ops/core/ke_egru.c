@@ -228,6 +228,8 @@ static int32_t i8_input_product(const ke_egru_i8_params* p, const int8_t* x, int
   const int16_t* index = p->w_index;
   const int32_t* offsets = p->w_offsets;
   ke_copy_i32(a, p->bias, G);
+  if (p->w_gather)
+    return ke_sparse_gather_input_product_i8(a, p->w_gather, values, index, offsets, I, G, x, x_zp);
   return ke_sparse_input_product_i8(a, values, index, offsets, I, G, x, x_zp);
 }
 

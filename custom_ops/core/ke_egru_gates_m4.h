@@ -4,7 +4,7 @@
  * Why assembly: the loop runs for every unit every step (the fixed per-step cost of issue 17)
  * and needs 14 live values (6 pointers, the unit stride, the rounding constant, 6 temporaries);
  * gcc -O2 spills 4-6 of them per unit and, given a branch for firing units, if-converts it into
- * the common path.  Here every value has a register (r0-r12, lr) and a unit costs 50
+ * the common path.  Here every value has a register (r0-r12, lr) and a unit costs 48
  * instructions when it stays silent (gcc: 56-58).
  *
  * It computes exactly what the C loop computes, lane for lane (same fused requantization,
@@ -66,18 +66,17 @@ __asm__(
     "  sub r0, r0, #4\n"
     "  mov r10, #128\n"
     "1:\n"
-    /* u: pre = sat16(floor((a_u m0 + g_u m1) / 2^32)) */
+    /* u: pre = sat16(floor((a_u m0 + g_u m1) / 2^32)); r: likewise from a_r, g_r, m2, m3
+     * (a multiplier's register takes the discarded low word) */
     "  ldr r4, [r0, #4]!\n"
     "  ldr r5, [r1, #4]!\n"
-    "  ldmia r3!, {r6, r7}\n"
-    "  smull r8, r4, r4, r6\n"
-    "  smlal r8, r4, r5, r7\n"
-    /* r: likewise from a_r, g_r, m2, m3 */
+    "  ldmia r3!, {r6, r7, r8, r9}\n"
+    "  smull r6, r4, r4, r6\n"
+    "  smlal r6, r4, r5, r7\n"
     "  ldr r5, [r0, ip]\n"
-    "  ldr r9, [r1, ip]\n"
-    "  ldmia r3!, {r6, r7}\n"
-    "  smull r8, r5, r5, r6\n"
-    "  smlal r8, r5, r9, r7\n"
+    "  ldr r6, [r1, ip]\n"
+    "  smull r8, r5, r5, r8\n"
+    "  smlal r8, r5, r6, r9\n"
     "  ssat r4, #16, r4\n"
     "  ssat r5, #16, r5\n"
     /* r = sigmoid(pre_r): word = T[i] | (T[i+1] - T[i]) << 16, T[i] + (d f + 128) >> 8 */
@@ -94,33 +93,33 @@ __asm__(
     "  smlatb r4, r6, r4, r10\n"
     "  sxth r6, r6\n"
     "  add r4, r6, r4, asr #8\n"
-    /* z: pre = sat16(floor(a_z m4 / 2^32) + floor(2 floor(g_z m5 / 2^32) r / 2^16)) */
-    "  ldmia r3!, {r6, r7}\n"
+    /* z: pre = sat16(floor(a_z m4 / 2^32) + floor(2 floor(g_z m5 / 2^32) r / 2^16));
+     * r9 = theta */
+    "  ldmia r3!, {r6, r7, r9}\n"
     "  ldr r8, [r0, ip, lsl #1]\n"
-    "  smull r9, r8, r8, r6\n"
-    "  ldr r6, [r1, ip, lsl #1]\n"
-    "  smull r9, r6, r6, r7\n"
-    "  lsl r6, r6, #1\n"
-    "  smlawb r8, r6, r5, r8\n"
-    "  ssat r8, #16, r8\n"
+    "  smull r8, r6, r8, r6\n"
+    "  ldr r8, [r1, ip, lsl #1]\n"
+    "  smull r8, r7, r8, r7\n"
+    "  lsl r7, r7, #1\n"
+    "  smlawb r6, r7, r5, r6\n"
+    "  ssat r6, #16, r6\n"
     /* z = tanh(pre_z): the tanh words follow the sigmoid's (KE_LUT_PAIRS_TANH_OFFSET) */
-    "  asr r6, r8, #8\n"
-    "  add r6, r6, #256\n"
-    "  ldr r6, [lr, r6, lsl #2]\n"
-    "  uxtb r8, r8\n"
-    "  smlatb r8, r6, r8, r10\n"
-    "  sxth r6, r6\n"
-    "  add r8, r6, r8, asr #8\n"
+    "  asr r7, r6, #8\n"
+    "  add r7, r7, #256\n"
+    "  ldr r7, [lr, r7, lsl #2]\n"
+    "  uxtb r6, r6\n"
+    "  smlatb r6, r7, r6, r10\n"
+    "  sxth r7, r7\n"
+    "  add r6, r7, r6, asr #8\n"
     /* c = chat + ((u (z - chat) + 2^14) >> 15) */
-    "  ldrsh r6, [r2, #2]!\n"
-    "  sub r8, r8, r6\n"
-    "  mul r8, r4, r8\n"
-    "  add r8, r8, #16384\n"
-    "  add r8, r6, r8, asr #15\n"
-    "  ldr r7, [r3], #4\n"           /* theta */
-    "  cmp r8, r7\n"
+    "  ldrsh r7, [r2, #2]!\n"
+    "  sub r6, r6, r7\n"
+    "  mul r6, r4, r6\n"
+    "  add r6, r6, #16384\n"
+    "  add r6, r7, r6, asr #15\n"
+    "  cmp r6, r9\n"
     "  bgt 3f\n"
-    "  strh r8, [r2]\n"
+    "  strh r6, [r2]\n"
     "2:\n"
     "  cmp r2, r11\n"
     "  blo 1b\n"
@@ -128,12 +127,12 @@ __asm__(
     "  add sp, sp, #8\n"
     "  pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
     "3:\n"                            /* fires: chat = c - theta, append the unit */
-    "  sub r8, r8, r7\n"
-    "  strh r8, [r2]\n"
+    "  sub r6, r6, r9\n"
+    "  strh r6, [r2]\n"
     "  ldrd r4, r5, [sp]\n"
-    "  sub r6, r2, r5\n"
-    "  asr r6, r6, #1\n"
-    "  strh r6, [r4], #2\n"
+    "  sub r7, r2, r5\n"
+    "  asr r7, r7, #1\n"
+    "  strh r7, [r4], #2\n"
     "  str r4, [sp]\n"
     "  b 2b\n"
     "  .size ke_egru_i8_gates_m4, .-ke_egru_i8_gates_m4\n");
