@@ -10,7 +10,11 @@ def step_profile(bench, units, steps, sparsity, activity, rep, x):
     same weights: no event and every input at its zero point (``steps`` and 2 ``steps`` steps
     per invoke: per-invoke overhead; fixed per-step cost = gate loop, bias copies, the skipped
     input rows), then the dense inputs (+ input product), then ``activity`` events
-    (+ recurrent product over the active list and the outputs of the units that fire)."""
+    (+ recurrent product over the active list and the outputs of the units that fire).
+    With a block-4 input matrix TFLite Micro gathers the input product (ke_sparse.h); a step
+    whose inputs all sit at the zero point prepares the gather and then takes the row
+    products, so the fixed cost holds that preparation and the input product is the
+    difference."""
     from keras_events.micro import qemu
     from keras_events.micro.host_interpreter import Interpreter, mac_count
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ke_activation.h"
+#include "ke_egru_gates_m4.h"
 #include "ke_fixed.h"
 #include "ke_lut.h"
 #include "ke_simd.h"
@@ -227,17 +228,38 @@ static int32_t i8_input_product(const ke_egru_i8_params* p, const int8_t* x, int
   const int16_t* index = p->w_index;
   const int32_t* offsets = p->w_offsets;
   ke_copy_i32(a, p->bias, G);
+  if (p->w_gather)
+    return ke_sparse_gather_input_product_i8(a, p->w_gather, values, index, offsets, I, G, x, x_zp);
   return ke_sparse_input_product_i8(a, values, index, offsets, I, G, x, x_zp);
 }
 
-/* Unit j fires with c > theta: its int8 output, and the active list.  Out of line:
- * few units fire, and the gate loop keeps its registers for the common case. */
-static KE_NOINLINE void i8_fire(const ke_egru_i8_params* p, ke_egru_i8_state* s, int32_t j,
-                                int32_t c) {
-  const int32_t yq = ke_mul_by_multiplier(c, p->y_multiplier, p->y_shift) + p->y_zero_point;
-  const int8_t y8 = (int8_t)(yq > 127 ? 127 : (yq < -128 ? -128 : yq));
-  s->y[j] = y8;
-  if (y8 != p->y_zero_point) s->active[s->n_active++] = (int16_t)j;
+/* The int8 outputs of the units that fired this step: the gate loops only append a firing
+ * unit to the active list (and store chat = c - theta), so the common "no event" case keeps
+ * its registers; this pass then requantizes c = chat + theta of each listed unit to y and
+ * drops the (rare) units whose y rounds to the zero point.  The requantization is
+ * ke_mul_by_multiplier(c, y_multiplier, y_shift) + zp, clamped, computed for 0 < c < 2^15
+ * with one 32x32->64 multiply-accumulate: with n = 31 - y_shift (17..62, ke_egru_op.c),
+ * round(c m / 2^n) = high word of (c 2^(32-n) m + 2^31) for n <= 32 (c 2^(32-n) < 2^30),
+ * and of (c m + 2^(n-1)) shifted right by n - 32 for n > 32: no 64-bit shift, no saturation
+ * (c m / 2^n < 2^29).  The list stays ascending. */
+static void i8_fire_outputs(const ke_egru_i8_params* p, ke_egru_i8_state* s) {
+  const int32_t n = 31 - p->y_shift, m = p->y_multiplier, zp = p->y_zero_point;
+  const int32_t pre = n < 32 ? 32 - n : 0, post = n > 32 ? n - 32 : 0;
+  const int64_t half = (int64_t)1 << ((n > 32 ? n : 32) - 1);
+  const int32_t* theta = p->unit_consts + 6;
+  const int16_t* c_hat = s->c_hat;
+  int8_t* y = s->y;
+  int16_t* q = s->active;
+  int16_t* const end = s->active + s->n_active;
+  int16_t* keep = s->active;
+  for (; q < end; ++q) {
+    const int32_t j = *q, c = c_hat[j] + theta[KE_EGRU_UNIT_WORDS * j];
+    const int32_t yq = ((int32_t)(((int64_t)(c << pre) * m + half) >> 32) >> post) + zp;
+    const int8_t y8 = (int8_t)(yq > 127 ? 127 : yq); /* c m > 0: yq >= zp >= -128 */
+    y[j] = y8;
+    if (y8 != zp) *keep++ = (int16_t)j;
+  }
+  s->n_active = (int32_t)(keep - s->active);
 }
 
 #if KE_X86_SIMD
@@ -247,7 +269,7 @@ static KE_NOINLINE void i8_fire(const ke_egru_i8_params* p, ke_egru_i8_state* s,
  * 32x32->64 multiplies per lane pair; table entries come in pairs from one 32-bit
  * gather).  Bit-identical to the scalar loop (tests compare the host path with
  * the per-step MCU path).  Returns the number of units done, a multiple of 8;
- * units that fire go through i8_fire in ascending order. */
+ * units that fire are appended to the active list in ascending order. */
 static KE_AVX2 int32_t i8_gates_avx2(const ke_egru_i8_params* p, const int32_t* a,
                                      int32_t a_stride, const int32_t* g, ke_egru_i8_state* s) {
   const int32_t U = p->units, U8 = U & ~7;
@@ -284,10 +306,9 @@ static KE_AVX2 int32_t i8_gates_avx2(const ke_egru_i8_params* p, const int32_t* 
     _mm_storeu_si128((__m128i*)(s->c_hat + j),
                      _mm_packs_epi32(_mm256_castsi256_si128(c_new), _mm256_extracti128_si256(c_new, 1)));
     if (bits) {
-      int32_t cs[8], b;
-      _mm256_storeu_si256((__m256i*)cs, c);
+      int32_t b;
       for (b = 0; b < 8; ++b)
-        if (bits & (1 << b)) i8_fire(p, s, j + b, cs[b]);
+        if (bits & (1 << b)) s->active[s->n_active++] = (int16_t)(j + b);
     }
   }
   return U8;
@@ -307,7 +328,15 @@ static KE_ALWAYS_INLINE void i8_gates(const ke_egru_i8_params* p, const int32_t*
   const uint32_t* sigmoid = ke_lut_gate_pairs + 128; /* and tanh at KE_LUT_PAIRS_TANH_OFFSET */
   int16_t* const c_hat = s->c_hat;
   int16_t* const c_end = c_hat + U;
+  int16_t* act = s->active + s->n_active; /* units that fire, in ascending order */
   int16_t* ch;
+#if KE_HAVE_GATES_M4
+  if (scale == 1 && a_stride == 1 && j0 == 0) { /* the MCU step: the same loop in assembly */
+    const ke_egru_gates_m4_args args = {a, g, c_hat, m, U, act, sigmoid};
+    s->n_active = (int32_t)(ke_egru_i8_gates_m4(&args) - s->active);
+    return;
+  }
+#endif
   a += j0 * a_stride;
   g += j0;
   for (ch = c_hat + j0; ch < c_end; ++ch, a += a_stride, ++g, m += KE_EGRU_UNIT_WORDS) {
@@ -324,11 +353,12 @@ static KE_ALWAYS_INLINE void i8_gates(const ke_egru_i8_params* p, const int32_t*
     const int32_t c = chat + ((u * (z - chat) + (1 << 14)) >> 15);
     if (c > m[6]) {
       *ch = (int16_t)(c - m[6]);
-      i8_fire(p, s, (int32_t)(ch - c_hat), c);
+      *act++ = (int16_t)(ch - c_hat);
     } else {
       *ch = (int16_t)c;
     }
   }
+  s->n_active = (int32_t)(act - s->active);
 }
 
 /* Rest of a step given the input accumulators a[k]; g: 3U int32. */
@@ -342,8 +372,9 @@ static KE_ALWAYS_INLINE int32_t i8_recurrent_step(const ke_egru_i8_params* p, co
   ke_copy_i32(g, p->bias + G, G);
   count = ke_sparse_active_product_i8(g, &p->v_values, &p->v_index, &p->v_offsets, p->units, G, active,
                                       n_active, y, y_zp);
-  /* Most units stay silent: every output starts as "no event"; i8_fire writes
-   * the units that fire (in ascending order: the active list of step t+1). */
+  /* Most units stay silent: every output starts as "no event"; the gate loop lists the
+   * units that fire (in ascending order: the active list of step t+1) and
+   * i8_fire_outputs writes their outputs. */
   memset(s->y, y_zp, (size_t)p->units);
   s->n_active = 0;
 #if KE_X86_SIMD
@@ -354,6 +385,7 @@ static KE_ALWAYS_INLINE int32_t i8_recurrent_step(const ke_egru_i8_params* p, co
   /* L = 0 is the common case: a separate copy of the gate loop without the shifts. */
   if (p->acc_shift == 0) i8_gates(p, a, a_stride, g, s, 1, j0);
   else i8_gates(p, a, a_stride, g, s, (int32_t)1 << p->acc_shift, j0);
+  i8_fire_outputs(p, s);
   return count;
 }
 
@@ -365,6 +397,7 @@ void ke_egru_i8_gates(const ke_egru_i8_params* p, const int32_t* a, const int32_
   s->n_active = 0;
   if (p->acc_shift == 0) i8_gates(p, a, 1, g, s, 1, 0);
   else i8_gates(p, a, 1, g, s, (int32_t)1 << p->acc_shift, 0);
+  i8_fire_outputs(p, s);
 }
 
 void ke_egru_i8_step(const ke_egru_i8_params* p, const int8_t* x,

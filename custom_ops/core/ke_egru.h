@@ -141,6 +141,9 @@ typedef struct {
   const int32_t* unit_consts;
   int32_t acc_shift;           /* L */
   int32_t y_multiplier, y_shift; /* 2^-15 / s_y as m * 2^(shift - 31) */
+  /* Optional (NULL: unused): the gather form of W (ke_sparse_gather_pack, ke_sparse.h),
+   * which the per-step input product then uses; writable (it holds x - zp per step). */
+  void* w_gather;
 } ke_egru_i8_params;
 
 #define KE_EGRU_UNIT_WORDS 7

@@ -224,7 +224,7 @@ static void test_int8_close_to_float(float zero_prob) {
     pq.bias = bias_q; pq.threshold = th_q;
     pq.x_zero_point = 0; pq.y_zero_point = y_zp;
     pq.unit_consts = consts; pq.acc_shift = acc_shift;
-    pq.y_multiplier = ym; pq.y_shift = ys;
+    pq.y_multiplier = ym; pq.y_shift = ys; pq.w_gather = NULL;
     CHECK(ke_egru_i8_check_constants(&pq) == 0, "constants");
     sf.c_hat = chat; sf.y = y; sf.active = active;
     sq.c_hat = chat_q; sq.y = yq; sq.active = active;
@@ -285,7 +285,7 @@ static void test_host_path_matches_step(float density, float scale) {
   static int32_t seq[KE_EGRU_I8_SEQ_SCRATCH_BYTES(H_U, H_I, H_T) / 4 + 1];
   static int8_t y_a[H_U], y_b[H_U];
   float w_scale[H_G], v_scale[H_G];
-  ke_egru_i8_params q;
+  ke_egru_i8_params q = {0};
   ke_egru_i8_state sa, sb;
   uint64_t macs_a = 0, macs_b = 0;
   int32_t acc_shift, ym, ys;
@@ -385,6 +385,7 @@ static void test_block4_form(float density) {
   q.v_values = vq; q.v_index = vpi; q.v_offsets = vo;
   q.bias = bias; q.threshold = th; q.x_zero_point = 3; q.y_zero_point = -100;
   q.unit_consts = consts; q.acc_shift = acc_shift; q.y_multiplier = ym; q.y_shift = ys;
+  q.w_gather = NULL;
   CHECK(ke_egru_i8_check_constants(&q) == 0, "block test constants");
   sp.c_hat = chat_p; sp.y = y_p; sp.active = act_p;
   sb.c_hat = chat_b; sb.y = y_b; sb.active = act_b;
@@ -392,6 +393,21 @@ static void test_block4_form(float density) {
   ke_egru_i8_run(&q, xq, 1, B_T, 1, out_p, &sp, scratch, &m_p);
   q.w_index = wbi; q.v_index = vbi;
   ke_egru_i8_run(&q, xq, 1, B_T, 1, out_b, &sb, scratch, &m_b);
+  { /* the gather form of W (1 input in 5 at the zero point: gathered, not skipped) */
+    static int32_t gather[(B_I * B_G * 5 / 4 + 2 * B_I + B_G) / 4 + 4];
+    static int8_t out_g[B_T * B_U];
+    uint64_t m_g = 0;
+    const size_t bytes = ke_sparse_gather_bytes(B_I, B_G, wbi, nw);
+    CHECK(bytes > 0 && bytes <= sizeof gather, "gather bytes %u", (unsigned)bytes);
+    ke_sparse_gather_pack(B_I, B_G, wq, wbi, wo, gather);
+    q.w_gather = gather;
+    ke_egru_i8_run(&q, xq, 1, B_T, 1, out_g, &ss, scratch, &m_g);
+    q.w_gather = NULL;
+    CHECK(memcmp(out_p, out_g, sizeof out_p) == 0 && memcmp(chat_p, chat_s, sizeof chat_p) == 0,
+          "gather form differs from plain (density %g)", density);
+    CHECK(m_g == m_p, "gather MACs %llu vs %llu", (unsigned long long)m_g, (unsigned long long)m_p);
+    CHECK(ke_sparse_gather_bytes(B_I, B_G, wpi, nw) == 0, "no gather form for plain rows");
+  }
   ke_egru_i8_reset(&ss, B_U, q.y_zero_point);
   ke_egru_i8_continue_seq(&q, xq, B_T, 1, out_s, &ss, seq, &m_s);
   for (k = 0; k < B_T * B_U; ++k) events += out_p[k] != q.y_zero_point;

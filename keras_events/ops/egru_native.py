@@ -27,7 +27,8 @@ class _I8Params(ctypes.Structure):
         ("x_zero_point", ctypes.c_int32), ("y_zero_point", ctypes.c_int32),
         ("unit_consts", ctypes.c_void_p),
         ("acc_shift", ctypes.c_int32),
-        ("y_multiplier", ctypes.c_int32), ("y_shift", ctypes.c_int32)]
+        ("y_multiplier", ctypes.c_int32), ("y_shift", ctypes.c_int32),
+        ("w_gather", ctypes.c_void_p)]  # NULL: the row products (ke_egru.h)
 
 
 class _State(ctypes.Structure):
