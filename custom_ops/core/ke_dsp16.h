@@ -7,7 +7,7 @@
  * same bits, so a front end built on these is bit-exact between host and board.
  * Semantics follow the Armv7-M Architecture Reference Manual (SHADD16, SHSUB16,
  * SHASX, SHSAX, QADD16, QSUB16, SMUAD, SMUSD, SMUADX, SMULBB, SMULTT, PKHBT,
- * PKHTB, SSUB16 + SEL, SMLAWB, SMLAWT, SMLALD). */
+ * PKHTB, SSUB16 + SEL, SMLAWB, SMLAWT, SMLALD, LDRD, STRD). */
 #ifndef KE_DSP16_H_
 #define KE_DSP16_H_
 
@@ -29,6 +29,30 @@ static inline int32_t ke_asr32(int32_t v, int s) { return v >= 0 ? v >> s : ~(~v
 static inline int32_t ke_sat16(int32_t v) {
   return v > 32767 ? 32767 : (v < -32768 ? -32768 : v);
 }
+
+/* Inlined even where the compiler's size heuristics would not (GCC, Clang). */
+#if defined(__GNUC__)
+#define KE_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define KE_ALWAYS_INLINE inline
+#endif
+
+/* Two adjacent words p[k], p[k + 1] in one instruction (LDRD / STRD on Arm; k a
+ * compile-time constant, 4 k <= 1020): the compiler pairs two plain accesses only when
+ * its schedule happens to put them side by side, and an always-on device pays per
+ * instruction.  The memory operands tell the compiler which words are read or written.
+ * Elsewhere two plain accesses. */
+#ifdef KE_DSP16_NATIVE
+#define KE_LOAD2(p, k, a, b)                                                   \
+  __asm__("ldrd %0, %1, [%2, %3]" : "=r"(a), "=r"(b)                           \
+          : "r"(p), "i"(4 * (k)), "m"(*(const uint32_t(*)[2])((p) + (k))))
+#define KE_STORE2(p, k, a, b)                                                  \
+  __asm__("strd %1, %2, [%3, %4]" : "=m"(*(uint32_t(*)[2])((p) + (k)))         \
+          : "r"(a), "r"(b), "r"(p), "i"(4 * (k)))
+#else
+#define KE_LOAD2(p, k, a, b) ((a) = (p)[k], (b) = (p)[(k) + 1])
+#define KE_STORE2(p, k, a, b) ((p)[k] = (a), (p)[(k) + 1] = (b))
+#endif
 
 #ifdef KE_DSP16_NATIVE
 /* lo half of a, hi half of b (PKHBT). */

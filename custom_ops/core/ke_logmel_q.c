@@ -13,12 +13,18 @@
 
 static const double kPi = 3.14159265358979323846;
 
-/* ln(1 + i / 32) in Q20, i = 0..32: the mantissa table of ln_frac_q20. */
-static const int32_t kLnTable[33] = {
-    0,      32266,  63570,  93965,  123504, 152234, 180198, 207435, 233983,
-    259875, 285143, 309817, 333923, 357487, 380534, 403085, 425161, 446782,
-    467966, 488731, 509092, 529065, 548665, 567906, 586800, 605359, 623596,
-    641520, 659144, 676476, 693527, 710304, 726817};
+/* ln(1 + i / 32) in Q20 and its step to i + 1, i = 0..31: the mantissa table of
+ * ln_frac_q20 (value and slope side by side: one LDRD per lookup). */
+static const int32_t kLnTable[32][2] = {
+    {0, 32266}, {32266, 31304}, {63570, 30395}, {93965, 29539},
+    {123504, 28730}, {152234, 27964}, {180198, 27237}, {207435, 26548},
+    {233983, 25892}, {259875, 25268}, {285143, 24674}, {309817, 24106},
+    {333923, 23564}, {357487, 23047}, {380534, 22551}, {403085, 22076},
+    {425161, 21621}, {446782, 21184}, {467966, 20765}, {488731, 20361},
+    {509092, 19973}, {529065, 19600}, {548665, 19241}, {567906, 18894},
+    {586800, 18559}, {605359, 18237}, {623596, 17924}, {641520, 17624},
+    {659144, 17332}, {676476, 17051}, {693527, 16777}, {710304, 16513},
+};
 
 const char* ke_logmel_q_status_string(int status) {
   switch (status) {
@@ -175,18 +181,17 @@ static inline uint32_t cmul_half(uint32_t x, uint32_t w) {
 }
 
 /* Radix-4 decimation-in-time butterfly (Cooley & Tukey 1965) on four packed
- * values already multiplied by their twiddles; each of the two add levels halves,
- * so outputs stay within the inputs' modulus bound. */
-#define KE_RADIX4(p0, p1, p2, p3, a, b, c, d)      \
+ * values already multiplied by their twiddles, stored to p[k..k+3] as two STRD; each
+ * of the two add levels halves, so outputs stay within the inputs' modulus bound. */
+#define KE_RADIX4(p, k, a, b, c, d)                \
   do {                                             \
     const uint32_t t0 = ke_shadd16(a, c);          \
     const uint32_t t1 = ke_shsub16(a, c);          \
     const uint32_t t2 = ke_shadd16(b, d);          \
     const uint32_t t3 = ke_shsub16(b, d);          \
-    *(p0) = ke_shadd16(t0, t2);                    \
-    *(p1) = ke_shsax(t1, t3); /* t1 - j t3 */      \
-    *(p2) = ke_shsub16(t0, t2);                    \
-    *(p3) = ke_shasx(t1, t3); /* t1 + j t3 */      \
+    /* t1 - j t3 and t1 + j t3 go to p[k + 1], p[k + 3] */ \
+    KE_STORE2(p, k, ke_shadd16(t0, t2), ke_shsax(t1, t3));       \
+    KE_STORE2(p, (k) + 2, ke_shsub16(t0, t2), ke_shasx(t1, t3)); \
   } while (0)
 
 /* The windowed complex input pair n: (x[2n] w[2n], x[2n+1] w[2n+1]) >> shift
@@ -199,47 +204,62 @@ static inline uint32_t windowed(const int16_t* x, const uint32_t* w, int32_t n, 
                     (uint32_t)ke_asr32(ke_smultt(v, wn), shift));
 }
 
-/* One radix-4 butterfly of a later stage on p[0], p[q], p[2q], p[3q], given b, c, d:
- * the twiddled p[q], p[2q], p[3q], halved, and a = p[0] / 2, so the first add level
- * needs no halving (|a / 2| + |c w / 2| <= the inputs' bound, no saturation). */
-#define KE_STAGE_BFLY(p, q, b, c, d)                                  \
-  do {                                                                \
-    const uint32_t a_ = ke_shadd16((p)[0], 0);                        \
-    const uint32_t b_ = (b), c_ = (c), d_ = (d);                      \
-    const uint32_t t0 = ke_qadd16(a_, c_), t1 = ke_qsub16(a_, c_);    \
-    const uint32_t t2 = ke_qadd16(b_, d_), t3 = ke_qsub16(b_, d_);    \
-    (p)[0] = ke_shadd16(t0, t2);                                      \
-    (p)[q] = ke_shsax(t1, t3);                                        \
-    (p)[2 * (q)] = ke_shsub16(t0, t2);                                \
-    (p)[3 * (q)] = ke_shasx(t1, t3);                                  \
-  } while (0)
+/* One radix-4 butterfly of a later stage, given a = p[0] and b, c, d: the twiddled
+ * p[q], p[2q], p[3q], halved.  a is halved here, so the first add level needs no
+ * halving (|a / 2| + |c w / 2| <= the inputs' bound, no saturation); o gets the four
+ * outputs in the order they go to p[0], p[q], p[2q], p[3q]. */
+static inline void stage_bfly(uint32_t o[4], uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+  const uint32_t a_ = ke_shadd16(a, 0);
+  const uint32_t t0 = ke_qadd16(a_, c), t1 = ke_qsub16(a_, c);
+  const uint32_t t2 = ke_qadd16(b, d), t3 = ke_qsub16(b, d);
+  o[0] = ke_shadd16(t0, t2);
+  o[1] = ke_shsax(t1, t3);
+  o[2] = ke_shsub16(t0, t2);
+  o[3] = ke_shasx(t1, t3);
+}
+
+/* The butterflies of two adjacent columns j, j + 1 of one group (p = its column j).
+ * Their values are adjacent words, so every pair of loads and of stores is one
+ * LDRD / STRD: what an always-on device pays is instructions, and this halves the
+ * FFT's memory instructions.  w: the 6 twiddles of the two columns (3 per column);
+ * first: column j is column 0 (W^0 = 1: halving only, no product). */
+static KE_ALWAYS_INLINE void stage_pair(uint32_t* p, const int32_t q, const uint32_t* w,
+                                        const int first) {
+  uint32_t a0, a1, b0, b1, c0, c1, d0, d1, w0, w1, w2, w3, w4, w5;
+  uint32_t o0[4], o1[4];
+  KE_LOAD2(p, 0, a0, a1);
+  KE_LOAD2(p, q, b0, b1);
+  KE_LOAD2(p, 2 * q, c0, c1);
+  KE_LOAD2(p, 3 * q, d0, d1);
+  if (first) {
+    stage_bfly(o0, a0, ke_shadd16(b0, 0), ke_shadd16(c0, 0), ke_shadd16(d0, 0));
+    KE_LOAD2(w, 4, w4, w5);
+    w3 = w[3];
+  } else {
+    KE_LOAD2(w, 0, w0, w1);
+    KE_LOAD2(w, 2, w2, w3);
+    KE_LOAD2(w, 4, w4, w5);
+    stage_bfly(o0, a0, cmul_half(b0, w0), cmul_half(c0, w1), cmul_half(d0, w2));
+  }
+  stage_bfly(o1, a1, cmul_half(b1, w3), cmul_half(c1, w4), cmul_half(d1, w5));
+  KE_STORE2(p, 0, o0[0], o1[0]);
+  KE_STORE2(p, q, o0[1], o1[1]);
+  KE_STORE2(p, 2 * q, o0[2], o1[2]);
+  KE_STORE2(p, 3 * q, o0[3], o1[3]);
+}
 
 /* The stage that combines 4 DFTs of length q into one of length 4q, for every group
- * of 4q values.  Column j outside, groups inside: the three twiddles of a column are
- * loaded once, and column 0 (W^0 = 1) only halves (Cooley & Tukey 1965).  Inlined
- * per stage so that q is a constant (immediate offsets). */
-static inline void radix4_stage(uint32_t* z, const uint32_t* tw, const int32_t q) {
+ * of 4q values (Cooley & Tukey 1965), group by group, two columns at a time
+ * (stage_pair); column 0 (W^0 = 1) only halves.  Inlined per stage (forced: the
+ * compiler otherwise keeps one copy for all three) so that q is a constant and every
+ * LDRD / STRD offset an immediate. */
+static KE_ALWAYS_INLINE void radix4_stage(uint32_t* z, const uint32_t* tw, const int32_t q) {
   uint32_t* const end = z + N;
   uint32_t* p;
   int32_t j;
   for (p = z; p < end; p += 4 * q) {
-    KE_STAGE_BFLY(p, q, ke_shadd16(p[q], 0), ke_shadd16(p[2 * q], 0),
-                  ke_shadd16(p[3 * q], 0));
-  }
-  if (4 * q == N) { /* one group: a single loop over the columns */
-    const uint32_t* t = tw + 3;
-    for (p = z + 1; p < z + q; ++p, t += 3) {
-      KE_STAGE_BFLY(p, q, cmul_half(p[q], t[0]), cmul_half(p[2 * q], t[1]),
-                    cmul_half(p[3 * q], t[2]));
-    }
-    return;
-  }
-  for (j = 1; j < q; ++j) {
-    const uint32_t w1 = tw[3 * j], w2 = tw[3 * j + 1], w3 = tw[3 * j + 2];
-    for (p = z + j; p < end; p += 4 * q) {
-      KE_STAGE_BFLY(p, q, cmul_half(p[q], w1), cmul_half(p[2 * q], w2),
-                    cmul_half(p[3 * q], w3));
-    }
+    stage_pair(p, q, tw, 1);
+    for (j = 2; j < q; j += 2) stage_pair(p + j, q, tw + 3 * j, 0);
   }
 }
 
@@ -262,7 +282,7 @@ static void fft256(uint32_t* z, const uint32_t* tw, const int16_t* x, const uint
     const uint32_t b = windowed(xr, wr, 16 * (u) + 64, shift);                    \
     const uint32_t c = windowed(xr, wr, 16 * (u) + 128, shift);                   \
     const uint32_t d = (has_d) ? windowed(xr, wr, 16 * (u) + 192, shift) : 0;     \
-    KE_RADIX4(z + 4 * (u), z + 4 * (u) + 1, z + 4 * (u) + 2, z + 4 * (u) + 3, a, b, c, d); \
+    KE_RADIX4(z, 4 * (u), a, b, c, d);                                             \
   } while (0)
     KE_FIRST(0, 1);
     KE_FIRST(1, 1);
@@ -288,12 +308,12 @@ static inline int clz32(uint32_t v) {
 }
 
 /* ln(1 + f) in Q20 for the normalised mantissa m = v << clz(v) (top bit set,
- * f = m / 2^31 - 1), by linear interpolation in a 33-entry table (error < 1.3e-4),
+ * f = m / 2^31 - 1), by linear interpolation in a 32-step table (error < 1.3e-4),
  * so that ln v = (31 - clz(v)) ln 2 + ln_frac_q20(m) / 2^20. */
 static inline int32_t ln_frac_q20(uint32_t m) {
   const uint32_t i = (m >> 26) & 31, t = (m >> 10) & 0xFFFF;
-  const int32_t a = kLnTable[i];
-  return a + (int32_t)(((uint32_t)(kLnTable[i + 1] - a) * t) >> 16);
+  const int32_t* const e = kLnTable[i];
+  return e[0] + (int32_t)(((uint32_t)e[1] * t) >> 16);
 }
 
 /* OR of |x| over one hop (two lanes at a time): its bit length bounds the hop.
@@ -326,6 +346,18 @@ static uint32_t magnitude_bits(const int16_t* x, int16_t* copy, int16_t* mirror)
   return (acc | (acc >> 16)) & 0xFFFFu;
 }
 
+/* One bin pair of the real split step (see compute_frame): u = Z_k, v = Z_{256-k},
+ * w = split[k]; |X_{256-k}|^2 to *pn, then |X_k|^2 to *pk (the same word for k = 128). */
+static KE_ALWAYS_INLINE void split_bin(uint32_t* pk, uint32_t* pn, uint32_t u, uint32_t v,
+                                       uint32_t w) {
+  const uint32_t sum = ke_shadd16(u, v), diff = ke_shsub16(u, v);
+  const uint32_t t = cmul(ke_pkhbt(diff, sum), w);
+  const uint32_t e = ke_pkhbt(sum, diff);
+  const uint32_t xp = ke_qadd16(e, t), xm = ke_qsub16(e, t);
+  *pn = (uint32_t)ke_smuad(xm, xm);
+  *pk = (uint32_t)ke_smuad(xp, xp);
+}
+
 /* One frame from 480 contiguous samples whose magnitude OR is `bits`. */
 static void compute_frame(ke_logmel_q_state* s, const int16_t* x, uint32_t bits, int16_t* out) {
   uint32_t* z = s->fft;
@@ -339,20 +371,22 @@ static void compute_frame(ke_logmel_q_state* s, const int16_t* x, uint32_t bits,
    * al., IEEE TASSP 1987), so one twiddle product serves two bins.  O = -j O' with
    * O' = ((a - c) / 2, (b + d) / 2), folded into the table: split[k] = -j W^k. */
   {
+    /* Bins k, k + 1 per iteration: Z_k, Z_{k+1}, Z_{255-k}, Z_{256-k} and the two
+     * twiddles are three LDRD; bin 128 (its own mirror) after the loop. */
     const uint32_t* zk = z;
-    const uint32_t* zn = z + N; /* Z_{256-k}; Z_256 is Z_0 */
+    const uint32_t* zn = z + N - 1; /* Z_{255-k}, Z_{256-k}; Z_256 is Z_0 */
     const uint32_t* tw = s->split;
     uint32_t* pk = p;
     uint32_t* pn = p + 2 * N;
-    for (k = 0; k <= N / 2; ++k, ++zk, --zn, ++tw, pk += 2, pn -= 2) {
-      const uint32_t u = *zk, v = *zn;
-      const uint32_t sum = ke_shadd16(u, v), diff = ke_shsub16(u, v);
-      const uint32_t t = cmul(ke_pkhbt(diff, sum), *tw);
-      const uint32_t e = ke_pkhbt(sum, diff);
-      const uint32_t xp = ke_qadd16(e, t), xm = ke_qsub16(e, t);
-      *pn = (uint32_t)ke_smuad(xm, xm);
-      *pk = (uint32_t)ke_smuad(xp, xp);
+    for (k = 0; k < N / 2; k += 2, zk += 2, zn -= 2, tw += 2, pk += 4, pn -= 4) {
+      uint32_t u0, u1, v1, v0, w0, w1;
+      KE_LOAD2(zk, 0, u0, u1);
+      KE_LOAD2(zn, 0, v1, v0);
+      KE_LOAD2(tw, 0, w0, w1);
+      split_bin(pk, pn, u0, v0, w0);
+      split_bin(pk + 2, pn - 2, u1, v1, w1);
     }
+    split_bin(pk, pn, *zk, *zk, *tw);
   }
   /* Mel: band by band, the falling side closes filter b - 1, the rising side opens
    * filter b.  z scaled 2^(29 - b), FFT 2^-8 => |X|^2 carries 2^(42 - 2b) and sums
@@ -376,12 +410,13 @@ static void compute_frame(ke_logmel_q_state* s, const int16_t* x, uint32_t bits,
         q += 2;
       }
       for (; q != end; q += 4) {
-        const int32_t p0 = (int32_t)q[0], p1 = (int32_t)q[2];
-        const uint32_t w0 = q[1], w1 = q[3];
-        hi = ke_smlawb(p0, w0, hi);
-        lo = ke_smlawt(p0, w0, lo);
-        hi = ke_smlawb(p1, w1, hi);
-        lo = ke_smlawt(p1, w1, lo);
+        uint32_t p0, w0, p1, w1;
+        KE_LOAD2(q, 0, p0, w0);
+        KE_LOAD2(q, 2, p1, w1);
+        hi = ke_smlawb((int32_t)p0, w0, hi);
+        lo = ke_smlawt((int32_t)p0, w0, lo);
+        hi = ke_smlawb((int32_t)p1, w1, hi);
+        lo = ke_smlawt((int32_t)p1, w1, lo);
       }
       if (m > 0) {
         const uint32_t v = ((uint32_t)lo >> sh) + eps;
