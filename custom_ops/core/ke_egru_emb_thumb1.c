@@ -9,8 +9,8 @@
  *   - softsign, q = floor(2^15 m / (2^15 + m)) = 2^15 - 1 - floor((2^30 - 1) / d),
  *     d = 2^15 + m: a restoring division whose remainder and quotient share one register
  *     (3.5 instructions a quotient bit on average) while d 2^B <= 2^31, i.e. m <= 2^15
- *     (B = 15) and m <= 3 2^15 (B = 14); beyond, the plain restoring division of
- *     ke_egru_emb.c (15 bits, 4.5 a bit).
+ *     (B = 15), m <= 3 2^15 (B = 14) and m <= 7 2^15 (B = 13); beyond, the plain
+ *     restoring division of ke_egru_emb.c (15 bits, 4.5 a bit).
  *   - unit update: h = cand + floor((z (prev - cand) + 2^14) / 2^15), written as
  *     ((z (prev - cand)) >> 14) + 1) >> 1, the same value. */
 #include "ke_egru_emb_thumb1.h"
@@ -162,9 +162,15 @@ __asm__(".syntax unified\n"
         "ke_emb_unit 0\n ke_emb_unit 1\n ke_emb_unit 2\n ke_emb_unit 3\n"
         "add sp, #32\n"
         "pop {pc}\n"
-        /* q of m > 3 2^15 (r0): the plain restoring division; keeps r1, uses r2, r3. */
+        /* q of m > 3 2^15 (r0); keeps r1, uses r2-r4: m <= 7 2^15 with the shared
+         * register (B = 13), beyond the plain restoring division. */
         ".Lke_emb_big:\n"
-        "movs r3, #1\n lsls r3, r3, #24\n cmp r0, r3\n bls 1f\n movs r0, r3\n"
+        "movs r3, #7\n lsls r3, r3, #15\n cmp r0, r3\n bhi 3f\n"
+        "mov r3, r10\n add r3, r0\n lsls r3, r3, #13\n subs r4, r3, #1\n mov r2, r9\n"
+        ".rept 13\n ke_emb_step\n .endr\n"
+        "lsls r2, r2, #19\n lsrs r2, r2, #19\n mov r0, r10\n subs r0, r0, r2\n subs r0, #1\n"
+        "bx lr\n"
+        "3:\n movs r3, #1\n lsls r3, r3, #24\n cmp r0, r3\n bls 1f\n movs r0, r3\n"
         "1:\n mov r3, r10\n add r3, r0\n movs r2, #0\n" /* d = 2^15 + min(m, 2^24) */
         ".rept 15\n ke_emb_bit\n .endr\n"
         "movs r0, r2\n bx lr\n"

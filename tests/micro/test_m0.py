@@ -117,16 +117,16 @@ def test_m4_tflm_firmware_runs_the_egru_emb_tflite_bit_exact(tflm_m4):
 
 @pytest.mark.qemu
 def test_m0_softsign_paths_at_their_boundaries_equal_numpy():
-    """The M0 routine's softsign takes three paths (m <= 2^15, m <= 3 2^15, beyond, with the
-    clamp at 2^24): pre-activations set by the bias alone (x = 0, U = 0 weights) on each
+    """The M0 routine's softsign takes four paths (m <= 2^15, <= 3 2^15, <= 7 2^15, beyond,
+    with the clamp at 2^24): pre-activations set by the bias alone (x = 0, U = 0 weights) on each
     side of every boundary, through two steps (the second with h_{t-1} != 0)."""
     require_tools("arm-none-eabi-gcc", "qemu-system-arm", fix="make micro-toolchain")
     from keras_events.micro import m0
 
-    edges = [0, 1, 2, 32767, 32768, 32769, 65536, 98303, 98304, 98305, 2**24 - 1, 2**24,
-             2**24 + 1, 2**29, 12345, 70000]
+    edges = [0, 1, 2, 32767, 32768, 32769, 65536, 98303, 98304, 98305, 229375, 229376,
+             229377, 2**24 - 1, 2**24, 2**24 + 1, 2**29, 12345, 70000, 150000]
     a = np.array(edges + [-v for v in edges], np.int64)
-    units = len(a)  # 32: full groups of four, the Thumb-1 path
+    units = len(a)  # 40: full groups of four, the Thumb-1 path
     bias = np.concatenate([a, a[::-1]]).astype(np.float64) / 32768.0  # z and h~ sums
     kernel = np.zeros((1, 2 * units), np.float32)
     recurrent = np.zeros((units, 2 * units), np.float32)
