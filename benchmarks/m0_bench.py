@@ -3,7 +3,8 @@ flash and RAM of three kernels of the same size (``--features`` inputs, ``--unit
 each in its own bare firmware (no TFLM), every step instruction-counted:
 
   egru_emb_q15    the eGRU Q15 kernel with 4-bit power-of-two shift codes
-                  (custom_ops/core/ke_egru_emb.c, micro/m0/egru_emb_main.c)
+                  (custom_ops/core/ke_egru_emb.c, its Thumb-1 routines ke_egru_emb_thumb1.c,
+                  micro/m0/egru_emb_main.c)
   float_gru       a plain float32 GRU step (Keras GRUCell, reset_after) in soft-float C
                   (benchmarks/micro/float_gru_m0_main.c), the comparison Amoh & Odame make
   ke_egru_int8    the project's int8 event kernel KE_EGRU built for ARMv6-M, every weight

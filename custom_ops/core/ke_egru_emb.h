@@ -18,15 +18,20 @@
  *
  * Q15 path:
  *   - every weight is a 4-bit shift code, sign bit 3, exponent e in bits 0..2:
- *     e = 0 is a zero weight, e = 1..7 is +-2^-(e-1) (1 ... 1/64).  Codes are stored per
- *     output column (column-major, the transpose of the Keras kernel), two per byte, the
- *     even row in the low nibble; an odd row count pads the last byte with a zero code.
- *     Weight bytes: 2U * ceil(I/2) + 2U * ceil(U/2).
+ *     e = 0 is a zero weight, e = 1..7 is +-2^-(e-1) (1 ... 1/64).
+ *   - code layout (made for the inner loop, not for reading): units go in groups of four,
+ *     group g holding the eight columns z_{4g..4g+3}, h~_{4g..4g+3}.  For each row (rows
+ *     padded to an even count) a group stores one 32-bit little-endian word whose nibble
+ *     k (bits 4k..4k+3) is the code of its k-th column; units past U and pad rows have
+ *     code 0.  w_codes is [G][PADDED_ROWS(I)][4] bytes, u_codes [G][PADDED_ROWS(U)][4],
+ *     G = ceil(U / 4): half a byte per weight, plus the padding.
  *   - x and h are Q15 (int16, clamped to +-32767 so every negation fits int16); a product
  *     x * (+-2^-k) is the arithmetic shift (x >> k), negated: the step first tabulates
- *     the 16 code values of each input (tables: 16 int16 per input row), then each
- *     weight costs a nibble extraction, one table load and one add.  Sums are int32 Q15
- *     (exact: |sum| < 2^15 * (I + U) + |bias| < 2^31 by the limits below).
+ *     the 16 code values of each input row (16 int16 per row), then each weight costs a
+ *     nibble extraction, one table load and one add.  One word holds the codes of eight
+ *     columns of the same row, so the eight lookups share one table and eight running
+ *     sums stay in registers over all rows (Cortex-M0: r8-r12 take adds too).  Sums are
+ *     int32 Q15 (exact: |sum| < 2^15 * (I + U) + |bias| < 2^31 by the limits below).
  *   - softsign by restoring (shift-and-subtract) division, 15 quotient bits:
  *     s(a) = sign(a) * floor(2^15 m / (2^15 + m)), m = min(|a|, 2^24) (at |a| = 512 the
  *     exact value is 1 - 0.002; the clamp keeps the shifted remainder inside int32).
@@ -49,16 +54,19 @@ extern "C" {
 #define KE_EGRU_EMB_SOFTSIGN_CLAMP (1 << 24)
 #define KE_EGRU_EMB_ONE 32768          /* 1.0 in Q15 */
 
-/* Bytes of one column of shift codes over `rows` rows; int16 entries of the code tables
- * of a step over I inputs and U units (its scratch). */
-#define KE_EGRU_EMB_COL_BYTES(rows) (((rows) + 1) / 2)
+/* Unit groups, padded rows, code bytes of one matrix (w_codes: rows = I, u_codes:
+ * rows = U), and int16 entries of the code tables of a step (its scratch). */
+#define KE_EGRU_EMB_GROUPS(units) (((units) + 3) / 4)
+#define KE_EGRU_EMB_PADDED_ROWS(rows) (2 * (((rows) + 1) / 2))
+#define KE_EGRU_EMB_CODE_BYTES(rows, units) \
+  (4 * KE_EGRU_EMB_GROUPS(units) * KE_EGRU_EMB_PADDED_ROWS(rows))
 #define KE_EGRU_EMB_TABLE_ENTRIES(inputs, units) \
-  (16 * (2 * KE_EGRU_EMB_COL_BYTES(inputs) + 2 * KE_EGRU_EMB_COL_BYTES(units)))
+  (16 * (KE_EGRU_EMB_PADDED_ROWS(inputs) + KE_EGRU_EMB_PADDED_ROWS(units)))
 
 typedef struct {
   int32_t input_size, units;
-  const uint8_t* w_codes; /* [2U][COL_BYTES(I)] */
-  const uint8_t* u_codes; /* [2U][COL_BYTES(U)] */
+  const uint8_t* w_codes; /* [G][PADDED_ROWS(I)][4] (4-byte aligned: faster on ARMv6-M) */
+  const uint8_t* u_codes; /* [G][PADDED_ROWS(U)][4] */
   const int32_t* bias;    /* [2U], Q15 */
 } ke_egru_emb_q15_params;
 

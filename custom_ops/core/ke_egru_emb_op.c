@@ -3,8 +3,9 @@
  *
  * Inputs (float model):  x float32 [B, T, I], kernel [I, 2U], recurrent_kernel [U, 2U],
  *                        bias [2U] (float32, the power-of-two weights as floats).
- * Inputs (int8 model):   x int8 [B, T, I], w_codes int8 [2U, ceil(I/2)],
- *                        u_codes int8 [2U, ceil(U/2)] (shift codes, ke_egru_emb.h),
+ * Inputs (int8 model):   x int8 [B, T, I], w_codes int8 [ceil(U/4), 4 * PADDED_ROWS(I)],
+ *                        u_codes int8 [ceil(U/4), 4 * PADDED_ROWS(U)] (shift codes in
+ *                        the layout of ke_egru_emb.h),
  *                        bias int32 [2U] (Q15).
  * The int8 model runs the Q15 kernel: x is requantized to Q15 (saturating at +-1) and
  * h (Q15) to the int8 output's scale; the state h stays Q15 between steps.
@@ -61,9 +62,10 @@ static int check(const ke_reporter* r, const int32_t* opt, const ke_tensor* in,
                    KE_EGRU_EMB_MAX_ROWS);
   if (is_int8) {
     if (!ke_check_const(r, &in[IN_KERNEL], IN_KERNEL, kInt8Names[IN_KERNEL], KE_DTYPE_INT8,
-                        2 * units, KE_EGRU_EMB_COL_BYTES(features)) ||
+                        KE_EGRU_EMB_GROUPS(units), 4 * KE_EGRU_EMB_PADDED_ROWS(features)) ||
         !ke_check_const(r, &in[IN_RECURRENT], IN_RECURRENT, kInt8Names[IN_RECURRENT],
-                        KE_DTYPE_INT8, 2 * units, KE_EGRU_EMB_COL_BYTES(units)) ||
+                        KE_DTYPE_INT8, KE_EGRU_EMB_GROUPS(units),
+                        4 * KE_EGRU_EMB_PADDED_ROWS(units)) ||
         !ke_check_const(r, &in[IN_BIAS], IN_BIAS, kInt8Names[IN_BIAS], KE_DTYPE_INT32,
                         2 * units, -1) ||
         !ke_check_int8_activation(r, x, "input `x`") ||

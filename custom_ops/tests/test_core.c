@@ -511,6 +511,8 @@ static void test_delta_output(void) {
   CHECK(ke_delta_output_multiplier(-1.0f, &m, &n) == KE_ERR_SCALE, "negative scale");
 }
 
+int ke_test_egru_emb(void); /* test_egru_emb.c */
+
 int main(void) {
   prune_prob = 0.0f;
   test_float_matches_dense_and_counts_macs();
@@ -529,6 +531,7 @@ int main(void) {
   test_delta_update_i8(0);
   test_delta_update_i8(3);
   test_delta_output();
+  failures += ke_test_egru_emb();
   if (failures) {
     printf("%d check(s) failed\n", failures);
     return 1;

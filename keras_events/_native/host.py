@@ -115,11 +115,12 @@ def build_core_library(out: pathlib.Path = CORE_LIBRARY) -> pathlib.Path:
 
 
 def build_core_tests(sanitize: bool = False) -> pathlib.Path:
-    """``custom_ops/tests/test_core.c`` with every core; returns the executable."""
+    """``custom_ops/tests/test_core.c`` (and the ``test_*.c`` whose tests its main calls) with
+    every core; returns the executable."""
     flags = ["-std=c99", "-Wall", "-Wextra", *SANITIZE_OPT, *SANITIZE] if sanitize else TEST_C
     tag = "host-asan" if sanitize else "host-test"
     objs = [compile_object(s, _cc(), flags, tag=tag)
-            for s in [TESTS / "test_core.c", *manifest.sources("core")]]
+            for s in [*sorted(TESTS.glob("test_*.c")), *manifest.sources("core")]]
     out = BUILD_DIR / ("test_core_san" if sanitize else "test_core")
     key = digest(*objs, *flags)
     if _current(out, key):

@@ -10,7 +10,7 @@ One step (``s(v) = v / (1 + |v|)``, columns ``[z | h~]``):
 Float model: inputs ``x``, ``kernel`` (I, 2U), ``recurrent_kernel`` (U, 2U), ``bias``
 (2U,) in float32 (the cell's effective weights: power-of-two when it trains with
 ``quantize=True``). Int8 model: ``x`` int8, ``w_codes`` / ``u_codes`` (4-bit shift codes,
-two per byte, one row per output column: `pack_codes`) and ``bias`` int32 Q15; the kernel
+two per byte, eight columns of a row per 32-bit word: `pack_codes`) and ``bias`` int32 Q15; the kernel
 runs in Q15 (`custom_ops/core/ke_egru_emb.h` specifies the numerics, `reference_q15_step`
 is their bit-exact NumPy statement). The cell is dense: every weight is used every step.
 """
@@ -55,21 +55,39 @@ def decode(code_array):
     return np.where(c & 8, -value, value).astype(np.float32)
 
 
+def _padded_rows(rows):
+    return rows + rows % 2
+
+
 def pack_codes(w):
-    """A (rows, cols) weight matrix as packed codes: (cols, ceil(rows/2)) bytes, column by
-    column, two rows per byte (even row in the low nibble, an odd count padded with 0);
-    returned as int8 (the tensor type), read as uint8 by the kernel."""
-    c = codes(w).T  # (cols, rows)
-    if c.shape[1] % 2:
-        c = np.concatenate([c, np.zeros((c.shape[0], 1), np.uint8)], axis=1)
-    return (c[:, 0::2] | (c[:, 1::2] << 4)).astype(np.uint8).view(np.int8)
+    """A (rows, 2U) weight matrix (columns ``[z | h~]``) as the kernel's packed codes
+    (``ke_egru_emb.h``): units in groups of four; per group and row (rows padded to even)
+    one 32-bit little-endian word whose nibble k is the code of column z_{4g+k} (k < 4) or
+    h~_{4g+k-4} (k >= 4), padding coded 0. Returns int8 (the tensor type)
+    ``(ceil(U/4), 4 * padded rows)``; the kernel reads it as uint8."""
+    c = codes(w)
+    rows, cols = c.shape
+    if cols % 2:
+        raise ValueError(f"eGRU weights have {cols} columns; expected 2 * units ([z | h~]).")
+    units, groups = cols // 2, -(-cols // 8)
+    slots = np.zeros((_padded_rows(rows), groups, 8), np.uint32)
+    for half in range(2):  # z columns to nibbles 0..3, h~ columns to nibbles 4..7
+        block = np.zeros((rows, 4 * groups), np.uint32)
+        block[:, :units] = c[:, half * units:(half + 1) * units]
+        slots[:rows, :, 4 * half:4 * half + 4] = block.reshape(rows, groups, 4)
+    words = (slots << (4 * np.arange(8, dtype=np.uint32))).sum(axis=-1, dtype=np.uint32)
+    return np.ascontiguousarray(words.T, "<u4").view(np.uint8).reshape(groups, -1).view(np.int8)
 
 
-def unpack_codes(packed, rows):
-    """Codes (rows, cols) from `pack_codes`'s bytes."""
-    b = np.asarray(packed).view(np.uint8)
-    c = np.stack([b & 15, b >> 4], axis=-1).reshape(b.shape[0], -1)[:, :rows]
-    return c.T
+def unpack_codes(packed, rows, units):
+    """Codes (rows, 2 * units) from `pack_codes`'s bytes."""
+    b = np.ascontiguousarray(packed).view(np.uint8)
+    words = b.reshape(b.shape[0], -1, 4).copy().view("<u4")[..., 0]     # (groups, rows)
+    nib = (words[..., None] >> (4 * np.arange(8, dtype=np.uint32))) & 15  # (groups, rows, 8)
+    nib = nib.transpose(1, 0, 2)[:rows].astype(np.uint8)
+    z = nib[:, :, :4].reshape(rows, -1)[:, :units]
+    cand = nib[:, :, 4:].reshape(rows, -1)[:, :units]
+    return np.concatenate([z, cand], axis=1)
 
 
 def bias_q15(bias):
@@ -215,7 +233,7 @@ class EmbeddedGRUOp(EventOp):
         units = output_tensor["shape"][-1]
         features = input_tensor["shape"][-1]
         if input_tensor["dtype"] == "int8":
-            tables = 16 * 2 * ((features + 1) // 2 + (units + 1) // 2)
+            tables = 16 * (_padded_rows(features) + _padded_rows(units))
             return 2 * units + 2 * (tables + features)
         return 4 * units + 4 * 2 * units
 

@@ -51,7 +51,7 @@ def run_q15(x_q, kernel, recurrent_kernel, bias):
     if lib.ke_egru_emb_check_sizes(features, units) != 0:
         raise ValueError(f"features={features}, units={units} exceed the kernel's limits.")
     p = _Q15Params(features, units, _ptr(keep["w"]), _ptr(keep["u"]), _ptr(keep["b"]))
-    tables = np.zeros(16 * 2 * ((features + 1) // 2 + (units + 1) // 2), np.int16)
+    tables = np.zeros(16 * (features + features % 2 + units + units % 2), np.int16)
     h = np.zeros(units, np.int16)
     out = np.zeros((steps, units), np.int16)
     for t in range(steps):

@@ -9,7 +9,7 @@ from recipes.kws import data as kws_data
 log = Logger("kws")
 FRONTENDS = ("float", "q15")
 # dscnn: recipes/kws/dscnn.py (MLPerf Tiny DS-CNN-S); lstm: recipes/kws/lstm_cmsis.py;
-# embedded_gru: the eGRU (trained and tested in float, quantized weights)
+# embedded_gru: the eGRU (QAT power-of-two weights; int8/Q15 export: recipes/kws/embedded.py)
 MODELS = ("gru", "egru", "delta_gru", "dscnn", "lstm", "embedded_gru")
 
 

@@ -6,7 +6,9 @@ Exports (``<out>/``): ``egru_int8.tflite`` (whole sequence, [B, 98, 40] -> logit
 ``egru_stream_int8.tflite`` (one 10 ms frame per invoke, [1, 1, 40] -> per-frame
 logits), ``gru_int8.tflite`` (the unrolled GRU baseline), with ``--models ...,delta_gru``
 ``delta_gru_int8.tflite`` and ``delta_gru_stream_int8.tflite`` (the same two forms of the
-Delta-GRU, op ``KE_DELTA_GRU``); see ``recipes/common/export.py``.
+Delta-GRU, op ``KE_DELTA_GRU``), with ``--models ...,embedded_gru`` the eGRU's two
+(op ``KE_EGRU_EMB``, plus its Q15 kernel on the Cortex-M0: ``recipes/kws/embedded.py``);
+see ``recipes/common/export.py``.
 """
 
 import os
@@ -33,6 +35,8 @@ def stage_export(cfg, state):
             dscnn.evaluate(cfg, state, log=log)
         except Exception as err:  # the table must still be printed
             state["results"]["dscnn_int8"] = {"error": str(err).splitlines()[0][:300]}
+    if "embedded_gru" in state.get("models", {}):
+        _embedded_gru(cfg, state, "export")
     if "lstm" in state.get("models", {}):
         from recipes.kws import lstm_cmsis
 
@@ -61,9 +65,24 @@ def stage_run(cfg, state):
                 state["splits"]["testing"].audio[index])
         except Exception as err:
             state["stages"]["arduino"] = f"failed: {err}"
+    if getattr(cfg, "board", True):
+        _embedded_gru(cfg, state, "run", state["x_testing"][index])
     state["front_end_board"] = (front_end_on_board(state, getattr(cfg, "frontend", "float"))
                                 if getattr(cfg, "board", True) else {"status": "not run: --no-board"})
     return state
+
+
+def _embedded_gru(cfg, state, stage, clip=None):
+    """The eGRU's export (``stage="export"``) or board runs (``"run"``): recipes/kws/embedded.py."""
+    from recipes.kws import embedded
+
+    try:
+        if stage == "export":
+            embedded.evaluate(cfg, state, log=log)
+        else:
+            embedded.run_boards(cfg, state, clip, log=log)
+    except Exception as err:  # the table must still be printed
+        state["results"].setdefault(f"{embedded.NAME}_int8", {})["error"] = str(err).splitlines()[0][:300]
 
 
 def _int16(audio):

@@ -136,13 +136,64 @@ def test_int8_tflite_equals_numpy_integer_model_and_follows_keras():
     assert np.abs(y - keras.ops.convert_to_numpy(model(x))).max() < 3 * scale
 
 
+def _stream_frames(model_bytes, x, passes=2):
+    """Output of each frame of x (1, T, I), one invoke a frame; `passes` times, with the
+    op state reset before each pass."""
+    from keras_events.export import Interpreter, reset_states
+
+    interp = Interpreter(model_content=model_bytes)
+    interp.allocate_tensors()
+    inp, out = interp.get_input_details()[0], interp.get_output_details()[0]
+    frames = []
+    for _ in range(passes):
+        reset_states()
+        for t in range(x.shape[1]):
+            interp.set_tensor(inp["index"], x[:, t:t + 1])
+            interp.invoke()
+            frames.append(interp.get_tensor(out["index"]).reshape(-1))
+    return np.array(frames), inp, out
+
+
+@pytest.mark.parametrize("quantize", ["float", "int8"])
+def test_streaming_option_keeps_h_between_invokes(quantize):
+    """`streaming=True`: one frame an invoke, h kept in the op between invokes (float: equal
+    to the whole sequence; int8: equal to the integer model over the whole sequence); a
+    reset starts over."""
+    import tensorflow as tf
+
+    model = _model()
+    stream = keras.Sequential([keras.Input(batch_shape=(1, 1, I)),
+                               keras.layers.RNN(EmbeddedGRUCell(U, quantize=True))])
+    stream.set_weights(model.get_weights())
+    x = _x(1)
+    if quantize == "float":
+        frames, _, _ = _stream_frames(to_tflite(stream, streaming=True), x)
+        np.testing.assert_allclose(frames[:T], keras.ops.convert_to_numpy(model(x))[0],
+                                   atol=1e-5)
+    else:
+        tflite = to_tflite(stream, streaming=True, quantize="int8", representative_data=_x(8),
+                           inference_input_type=tf.int8, inference_output_type=tf.int8)
+        from keras_events.export import Interpreter
+
+        details = Interpreter(model_content=tflite).get_input_details()[0]
+        x_q = np.clip(np.round(x / details["quantization"][0]) + details["quantization"][1],
+                      -128, 127).astype(np.int8)
+        frames, inp, out = _stream_frames(tflite, x_q)
+        expected = _int8_reference(stream, x_q, inp["quantization"], out["quantization"])
+        np.testing.assert_array_equal(frames[:T], expected[0])
+    np.testing.assert_array_equal(frames[T:], frames[:T])
+
+
 def test_weight_bytes_are_half_a_byte_per_weight():
     kernel, recurrent, bias = _weights(I, U, 0.5)
     packed = egru_emb.EGRU_EMB.pack_int8(dict(kernel=kernel, recurrent_kernel=recurrent,
                                               bias=bias), 0.01, 0, 0.01, 0)
-    assert packed["w_codes"].shape == (2 * U, I // 2) and packed["w_codes"].dtype == np.int8
-    assert packed["u_codes"].shape == (2 * U, U // 2)
-    assert packed["w_codes"].nbytes + packed["u_codes"].nbytes == (I + U) * 2 * U // 2
+    groups = -(-U // 4)
+    assert packed["w_codes"].shape == (groups, 4 * (I + I % 2))
+    assert packed["w_codes"].dtype == np.int8
+    assert packed["u_codes"].shape == (groups, 4 * (U + U % 2))
+    if U % 4 == 0 and I % 2 == 0:  # no padding: exactly half a byte a weight
+        assert packed["w_codes"].nbytes + packed["u_codes"].nbytes == (I + U) * 2 * U // 2
 
 
 def test_unsupported_layers_and_weights_raise_clear_errors():

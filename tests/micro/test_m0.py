@@ -113,3 +113,28 @@ def test_m4_tflm_firmware_runs_the_egru_emb_tflite_bit_exact(tflm_m4):
     board = run(tflite, x, board="mps2-an386")
     np.testing.assert_array_equal(board.outputs[0][0].reshape(expected.shape), expected)
     assert board.instructions[0] > 0
+
+
+@pytest.mark.qemu
+def test_m0_softsign_paths_at_their_boundaries_equal_numpy():
+    """The M0 routine's softsign takes four paths (m <= 2^15, <= 3 2^15, <= 7 2^15, beyond,
+    with the clamp at 2^24): pre-activations set by the bias alone (x = 0, U = 0 weights) on each
+    side of every boundary, through two steps (the second with h_{t-1} != 0)."""
+    require_tools("arm-none-eabi-gcc", "qemu-system-arm", fix="make micro-toolchain")
+    from keras_events.micro import m0
+
+    edges = [0, 1, 2, 32767, 32768, 32769, 65536, 98303, 98304, 98305, 229375, 229376,
+             229377, 2**24 - 1, 2**24, 2**24 + 1, 2**29, 12345, 70000, 150000]
+    a = np.array(edges + [-v for v in edges], np.int64)
+    units = len(a)  # 40: full groups of four, the Thumb-1 path
+    bias = np.concatenate([a, a[::-1]]).astype(np.float64) / 32768.0  # z and h~ sums
+    kernel = np.zeros((1, 2 * units), np.float32)
+    recurrent = np.zeros((units, 2 * units), np.float32)
+    x = np.zeros((2, 1), np.int16)
+    run = m0.run_egru_emb(kernel, recurrent, bias, x, timeout=300)
+    h = np.zeros((1, units), np.int16)
+    codes = egru_emb.codes(kernel), egru_emb.codes(recurrent), egru_emb.bias_q15(bias)
+    for t in range(2):
+        h = egru_emb.reference_q15_step(*codes, x[t:t + 1], h)
+        np.testing.assert_array_equal(run["h"][t], h[0], err_msg=f"step {t}")
+    assert len(set(np.abs(run["h"][1]).tolist())) > 10
