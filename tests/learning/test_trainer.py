@@ -104,7 +104,7 @@ def test_errors_name_the_argument():
     with pytest.raises(ValueError, match="recurrent layer first"):
         OnlineTrainer(dense_first, "sgd", loss=LOSS)
     lstm = keras.Sequential([keras.Input((None, 2)), keras.layers.LSTM(4, return_sequences=True)])
-    with pytest.raises(TypeError, match="EGRUCell and keras.layers.GRUCell"):
+    with pytest.raises(TypeError, match="EGRUCell, DeltaGRUCell and keras.layers.GRUCell"):
         OnlineTrainer(lstm, "sgd", loss=LOSS)
     trainer = OnlineTrainer(model, "sgd", loss=LOSS, run_eagerly=True)
     with pytest.raises(ValueError, match="`x_t`"):
