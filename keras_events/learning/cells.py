@@ -146,7 +146,7 @@ class CellMath:
         if self.kind != "delta_gru":
             return (y, old)
         U = self.units
-        zeros = lambda n: ops.zeros((batch_size, n), dtype=dtype)  # noqa: E731
+        zeros = lambda n: ops.zeros((batch_size, n), dtype=dtype)
         return (y, zeros(self.input_dim), zeros(U), zeros(3 * U), zeros(3 * U))
 
     def forward(self, x, carry, weights):

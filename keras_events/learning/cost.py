@@ -20,8 +20,10 @@ def rtrl_step_macs(influence, active=None, delta_active=None):
     Args:
         influence: The `Influence`.
         active: Indices of the units whose ∂y/∂s was non-zero at the previous step
-            (rows propagated through the recurrent kernel); None: all.
+            (rows propagated through the recurrent kernel); None: all. For a Delta-GRU
+            (`DeltaInfluence`): the units sent at this step.
         delta_active: The same at the current step (rows of the gradient); None: all.
+            Unused for a Delta-GRU, whose gradient uses every row.
 
     Returns:
         dict with ``propagate``, ``gradient``, ``total`` multiply-adds and ``entries``

@@ -54,8 +54,7 @@ class DeltaInfluence(Influence):
         return ops.any(ops.not_equal(self.math.send_gain(state["y"], state["h_hat"]), 0), axis=0)
 
     def output_rows(self, state):
-        """Every row of ``M`` feeds the gradient (∂y/∂h = 1)."""
-        return None
+        """Every row of ``M`` feeds the gradient (∂y/∂h = 1): None = all."""
 
     def step(self, x, state, size=None):
         dtype = state["M"].dtype

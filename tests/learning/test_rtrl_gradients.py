@@ -5,7 +5,14 @@ import keras
 import numpy as np
 import pytest
 from backend_utils import float64
-from helpers import LOSS, bptt_gradients, make_model, masked, relative_error, sequence_data
+from helpers import (
+    LOSS,
+    bptt_gradients,
+    make_model,
+    masked,
+    relative_error,
+    sequence_data,
+)
 
 from keras_events.learning import OnlineTrainer
 
