@@ -1,53 +1,84 @@
 """Online-learning cost per step: dense vs sparse RTRL, SnAp-1/2 and BPTT (issue 24).
 
-One EGRU (32 units, 8 inputs, batch 1, float64) at activity sparsity 0/50/90 % (share of
-units whose ∂y/∂s is zero, set by the surrogate's width at a fixed threshold) x weight
-sparsity 0/50/80 % (random masks on both kernels). For each it runs the same input
-stream through dense RTRL (every row and column), sparse RTRL (Subramoney et al. 2023),
-SnAp-1/2 (Menick et al. 2021) and BPTT and prints counted multiply-adds per step
-(`keras_events.learning.cost`), wall time per step (TF, tf.function) and the largest
-relative gradient difference of sparse RTRL vs dense RTRL and vs BPTT. Ratios are from
-this one run; wall times depend on the machine and its load.
+One cell (32 units, 8 inputs, batch 1, float64), EGRU and Delta-GRU, at activity
+sparsity 0/50/90 % x weight sparsity 0/50/80 % (random masks on both kernels). Activity
+sparsity is the share of (step, unit) pairs whose row of the influence matrix is not
+propagated: for the EGRU, units with ∂y/∂s = 0 (set by the surrogate's width at a fixed
+threshold); for the Delta-GRU, units not sent (set by the hidden threshold). For each it
+runs the same input stream through dense RTRL (every row and column), sparse RTRL
+(Subramoney et al. 2023), SnAp-1/2 (Menick et al. 2021) and BPTT and prints counted
+multiply-adds per step (`keras_events.learning.cost`), the median wall time of one
+compiled step (influence update + gradient: `tf.function`, with ``--xla`` XLA, or
+`jax.jit` under ``KERAS_BACKEND=jax``; for dense and sparse RTRL each step is timed
+``--repeats`` times and the fastest kept, and "cpu" is the dense/sparse ratio of the
+process CPU time, which machine load disturbs less) and the largest relative gradient difference of
+sparse RTRL vs dense RTRL and vs BPTT. Ratios are from this one run; wall times depend
+on the machine and its load.
 
-    python benchmarks/rtrl_bench.py [--units 32] [--inputs 8] [--steps 40]
+    python benchmarks/rtrl_bench.py [--cells egru delta_gru] [--units 32] [--inputs 8]
+        [--steps 40] [--activity 0 0.5 0.9] [--weights 0 0.5 0.8] [--xla] [--repeats 3]
 """
 
 import argparse
 import os
+import sys
 import time
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import numpy as np
+from keras import ops
 
-from keras_events import EGRUCell  # noqa: E402
-from keras_events.learning import CellMath, Influence, cost  # noqa: E402
-from keras_events.learning._autodiff import value_and_grad  # noqa: E402
+from keras_events import DeltaGRUCell, EGRUCell
+from keras_events.learning import CellMath, DeltaInfluence, Influence, cost
+from keras_events.learning._autodiff import value_and_grad
+from keras_events.learning._compile import compile_step
+from keras_events.learning.influence import bucket
 
 THRESHOLD = 0.8
+BACKEND = keras.backend.backend()
 
 
-def make_cell(units, inputs, surrogate, seed=0):
+def make_cell(kind, units, inputs, knob, seed=0):
+    """``knob``: the EGRU's surrogate, or the Delta-GRU's hidden threshold."""
     keras.utils.set_random_seed(seed)
-    # zero biases (not U(0, 1)) keep the event rate low enough for 90 % activity sparsity
-    cell = EGRUCell(units, surrogate=surrogate, threshold_init=THRESHOLD, bias_initializer="zeros",
-                    dtype="float64")
+    if kind == "egru":
+        # zero biases (not U(0, 1)) keep the event rate low enough for 90 % activity sparsity
+        cell = EGRUCell(units, surrogate=knob, threshold_init=THRESHOLD, bias_initializer="zeros",
+                        dtype="float64")
+    else:
+        cell = DeltaGRUCell(units, hidden_threshold=knob, dtype="float64")
     cell.build((None, inputs))
     return cell
 
 
-def width_for(cell, x, masks, activity_sparsity):
+def influence_for(cell, masks, method="rtrl", sparse=True):
+    math = CellMath(cell)
+    kind = DeltaInfluence if math.kind == "delta_gru" else Influence
+    return kind(math, masks, method=method, sparse=sparse)
+
+
+def forward_states(cell, x, masks):
+    """The carried states of the stream: the initial one and the one after every step."""
+    math = CellMath(cell)
+    weights = [v.value if m is None else v.value * ops.convert_to_tensor(m, "float64")
+               for v, m in zip(math.weights(), masks)]
+    out = [math.initial_carry(1, "float64")]
+    for t in range(x.shape[0]):
+        out.append(math.forward(x[t:t + 1], out[-1], weights)[1])
+    return out
+
+
+def egru_width(units, x, masks, activity_sparsity):
     """Triangle width at which the wanted share of (step, unit) pairs has ∂y/∂s = 0.
     The forward pass does not depend on the surrogate, so the states are computed once."""
-    inf = Influence(CellMath(cell), masks)
-    state = inf.initial_state(1, "float64")
-    states = []
-    for t in range(x.shape[0]):
-        state = inf.step(x[t:t + 1], state)
-        states.append(np.asarray(state["s"])[0])
+    cell = make_cell("egru", units, x.shape[1], "triangle")
+    # carry = (y, ĉ); the state s is y where the unit fired, else ĉ
+    states = [ops.convert_to_numpy(ops.where(c[0] != 0, c[0], c[1]))[0]
+              for c in forward_states(cell, x, masks)[1:]]
     v = np.stack(states) - THRESHOLD
     events = v > 0
     wanted = 1.0 - activity_sparsity - events.mean()
@@ -56,48 +87,74 @@ def width_for(cell, x, masks, activity_sparsity):
     return float(np.quantile(np.abs(v[~events]), wanted / (1.0 - events.mean())))
 
 
-def run_influence(cell, masks, method, sparse, x, delta):
-    inf = Influence(CellMath(cell), masks, method=method, sparse=sparse)
+def delta_threshold(units, x, masks, activity_sparsity):
+    """Hidden threshold at which about the wanted share of units is not sent (bisection)."""
+    low, high = 0.0, 1.0
+    for _ in range(10):
+        mid = 0.5 * (low + high)
+        cell = make_cell("delta_gru", units, x.shape[1], mid)
+        sent = np.mean([ops.convert_to_numpy(CellMath(cell).send_gain(c[0], c[2]) != 0)
+                        for c in forward_states(cell, x, masks)[:-1]])
+        if 1.0 - sent < activity_sparsity:
+            low = mid
+        else:
+            high = mid
+    return high
 
-    @tf.function(reduce_retracing=True)
-    def step(x_t, state):
-        state = inf.step(x_t, state)
-        return state, inf.gradients(state, delta)
 
+def run_influence(cell, masks, method, sparse, x, delta, xla, repeats=1):
+    inf = influence_for(cell, masks, method, sparse)
+    static = xla or BACKEND == "jax"          # XLA / jax.jit: row count padded to a bucket
+
+    def fn(x_t, state, size=None):
+        state = inf.step(x_t, state, size)
+        return state, inf.gradients(state, delta, gather=size is None)
+
+    step = compile_step(fn, inf.math.weights(), xla)
     state = inf.initial_state(1, "float64")
-    total, macs, times = None, [], []
+    total, macs, wall, cpu = None, [], [], []
     for t in range(x.shape[0]):
         previous = inf.active_rows(state)
-        start = time.perf_counter()
-        state, grads = step(x[t:t + 1], state)
-        grads = [g.numpy() for g in grads]
-        times.append(time.perf_counter() - start)
-        rows = [None if r is None else r.numpy() for r in (previous, inf.active_rows(state))]
+        size = None
+        if static and previous is not None:
+            size = bucket(int(previous.shape[0]), inf.math.units)
+        # the step is a pure function: repeat it and keep the fastest (load spikes)
+        best_wall = best_cpu = float("inf")
+        for _ in range(repeats):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            new, grads = step(x[t:t + 1], state, size=size)
+            grads = [ops.convert_to_numpy(g) for g in grads]
+            best_wall = min(best_wall, time.perf_counter() - start)
+            best_cpu = min(best_cpu, time.process_time() - start_cpu)
+        state = new
+        wall.append(best_wall)
+        cpu.append(best_cpu)
+        rows = [None if r is None else ops.convert_to_numpy(r) for r in (previous, inf.active_rows(state))]
         macs.append(cost.rtrl_step_macs(inf, *rows))
         total = grads if total is None else [a + g for a, g in zip(total, grads)]
-    warm = len(times) // 4                        # the first calls trace the graph
+    warm = len(wall) // 4                         # the first calls trace the graph
     return {"macs": np.mean([m["total"] for m in macs]), "entries": macs[-1]["entries"],
-            "ms": 1e3 * np.median(times[warm:]), "grads": total}
+            "ms": 1e3 * np.median(wall[warm:]), "cpu": 1e3 * np.median(cpu[warm:]), "grads": total}
 
 
-def run_bptt(cell, masks, x, delta):
+def run_bptt(cell, masks, x, delta, xla):
     math = CellMath(cell)
     weights = math.weights()
-    mask_t = [None if m is None else tf.constant(m, tf.float64) for m in masks]
+    mask_t = [None if m is None else ops.convert_to_tensor(m, "float64") for m in masks]
 
     def loss():
         w = [v.value if m is None else v.value * m for v, m in zip(weights, mask_t)]
-        y, old, _ = math.initial_state(1, "float64")
+        carry = math.initial_carry(1, "float64")
         total = 0.0
         for t in range(x.shape[0]):
-            y, old = math.forward(x[t:t + 1], y, old, w)
-            total = total + tf.reduce_sum(y * delta)
+            y, carry = math.forward(x[t:t + 1], carry, w)
+            total = total + ops.sum(y * delta)
         return total, None
 
-    fn = tf.function(lambda: value_and_grad(loss, weights)[2])
+    fn = compile_step(lambda size=None: value_and_grad(loss, weights)[2], weights, xla)
     fn()
     start = time.perf_counter()
-    grads = [g.numpy() for g in fn()]
+    grads = [ops.convert_to_numpy(g) for g in fn()]
     elapsed = time.perf_counter() - start
     return {"ms": 1e3 * elapsed / x.shape[0], "grads": grads,
             "macs": cost.bptt_step_macs(cell.units, x.shape[1])["total"]}
@@ -109,46 +166,65 @@ def rel(a, b):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", nargs="+", choices=["egru", "delta_gru"], default=["egru", "delta_gru"])
     parser.add_argument("--units", type=int, default=32)
     parser.add_argument("--inputs", type=int, default=8)
     parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--activity", type=float, nargs="+", default=[0.0, 0.5, 0.9],
+                        help="activity sparsities (share of rows not propagated)")
+    parser.add_argument("--weights", type=float, nargs="+", default=[0.0, 0.5, 0.8],
+                        help="weight sparsities (share of pruned kernel entries)")
+    parser.add_argument("--xla", action="store_true", help="TensorFlow: compile the step with XLA")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="dense/sparse RTRL: time each step this often, keep the fastest")
     args = parser.parse_args()
     keras.config.set_floatx("float64")
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(args.steps, args.inputs))
-    delta = tf.constant(rng.normal(size=(1, args.units)))
+    if BACKEND == "jax":
+        import jax
+
+        jax.config.update("jax_enable_x64", True)
+    compiler = "jax.jit" if BACKEND == "jax" else ("tf.function + XLA" if args.xla else "tf.function")
     U = args.units
-    print(f"EGRU {U} units, {args.inputs} inputs, batch 1, {args.steps} steps; MACs = counted "
-          f"multiply-adds per step, ms = median wall time per step (TF, tf.function)")
-    header = (f"{'act.sp':>6} {'w.sp':>5} | {'dense MACs':>11} {'sparse MACs':>11} {'ratio':>6} | "
-              f"{'SnAp-1':>9} {'SnAp-2':>10} {'BPTT':>7} | {'dense ms':>8} {'sparse ms':>9} "
-              f"{'snap1 ms':>8} {'snap2 ms':>8} {'bptt ms':>7} | {'sp-vs-dense':>11} {'vs BPTT':>8}")
-    print(header)
-    print("-" * len(header))
-    for weight_sparsity in (0.0, 0.5, 0.8):
-        masks = [None, None, None, None]
-        if weight_sparsity > 0:
-            masks = [rng.random((args.inputs, 3 * U)) >= weight_sparsity,
-                     rng.random((U, 3 * U)) >= weight_sparsity, None, None]
-        for activity_sparsity in (0.0, 0.5, 0.9):
-            if activity_sparsity == 0:
-                surrogate = "ste"        # ψ = 1: every unit backward-active
-            else:
-                base = make_cell(U, args.inputs, "triangle")
-                width = width_for(base, x, masks, activity_sparsity)
-                surrogate = {"class_name": "triangle", "config": {"width": width}}
-            cell = make_cell(U, args.inputs, surrogate)
-            dense = run_influence(cell, masks, "rtrl", False, x, delta)
-            sparse = run_influence(cell, masks, "rtrl", True, x, delta)
-            snap1 = run_influence(cell, masks, "snap1", True, x, delta)
-            snap2 = run_influence(cell, masks, "snap2", True, x, delta)
-            bptt = run_bptt(cell, masks, x, delta)
-            print(f"{activity_sparsity:6.0%} {weight_sparsity:5.0%} | {dense['macs']:11.3g} "
-                  f"{sparse['macs']:11.3g} {dense['macs'] / sparse['macs']:5.1f}x | "
-                  f"{snap1['macs']:9.3g} {snap2['macs']:10.3g} {bptt['macs']:7.3g} | "
-                  f"{dense['ms']:8.2f} {sparse['ms']:9.2f} {snap1['ms']:8.2f} {snap2['ms']:8.2f} "
-                  f"{bptt['ms']:7.2f} | {rel(sparse['grads'], dense['grads']):11.1e} "
-                  f"{rel(sparse['grads'], bptt['grads']):8.1e}", flush=True)
+    for kind in args.cells:
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(args.steps, args.inputs))
+        delta = ops.convert_to_tensor(rng.normal(size=(1, U)))
+        name = "EGRU" if kind == "egru" else "Delta-GRU"
+        print(f"\n{name} {U} units, {args.inputs} inputs, batch 1, {args.steps} steps; MACs = counted "
+              f"multiply-adds per step, ms = median wall time per step ({compiler}), cpu = dense/sparse "
+              f"CPU time")
+        header = (f"{'act.sp':>6} {'w.sp':>5} | {'dense MACs':>11} {'sparse MACs':>11} {'ratio':>6} | "
+                  f"{'SnAp-1':>9} {'SnAp-2':>10} {'BPTT':>7} | {'dense ms':>8} {'sparse ms':>9} {'ratio':>6} "
+                  f"{'cpu':>5} | {'snap1 ms':>8} {'snap2 ms':>8} {'bptt ms':>7} | {'sp-vs-dense':>11} "
+                  f"{'vs BPTT':>8}")
+        print(header)
+        print("-" * len(header))
+        for weight_sparsity in args.weights:
+            masks = [None] * (4 if kind == "egru" else 3)
+            if weight_sparsity > 0:
+                masks[:2] = [rng.random((args.inputs, 3 * U)) >= weight_sparsity,
+                             rng.random((U, 3 * U)) >= weight_sparsity]
+            for activity_sparsity in args.activity:
+                if kind == "delta_gru":
+                    knob = 0.0 if activity_sparsity == 0 else delta_threshold(U, x, masks, activity_sparsity)
+                elif activity_sparsity == 0:
+                    knob = "ste"        # ψ = 1: every unit backward-active
+                else:
+                    knob = {"class_name": "triangle",
+                            "config": {"width": egru_width(U, x, masks, activity_sparsity)}}
+                cell = make_cell(kind, U, args.inputs, knob)
+                runs = {m: run_influence(cell, masks, "rtrl" if m == "dense" else m, m != "dense", x, delta,
+                                         args.xla, args.repeats if m in ("dense", "rtrl") else 1)
+                        for m in ("dense", "rtrl", "snap1", "snap2")}
+                dense, sparse, snap1, snap2 = (runs[m] for m in ("dense", "rtrl", "snap1", "snap2"))
+                bptt = run_bptt(cell, masks, x, delta, args.xla)
+                print(f"{activity_sparsity:6.0%} {weight_sparsity:5.0%} | {dense['macs']:11.3g} "
+                      f"{sparse['macs']:11.3g} {dense['macs'] / sparse['macs']:5.1f}x | "
+                      f"{snap1['macs']:9.3g} {snap2['macs']:10.3g} {bptt['macs']:7.3g} | "
+                      f"{dense['ms']:8.2f} {sparse['ms']:9.2f} {dense['ms'] / sparse['ms']:5.1f}x "
+                      f"{dense['cpu'] / sparse['cpu']:4.1f}x | {snap1['ms']:8.2f} {snap2['ms']:8.2f} {bptt['ms']:7.2f} | "
+                      f"{rel(sparse['grads'], dense['grads']):11.1e} {rel(sparse['grads'], bptt['grads']):8.1e}",
+                      flush=True)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,15 @@ state is the output. EGRU (Subramoney et al., ICLR 2023, gate order [u | r | z])
 the elementwise functions y = s ⊙ H(s - ϑ), ĉ = s - ϑ ⊙ H(s - ϑ) of the state, with the
 surrogate ψ(s - ϑ) as the derivative of the step H.
 
+Delta-GRU (Neil et al. 2017, `keras_events.cells.delta_gru`): the GRU form with κ = z,
+old = h_prev, but the matmuls act on the *transmitted* vectors: ``a = x̂_t W + b_in``,
+``g = ĥ_t V + b_rec``, where x̂_t, ĥ_t are the delta encodings of x_t and h_{t-1}. The cell
+accumulates ``m_x = x̂ W``, ``m_h = ĥ V`` incrementally (its delta memories); this class
+carries them the same way so that the send masks are bit-identical to the cell's.
+`send_gain` is ∂ĥ_t/∂h_{t-1} (elementwise; ∂ĥ_t/∂ĥ_{t-1} = 1 - gain): the send mask
+under the cell's straight-through gradient (Chen et al. 2023), plus ``|Δ| ψ(|Δ| - θ)``
+when the cell has a surrogate. x̂ depends on the data only, so it needs no influence.
+
 `local_step` returns, besides the new state, the partial derivatives of ``s`` that are
 local to a unit: ∂s/∂(pre-activation of gate k) from the input side (``beta_in``) and
 from the recurrent side (``beta_rec``), and ∂s/∂old (``keep``). RTRL
@@ -22,6 +31,8 @@ from the recurrent side (``beta_rec``), and ∂s/∂old (``keep``). RTRL
 import keras
 from keras import ops
 
+from keras_events.cells.delta import delta_encode
+from keras_events.cells.delta_gru import DeltaGRUCell
 from keras_events.cells.egru import EGRUCell
 
 
@@ -33,13 +44,15 @@ class CellMath:
     """The step of one supported cell, from the cell's (masked) weights.
 
     Args:
-        cell: An `EGRUCell` or a `keras.layers.GRUCell` (``reset_after=True``,
-            ``tanh``/``sigmoid`` activations), built.
+        cell: An `EGRUCell`, a `DeltaGRUCell` or a `keras.layers.GRUCell`
+            (``reset_after=True``), with ``tanh``/``sigmoid`` activations, built.
     """
 
     def __init__(self, cell):
         if isinstance(cell, EGRUCell):
             self.kind = "egru"
+        elif isinstance(cell, DeltaGRUCell):
+            self.kind = "delta_gru"
         elif isinstance(cell, keras.layers.GRUCell):
             self.kind = "gru"
             if not cell.reset_after:
@@ -47,8 +60,9 @@ class CellMath:
                                  "(the Keras default) only; rebuild the layer with reset_after=True.")
         else:
             raise TypeError(
-                f"Online learning (RTRL/SnAp) supports EGRUCell and keras.layers.GRUCell; got a "
-                f"{type(cell).__name__}. Delta cells: see docs/guides/online-learning.md.")
+                f"Online learning (RTRL/SnAp) supports EGRUCell, DeltaGRUCell and "
+                f"keras.layers.GRUCell; got a {type(cell).__name__} (see "
+                f"docs/guides/online-learning.md).")
         if not (_is(cell.activation, "tanh") and _is(cell.recurrent_activation, "sigmoid")):
             raise ValueError(f"Online learning needs the default activations (activation='tanh', "
                              f"recurrent_activation='sigmoid') of `{cell.name}`.")
@@ -59,6 +73,9 @@ class CellMath:
         self.input_dim = cell.kernel.shape[0]
         self.use_bias = cell.use_bias
         self.surrogate = getattr(cell, "surrogate", None)
+        if self.kind == "delta_gru":
+            self.input_threshold = cell.input_threshold
+            self.hidden_threshold = cell.hidden_threshold
 
     def weights(self):
         """The variables RTRL differentiates, in its column order."""
@@ -78,8 +95,10 @@ class CellMath:
     def local_step(self, x, y_prev, old, kernel, recurrent_kernel, bias):
         """One step. Returns ``s`` and the local derivatives (``beta_in``, ``beta_rec``:
         (batch, 3U) in gate-block order; ``keep``: (batch, U))."""
-        a = ops.matmul(x, kernel)
-        g = ops.matmul(y_prev, recurrent_kernel)
+        return self.gates(ops.matmul(x, kernel), ops.matmul(y_prev, recurrent_kernel), old, bias)
+
+    def gates(self, a, g, old, bias):
+        """The step from the input- and recurrent-side products ``a``, ``g`` (no bias)."""
         if bias is not None:
             a = a + bias[0]
             g = g + bias[1]
@@ -88,7 +107,7 @@ class CellMath:
         sig0 = ops.sigmoid(a0 + g0)
         r = ops.sigmoid(a1 + g1)
         n = ops.tanh(a2 + r * g2)
-        if self.kind == "gru":
+        if self.kind != "egru":
             keep, dkeep = sig0, sig0 * (1.0 - sig0)
         else:
             keep, dkeep = 1.0 - sig0, -sig0 * (1.0 - sig0)
@@ -100,15 +119,56 @@ class CellMath:
         beta_rec = ops.concatenate([beta0, beta1, ds_dn * r], axis=-1)
         return s, beta_in, beta_rec, keep
 
-    def forward(self, x, y_prev, old, weights):
-        """Differentiable step (for BPTT through the surrogate): returns (y, old)."""
+    # ------------------------------------------------------------ Delta-GRU
+    def send_gain(self, h, h_hat):
+        """∂ĥ_t/∂h_{t-1} of a Delta-GRU (elementwise, (batch, U)); zero for a unit that is
+        not sent (and, with a surrogate, outside its support)."""
+        change = ops.abs(h - h_hat)
+        sent = ops.cast(ops.greater(change, self.hidden_threshold), h.dtype)
+        if self.surrogate is None:
+            return sent
+        return sent + change * self.surrogate.derivative(change - self.hidden_threshold)
+
+    def delta_step(self, x, h, x_hat, h_hat, m_x, m_h, kernel, recurrent_kernel, bias):
+        """One Delta-GRU step as the cell computes it (same encodings, same accumulation
+        order). Returns ``(s, beta_in, beta_rec, keep)`` of `local_step` and the new
+        ``(x̂, ĥ, m_x, m_h)``; the sources of ``a`` and ``g`` are the new x̂ and ĥ."""
+        dx, x_hat, _ = delta_encode(x, x_hat, self.input_threshold, self.surrogate)
+        dh, h_hat, _ = delta_encode(h, h_hat, self.hidden_threshold, self.surrogate)
+        m_x = m_x + ops.matmul(dx, kernel)
+        m_h = m_h + ops.matmul(dh, recurrent_kernel)
+        return self.gates(m_x, m_h, h, bias), (x_hat, h_hat, m_x, m_h)
+
+    # ----------------------------------------------------------------- BPTT
+    def initial_carry(self, batch_size, dtype):
+        """The recurrent state `forward` carries (a tuple of tensors)."""
+        y, old, _ = self.initial_state(batch_size, dtype)
+        if self.kind != "delta_gru":
+            return (y, old)
+        U = self.units
+        zeros = lambda n: ops.zeros((batch_size, n), dtype=dtype)
+        return (y, zeros(self.input_dim), zeros(U), zeros(3 * U), zeros(3 * U))
+
+    def forward(self, x, carry, weights):
+        """Differentiable step (for BPTT through the surrogate / straight-through mask):
+        returns (y, new carry)."""
         bias = weights[2] if self.use_bias else None
+        if self.kind == "delta_gru":
+            h = carry[0]
+            # the cell's own encoding: straight-through (stop_gradient) or its surrogate
+            dx, x_hat, _ = delta_encode(x, carry[1], self.input_threshold, self.surrogate)
+            dh, h_hat, _ = delta_encode(h, carry[2], self.hidden_threshold, self.surrogate)
+            m_x = carry[3] + ops.matmul(dx, weights[0])
+            m_h = carry[4] + ops.matmul(dh, weights[1])
+            s = self.gates(m_x, m_h, h, bias)[0]
+            return s, (s, x_hat, h_hat, m_x, m_h)
+        y_prev, old = carry
         s = self.local_step(x, y_prev, old, weights[0], weights[1], bias)[0]
         if self.kind == "gru":
-            return s, s
+            return s, (s, s)
         thr = ops.cast(ops.sigmoid(weights[-1]), s.dtype)
         e = self.surrogate(s - thr)
-        return s * e, s - e * thr
+        return s * e, (s * e, s - e * thr)
 
     def outputs(self, s, threshold_param):
         """Output ``y``, next ``old`` and their derivatives from the state ``s``.
@@ -118,7 +178,7 @@ class CellMath:
         unit's own ``threshold_param`` (None for GRU). For EGRU, with ϑ = σ(threshold_param)
         and ψ = ψ(s - ϑ): ∂y/∂s = e + sψ, ∂ĉ/∂s = 1 - ϑψ, ∂y/∂ϑ = -sψ, ∂ĉ/∂ϑ = ϑψ - e.
         """
-        if self.kind == "gru":
+        if self.kind != "egru":
             return s, s, None, None, None, None
         thr = ops.cast(ops.sigmoid(threshold_param), s.dtype)
         v = s - thr

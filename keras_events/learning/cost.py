@@ -20,13 +20,17 @@ def rtrl_step_macs(influence, active=None, delta_active=None):
     Args:
         influence: The `Influence`.
         active: Indices of the units whose ∂y/∂s was non-zero at the previous step
-            (rows propagated through the recurrent kernel); None: all.
+            (rows propagated through the recurrent kernel); None: all. For a Delta-GRU
+            (`DeltaInfluence`): the units sent at this step.
         delta_active: The same at the current step (rows of the gradient); None: all.
+            Unused for a Delta-GRU, whose gradient uses every row.
 
     Returns:
         dict with ``propagate``, ``gradient``, ``total`` multiply-adds and ``entries``
         (stored influence entries).
     """
+    if influence.math.kind == "delta_gru":
+        return _delta_macs(influence, active)
     U = influence.math.units
     P = influence.n_columns
     rows = _rows(active if influence.sparse else None, U)
@@ -41,15 +45,42 @@ def rtrl_step_macs(influence, active=None, delta_active=None):
         gradient = len(grad_rows) * P
         entries = U * P
     else:
-        kept = pattern[rows].astype(np.int64)
-        recurrent = 0
-        for k in range(3):
-            vk = vmask[rows][:, k * U:(k + 1) * U].astype(np.int64)    # (|A|, U)
-            recurrent += int(((vk.T @ kept) * pattern).sum())
-        propagate = int(kept.sum()) + int(pattern.sum()) + recurrent + influence.n_local
+        recurrent = _recurrent(influence, rows, vmask, pattern)
+        propagate = int(pattern[rows].sum()) + int(pattern.sum()) + recurrent + influence.n_local
         gradient = int(pattern[grad_rows].sum())
         entries = int(pattern.sum())
     return {"propagate": propagate, "gradient": gradient, "total": propagate + gradient, "entries": entries}
+
+
+def _recurrent(influence, rows, vmask, pattern):
+    """Multiply-adds of the recurrent product of ``rows`` of M with the kernel's kept
+    entries, restricted to the SnAp ``pattern`` (kept entries only) if any."""
+    U = influence.math.units
+    kept = pattern[rows].astype(np.int64)
+    total = 0
+    for k in range(3):
+        vk = vmask[rows][:, k * U:(k + 1) * U].astype(np.int64)    # (|A|, U)
+        total += int(((vk.T @ kept) * pattern).sum())
+    return total
+
+
+def _delta_macs(influence, active):
+    """Delta-GRU (`keras_events.learning.delta`): D on the sent rows, M̂ += D, the memory
+    ``M_mem += V^T D`` over the sent rows, ``M = z ⊙ M + Σ_k β_k ⊙ M_mem_k`` and the
+    gradient over every row (∂y/∂h = 1)."""
+    U, P = influence.math.units, influence.n_columns
+    rows = _rows(active if influence.sparse else None, U)
+    vmask = influence.recurrent_mask() if influence.sparse else np.ones((U, 3 * U), bool)
+    pattern = influence._pattern
+    if pattern is None:
+        pattern = np.ones((U, P), bool)
+        recurrent = int(vmask[rows].sum()) * P
+    else:
+        recurrent = _recurrent(influence, rows, vmask, pattern)
+    entries = int(pattern.sum())
+    propagate = 2 * int(pattern[rows].sum()) + recurrent + 4 * entries + influence.n_local
+    return {"propagate": propagate, "gradient": entries, "total": propagate + entries,
+            "entries": 5 * entries}
 
 
 def bptt_step_macs(units, input_dim, active=None):

@@ -33,6 +33,15 @@ from keras import ops
 METHODS = ("rtrl", "snap1", "snap2")
 
 
+def bucket(active, units):
+    """Static row count for ``active`` rows: the next power of two, at most ``units``
+    (one compiled step per bucket: log2(units) variants instead of one per count)."""
+    size = 1
+    while size < active:
+        size *= 2
+    return min(size, units)
+
+
 def snap_order(method):
     """n of ``"snapN"`` (None for exact RTRL)."""
     if method == "rtrl":
@@ -154,14 +163,41 @@ class Influence:
             self._scatter_cache = (batch, np.stack([b, self.unit[p], p], axis=1))
         return self._scatter_cache[1]
 
-    def active_rows(self, state):
-        """Units whose row of ∂y/∂θ can be non-zero (in any batch element); None = all."""
+    def active_mask(self, state):
+        """(U,) bool: units whose row of ``M`` the next `step` pushes through the recurrent
+        kernel (∂y/∂s ≠ 0 in any batch element); None: all (dense, or a cell without
+        activity sparsity)."""
         if not (self.sparse and self.has_threshold):
             return None
-        return ops.nonzero(ops.any(ops.not_equal(state["dy"], 0), axis=0))[0]
+        return ops.any(ops.not_equal(state["dy"], 0), axis=0)
 
-    def step(self, x, state):
-        """Advance one step; returns the new state (its ``y`` is the cell output)."""
+    def active_rows(self, state):
+        """Indices of `active_mask` (dynamic length); None = all."""
+        mask = self.active_mask(state)
+        return None if mask is None else ops.nonzero(mask)[0]
+
+    def output_rows(self, state):
+        """Rows of ``M`` whose ∂y/∂s can be non-zero at this state (the gradient's rows)."""
+        return self.active_rows(state)
+
+    def _rows(self, state, size):
+        """The rows to gather: all active ones (dynamic length, ``size`` None) or exactly
+        ``size`` indices that include every active row (static shape for XLA / jax.jit;
+        ``size`` >= the number of active rows). The padding rows are inactive ones, whose
+        scale (∂y/∂s, the send gain) is exactly zero, so they add zeros."""
+        mask = self.active_mask(state)
+        if mask is None:
+            return None
+        if size is None:
+            return ops.nonzero(mask)[0]
+        if size >= self.math.units:
+            return None
+        return ops.top_k(ops.cast(mask, "float32"), size, sorted=False)[1]
+
+    def step(self, x, state, size=None):
+        """Advance one step; returns the new state (its ``y`` is the cell output).
+        ``size``: gather a static number of rows (see `bucket`), or None: exactly the
+        active ones."""
         dtype = state["M"].dtype
         weights = self._weights(dtype)
         kernel, rec = weights[0], weights[1]
@@ -174,7 +210,7 @@ class Influence:
         # Rows feeding the recurrent product: ∂y_{t-1}/∂θ = dy ⊙ M (+ the thresholds' own
         # entries), only for the active units.
         U = self.math.units
-        rows = self.active_rows(state)
+        rows = self._rows(state, size)
         M_y, V = M, rec
         if rows is not None:
             M_y, V = ops.take(M, rows, axis=1), ops.take(rec, rows, axis=0)
@@ -194,13 +230,7 @@ class Influence:
         G = ops.einsum("bjp,jq->bqp", M_y, V) * beta_rec[:, :, None]
         M_new = keep_M + ops.sum(ops.reshape(G, (-1, 3, U, self.n_columns)), axis=1)
 
-        # Immediate term: column p moves only its own unit's row (scattered, not multiplied).
-        batch = x.shape[0]
-        ones = ops.ones_like(x[:, :1])
-        coef = ops.take(ops.concatenate([beta_in, beta_rec], axis=-1), self.coef_idx, axis=1)
-        source = ops.take(ops.concatenate([x, y_prev, ones], axis=-1), self.src_idx, axis=1)
-        M_new = M_new + ops.scatter(self._scatter_index(batch), ops.reshape(coef * source, (-1,)),
-                                    (batch, U, self.n_columns))
+        M_new = M_new + self._immediate(beta_in, beta_rec, x, y_prev)
         if self._pattern is not None:
             M_new = M_new * ops.cast(self._pattern, dtype)
 
@@ -212,17 +242,33 @@ class Influence:
             new.update(y=s, old=s)
         return new
 
-    def gradients(self, state, delta):
+    def _immediate(self, beta_in, beta_rec, x, y_prev):
+        """Ī_t: column p moves only its own unit's row (scattered, not multiplied); ``x``
+        and ``y_prev`` are the vectors the kernel and the recurrent kernel multiply."""
+        batch = x.shape[0]
+        ones = ops.ones_like(x[:, :1])
+        coef = ops.take(ops.concatenate([beta_in, beta_rec], axis=-1), self.coef_idx, axis=1)
+        source = ops.take(ops.concatenate([x, y_prev, ones], axis=-1), self.src_idx, axis=1)
+        return ops.scatter(self._scatter_index(batch), ops.reshape(coef * source, (-1,)),
+                           (batch, self.math.units, self.n_columns))
+
+    def gradients(self, state, delta, gather=True):
         """``∂L/∂θ`` for ``delta = ∂L/∂y`` (batch, U) at this state, one tensor per
-        ``math.weights()`` entry (pruned entries exactly zero)."""
+        ``math.weights()`` entry (pruned entries exactly zero). ``gather=False`` multiplies
+        all rows (static shapes; the skipped rows are zero either way)."""
         M = state["M"]
         dtype = M.dtype
         delta = ops.cast(delta, dtype)
         w = delta * state["dy"] if self.has_threshold else delta
-        rows = self.active_rows(state)
+        rows = self.output_rows(state) if gather else None
         if rows is not None:
             w, M = ops.take(w, rows, axis=1), ops.take(M, rows, axis=1)
         flat = ops.einsum("bi,bip->p", w, M)
+        return self._unflatten(flat, delta, state)
+
+    def _unflatten(self, flat, delta, state):
+        """Per-variable gradients from the gradient of the tracked columns."""
+        dtype = flat.dtype
         grads = []
         for v_index, var in enumerate(self.math.weights()):
             shape = tuple(var.shape)

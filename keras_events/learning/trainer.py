@@ -6,8 +6,10 @@ from keras import ops
 
 from keras_events.learning import cost
 from keras_events.learning._autodiff import value_and_grad
+from keras_events.learning._compile import compile_step
 from keras_events.learning.cells import CellMath
-from keras_events.learning.influence import Influence, snap_order
+from keras_events.learning.delta import DeltaInfluence
+from keras_events.learning.influence import Influence, bucket, snap_order
 
 
 def _unwrap(layer):
@@ -36,15 +38,16 @@ def _split_model(model):
 class OnlineTrainer:
     """Online training of a recurrent model: a weight update every step (or every k).
 
-    The model is a recurrent layer (`EGRU`, ``RNN(EGRUCell)``, Keras ``GRU`` /
-    ``RNN(GRUCell)``, optionally wrapped by `keras_events.sparsity.prune_low_magnitude`)
+    The model is a recurrent layer (`EGRU`, ``RNN(EGRUCell)``, ``RNN(DeltaGRUCell)``,
+    Keras ``GRU`` / ``RNN(GRUCell)``, optionally wrapped by `keras_events.sparsity.prune_low_magnitude`)
     followed by per-step layers (e.g. ``Dense``) that map the cell output ``y_t`` to a
     prediction. Each `step` runs the cell one step, takes the loss of that step's
     prediction and updates the weights. Gradients of the cell come from:
 
     - ``"rtrl"``: exact real-time recurrent learning; with ``sparse=True`` (default) rows
       of backward-silent units and columns of pruned weights are skipped
-      (Subramoney et al. 2023), which changes the cost and not the numbers.
+      (Subramoney et al. 2023) -- for a Delta-GRU, the rows of units not sent -- which
+      changes the cost and not the numbers.
     - ``"snap1"``, ``"snap2"`` (any ``"snapN"``): the SnAp-n approximation
       (Menick et al., ICLR 2021).
     - ``"bptt"``: truncated back-propagation through time over the last ``update_every``
@@ -64,8 +67,10 @@ class OnlineTrainer:
         sparse: Exploit activity and parameter sparsity in RTRL/SnAp (exact).
         metrics: Keras `Metric` objects updated with every step's prediction.
         track_cost: Record the counted multiply-adds of every step in ``self.costs``.
-        run_eagerly: On TensorFlow, run op by op instead of tracing the step into a
-            `tf.function` (tracing pays off after a few dozen steps).
+        run_eagerly: Run op by op instead of compiling the step (`tf.function` on
+            TensorFlow, `jax.jit` on JAX; compiling pays off after a few dozen steps).
+        jit_compile: On TensorFlow, compile the step with XLA (static shapes: the active
+            rows are padded to a power of two, one compiled variant per size, as on JAX).
 
     Example:
 
@@ -82,7 +87,7 @@ class OnlineTrainer:
     """
 
     def __init__(self, model, optimizer, method="rtrl", loss=None, update_every=1, sparse=True,
-                 metrics=None, track_cost=False, run_eagerly=False):
+                 metrics=None, track_cost=False, run_eagerly=False, jit_compile=False):
         if not model.built:
             raise ValueError("Argument `model` must be built: call it on data or give it an Input.")
         self.model = model
@@ -104,7 +109,8 @@ class OnlineTrainer:
         self.costs = []
 
         self.masks = self._masks(wrapper)
-        self.influence = None if method == "bptt" else Influence(self.math, self.masks, method, sparse)
+        kind = DeltaInfluence if self.math.kind == "delta_gru" else Influence
+        self.influence = None if method == "bptt" else kind(self.math, self.masks, method, sparse)
         self.cell_variables = self.math.weights()
         self.readout_variables = [v for layer in self.readout for v in layer.trainable_variables]
         self.variables = self.cell_variables + self.readout_variables
@@ -113,12 +119,16 @@ class OnlineTrainer:
         self.dtype = self.cell_variables[0].dtype
         self._core = self._rtrl_core
         self._apply_fn = lambda grads: self.optimizer.apply(grads, self.variables)
-        if keras.backend.backend() == "tensorflow" and not run_eagerly:
-            import tensorflow as tf  # eager op dispatch dominates small steps: trace them once
+        # XLA and jax.jit need a static number of gathered rows (padded to a bucket);
+        # a plain tf.function takes it as a dynamic shape.
+        self._static_rows = False
+        if not run_eagerly:        # eager op dispatch dominates small steps: trace them once
+            self._core = compile_step(self._rtrl_core, self.variables, jit_compile)
+            self._static_rows = keras.backend.backend() == "jax" or bool(jit_compile)
+            if keras.backend.backend() == "tensorflow":
+                import tensorflow as tf
 
-            # (the number of active rows varies inside one graph)
-            self._core = tf.function(self._rtrl_core, reduce_retracing=True)
-            self._apply_fn = tf.function(self._apply_fn)
+                self._apply_fn = tf.function(self._apply_fn)
         self.reset_state()
 
     def _masks(self, wrapper):
@@ -186,9 +196,9 @@ class OnlineTrainer:
             logs[metric.name] = float(ops.convert_to_numpy(metric.result()))
         return logs
 
-    def _rtrl_core(self, x_t, y_t, sample_weight, state):
-        """The influence update and this step's gradients (traced once on TensorFlow)."""
-        state = self.influence.step(x_t, state)
+    def _rtrl_core(self, x_t, y_t, sample_weight, state, size=None):
+        """The influence update and this step's gradients (compiled once per ``size``)."""
+        state = self.influence.step(x_t, state, size)
 
         def fn(y):
             prediction = self._readout(y)
@@ -196,7 +206,8 @@ class OnlineTrainer:
 
         loss_value, prediction, readout_grads, (delta,) = value_and_grad(
             fn, self.readout_variables, [state["y"]])
-        return state, loss_value, prediction, self.influence.gradients(state, delta) + list(readout_grads)
+        grads = self.influence.gradients(state, delta, gather=size is None)
+        return state, loss_value, prediction, grads + list(readout_grads)
 
     def _rtrl_step(self, x_t, y_t, sample_weight):
         if self.state is None:
@@ -205,7 +216,13 @@ class OnlineTrainer:
         y_t = ops.convert_to_tensor(y_t)
         if sample_weight is not None:
             sample_weight = ops.convert_to_tensor(sample_weight)
-        self.state, loss_value, prediction, grads = self._core(x_t, y_t, sample_weight, previous)
+        size = None
+        if self._static_rows:
+            mask = self.influence.active_mask(previous)
+            if mask is not None:
+                count = int(ops.convert_to_numpy(ops.sum(ops.cast(mask, "int32"))))
+                size = bucket(count, self.math.units)
+        self.state, loss_value, prediction, grads = self._core(x_t, y_t, sample_weight, previous, size=size)
         self._accumulate(grads)
         if self.track_cost:
             self.costs.append(cost.rtrl_step_macs(
@@ -218,12 +235,10 @@ class OnlineTrainer:
 
     def _bptt_step(self, x_t, y_t, sample_weight, update):
         if self.state is None:
-            y, old, _ = self.math.initial_state(x_t.shape[0], self.dtype)
-            self.state = self._live = {"y": y, "old": old}
+            self.state = self._live = self.math.initial_carry(x_t.shape[0], self.dtype)
         self._window.append((x_t, y_t, sample_weight))
         # The live state runs ahead of the window start (no gradient needed for it).
-        y, old = self.math.forward(x_t, self._live["y"], self._live["old"], self._masked_weights())
-        self._live = {"y": y, "old": old}
+        y, self._live = self.math.forward(x_t, self._live, self._masked_weights())
         prediction = self._readout(y)
         loss_value = self._step_loss(y_t, prediction, sample_weight)
         if update and len(self._window) >= self.update_every:
@@ -239,9 +254,9 @@ class OnlineTrainer:
     def _window_loss(self):
         """Summed loss over the buffered window from its start state (BPTT)."""
         weights = self._masked_weights()
-        y, old, total = self.state["y"], self.state["old"], 0.0
+        carry, total = self.state, 0.0
         for x, target, weight in self._window:
-            y, old = self.math.forward(x, y, old, weights)
+            y, carry = self.math.forward(x, carry, weights)
             total = total + self._step_loss(target, self._readout(y), weight)
         return total, None
 

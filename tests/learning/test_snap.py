@@ -24,11 +24,12 @@ def _errors(model, orders, x, y):
     return errors
 
 
-@pytest.mark.parametrize("kind", ["egru", "gru"])
+@pytest.mark.parametrize("kind", ["egru", "gru", "delta_gru"])
 def test_snap_error_shrinks_with_n_and_vanishes_at_sequence_length(kind):
     """A sparse recurrent kernel (80 % pruned) so that influence spreads over several steps."""
     with float64():
-        model = make_model(kind, units=8, prune=0.8, surrogate="ste", seed=3)
+        options = {"surrogate": None, "hidden_threshold": 0.02} if kind == "delta_gru" else {"surrogate": "ste"}
+        model = make_model(kind, units=8, prune=0.8, seed=3, **options)
         x, y = sequence_data(time=TIME)
         errors = _errors(model, [1, 2, 3, TIME], x, y)
     assert errors[0] > errors[1] > errors[2] > 0, errors

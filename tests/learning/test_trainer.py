@@ -6,7 +6,7 @@ import pytest
 from helpers import LOSS, delayed_recall, make_model, sequence_data
 from keras import ops
 
-from keras_events import EGRU
+from keras_events import EGRU, DeltaGRUCell, DeltaLSTMCell
 from keras_events.learning import OnlineTrainer
 
 
@@ -53,6 +53,21 @@ def test_online_rtrl_learns_delayed_recall():
     x, y, w = delayed_recall(time=250, delay=2)
     history = trainer.fit_online(x, y, w, verbose=0)
     assert len(history["loss"]) == 250
+    assert _online_accuracy(trainer, delay=2) >= 0.9
+
+
+@pytest.mark.slow
+@pytest.mark.tensorflow_only
+def test_online_rtrl_learns_delayed_recall_delta_gru():
+    """The same task with a Delta-GRU (hidden threshold 0.05): from chance to >= 90 %."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((None, 2)),
+                              keras.layers.RNN(DeltaGRUCell(16, hidden_threshold=0.05), return_sequences=True),
+                              keras.layers.Dense(2)])
+    trainer = OnlineTrainer(model, keras.optimizers.Adam(0.02), method="rtrl", loss=LOSS)
+    assert _online_accuracy(trainer, delay=2) < 0.7
+    x, y, w = delayed_recall(time=250, delay=2)
+    trainer.fit_online(x, y, w, verbose=0)
     assert _online_accuracy(trainer, delay=2) >= 0.9
 
 
@@ -104,8 +119,11 @@ def test_errors_name_the_argument():
     with pytest.raises(ValueError, match="recurrent layer first"):
         OnlineTrainer(dense_first, "sgd", loss=LOSS)
     lstm = keras.Sequential([keras.Input((None, 2)), keras.layers.LSTM(4, return_sequences=True)])
-    with pytest.raises(TypeError, match="EGRUCell and keras.layers.GRUCell"):
+    with pytest.raises(TypeError, match="EGRUCell, DeltaGRUCell and keras.layers.GRUCell"):
         OnlineTrainer(lstm, "sgd", loss=LOSS)
+    delta_lstm = keras.Sequential([keras.Input((None, 2)), keras.layers.RNN(DeltaLSTMCell(4))])
+    with pytest.raises(TypeError, match="got a DeltaLSTMCell"):
+        OnlineTrainer(delta_lstm, "sgd", loss=LOSS)
     trainer = OnlineTrainer(model, "sgd", loss=LOSS, run_eagerly=True)
     with pytest.raises(ValueError, match="`x_t`"):
         trainer.step(np.zeros((2, 3, 2), "float32"), np.zeros((2,)))
