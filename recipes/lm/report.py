@@ -50,10 +50,12 @@ def format_table(rows):
     return "\n".join(lines)
 
 
-def multiplies_line(rows, within=0.10):
-    """Whether the EGRU's combined reduction at the highest sparsity is the product of its
-    weight and activity reductions (within ``within``, relative), and its perplexity cost
-    against the dense GRU."""
+def multiplies_line(rows):
+    """The EGRU's combined reduction at the highest sparsity against the product of its
+    weight and activity reductions (measured/product = 1: the factors multiply exactly;
+    below 1: pruning hit the rows of active units harder or the event rate rose), the
+    EGRU's advantage over the GRU at each sparsity, and the perplexity cost against the
+    dense GRU. Informational: how close to 1 is close enough is the reader's call."""
     egru = sorted((r for r in rows if r["model"] == "egru" and "weight_x_activity" in r),
                   key=lambda r: r["target_sparsity"])
     gru = [r for r in rows if r["model"] == "gru" and r["target_sparsity"] == 0]
@@ -61,12 +63,16 @@ def multiplies_line(rows, within=0.10):
         return "  [n/a ] multiplies: needs EGRU rows at sparsity 0 and > 0"
     top = egru[-1]
     ratio = top["reduction"] / top["weight_x_activity"]
-    ok = abs(ratio - 1.0) <= within
-    text = (f"  [{'PASS' if ok else 'FAIL'}] multiplies: EGRU at {top['weight_sparsity']:.2f} weight "
+    text = (f"  [info] multiplies: EGRU at {top['weight_sparsity']:.2f} weight "
             f"sparsity and {top['event_rate']:.3f} events does {top['reduction']:.1f}x fewer MACs "
             f"per token than the dense GRU; weight ({1 / (1 - top['weight_sparsity']):.1f}x) x "
             f"activity ({egru[0]['reduction']:.1f}x) = {top['weight_x_activity']:.1f}x "
-            f"(measured/product {ratio:.2f}, target 1 +- {within:g})")
+            f"(measured/product {ratio:.2f})")
+    gru_at = {r["target_sparsity"]: r for r in rows if r["model"] == "gru"}
+    ahead = [f"{r['target_sparsity']:g}: {r['reduction'] / gru_at[r['target_sparsity']]['reduction']:.1f}x"
+             for r in egru if r["target_sparsity"] in gru_at]
+    if ahead:
+        text += f"; EGRU/GRU reduction at the same target sparsity {', '.join(ahead)}"
     if gru:
         text += f"; test ppl {top['test_ppl']:.1f} vs dense GRU {gru[0]['test_ppl']:.1f}"
     return text
