@@ -11,8 +11,9 @@ import sys
 from recipes.common.stages import Logger
 
 
-def run(cfg, log=Logger("lm")):
+def run(cfg, log=None):
     """Runs the sweep of ``cfg``; returns the ``results.json`` dict."""
+    log = log or Logger("lm")
     from recipes.lm import distribute
 
     distribute.prepare(cfg.strategy, cfg.devices)  # before Keras is imported

@@ -110,7 +110,7 @@ class Corpus:
 
     def summary(self):
         return {"data_dir": self.data_dir, "layout": self.layout, "vocabulary": len(self.vocabulary),
-                **{f"{s}_tokens": int(len(getattr(self, s))) for s in SPLITS},
+                **{f"{s}_tokens": len(getattr(self, s)) for s in SPLITS},
                 "unk_fraction_test": float(np.mean(self.test == self.vocabulary.index[UNK]))}
 
 

@@ -74,9 +74,11 @@ class StateCarry(keras.layers.Wrapper):
         return {**super().get_config(), "batch_size": self.batch_size}
 
 
-@keras.saving.register_keras_serializable(package="recipes.lm")
 class TiedSoftmax(keras.layers.Layer):
-    """Logits ``h Eᵀ + b`` with ``E`` the embedding matrix of ``embedding`` (weight tying)."""
+    """Logits ``h Eᵀ + b`` with ``E`` the embedding matrix of ``embedding`` (weight tying).
+
+    It holds a reference to another layer, so a model with it is rebuilt with ``build``
+    and its weights restored with ``load_weights`` rather than saved as a ``.keras`` file."""
 
     def __init__(self, embedding, **kwargs):
         super().__init__(**kwargs)
@@ -91,7 +93,7 @@ class TiedSoftmax(keras.layers.Layer):
 
 def recurrent_layer(cfg, kind, index):
     """One recurrent layer of the stack (sequences and final states returned)."""
-    common = dict(return_sequences=True, return_state=True, name=f"{kind}_{index}")
+    common = {"return_sequences": True, "return_state": True, "name": f"{kind}_{index}"}
     if kind == "gru":
         return keras.layers.GRU(cfg.units, seed=cfg.seed + index, **common)
     if kind == "lstm":

@@ -119,6 +119,7 @@ def measure(model, split, kind, placement=None):
     on ``split`` (state carried across its batches, as in training; ``placement``: the
     ``distribute.Placement`` the model was built in)."""
     import keras
+
     from keras_events.ops.egru import step_macs
 
     layers = models.recurrent_layers(model)
@@ -145,16 +146,12 @@ def measure(model, split, kind, placement=None):
         dense += kernel.size + recurrent.size
         nonzero += np.count_nonzero(kernel) + np.count_nonzero(recurrent)
         size += kernel.size + recurrent.size
-    embedding = model.get_layer("embedding").input_dim
+    embedding = model.get_layer("embedding")
     return {"event_rate": float(np.mean(events)) if events else 1.0,
             "layer_event_rates": [float(e) for e in events],
             "weight_sparsity": 1.0 - nonzero / size,
             "effective_macs_per_token": effective, "dense_macs_per_token": dense,
-            "softmax_macs_per_token": float(cfg_units(model) * embedding)}
-
-
-def cfg_units(model):
-    return int(model.get_layer("embedding").output_dim)
+            "softmax_macs_per_token": float(embedding.input_dim * embedding.output_dim)}
 
 
 def _streams(rows, batch_size):

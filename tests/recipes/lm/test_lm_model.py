@@ -11,7 +11,7 @@ from recipes.lm import config, data, distribute, models, train
 
 
 def small(**kw):
-    base = dict(units=8, layers=2, bptt=5, batch_size=2, dropout=0.0, dropout_embedding=0.0)
+    base = {"units": 8, "layers": 2, "bptt": 5, "batch_size": 2, "dropout": 0.0, "dropout_embedding": 0.0}
     return config.Config(**{**base, **kw})
 
 
@@ -53,7 +53,7 @@ def test_short_run_lowers_perplexity_of_a_pruned_egru(lm_corpus):
     cfg = small(units=16, layers=2, bptt=20, batch_size=16, epochs=2, steps_per_epoch=15,
                 eval_batches=4, learning_rate=1e-2)
     corpus = data.load(lm_corpus, 500)
-    model, row = train.fit_one(cfg, corpus, "egru", 0.5, distribute.Placement(), log=lambda s: None)
+    _, row = train.fit_one(cfg, corpus, "egru", 0.5, distribute.Placement(), log=lambda s: None)
     assert row["valid_ppl"] < 0.8 * row["initial_valid_ppl"]  # initial: about the vocabulary size
     assert row["initial_valid_ppl"] > 0.5 * len(corpus.vocabulary)
     assert row["weight_sparsity"] == pytest.approx(0.5, abs=0.01)

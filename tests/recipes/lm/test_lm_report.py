@@ -15,7 +15,7 @@ def test_reductions_and_the_multiplies_line(tmp_path):
     rows = report.add_reductions([
         row("egru", 0.0, 0.0, 400.0, rate=0.3), row("egru", 0.8, 0.8, 100.0, rate=0.35),
         row("gru", 0.0, 0.0, 1000.0), row("gru", 0.8, 0.8, 200.0)])
-    egru0, egru8, gru0, gru8 = rows
+    egru0, egru8, _, gru8 = rows
     assert egru0["reduction"] == 2.5 and egru8["reduction"] == 10.0 and gru8["reduction"] == 5.0
     assert egru8["weight_x_activity"] == pytest.approx(5.0 * 2.5)  # 1/(1-0.8) x unpruned EGRU
     assert "weight_x_activity" not in gru8
