@@ -40,6 +40,7 @@ class Config:
     devices: int = 2  # logical CPU devices of --strategy mirrored / data-parallel
     seed: int = 0
     plots: bool = True
+    jit_compile: bool = True  # XLA on TensorFlow (tiny models compile longer than they train)
 
     def __post_init__(self):
         common_config.validate(self, known_models=KINDS)
@@ -90,6 +91,7 @@ def parse_args(argv=None):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(d, name))
     p.add_argument("--strategy", default=d.strategy, choices=STRATEGIES)
     p.add_argument("--no-plots", dest="plots", action="store_false")
+    p.add_argument("--no-jit", dest="jit_compile", action="store_false", help="no XLA (TensorFlow)")
     args = vars(p.parse_args(argv))
     args["models"] = tuple(s.strip() for s in args["models"].split(",") if s.strip())
     args["sweep"] = _floats(args["sweep"])

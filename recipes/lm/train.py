@@ -39,7 +39,7 @@ def compile_model(model, cfg, total_steps):
 
         # XLA: 2.5x faster steps; not under MirroredStrategy, whose compiled step would
         # read the other replica's variables across devices (XLA known issue).
-        jit = not tf.distribute.has_strategy()
+        jit = cfg.jit_compile and not tf.distribute.has_strategy()
     model.compile(optimizer=keras.optimizers.Adam(rate, clipnorm=1.0),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), jit_compile=jit)
     return model

@@ -50,8 +50,8 @@ def test_softmax_is_tied_to_the_embedding():
 
 
 def test_short_run_lowers_perplexity_of_a_pruned_egru(lm_corpus):
-    cfg = small(units=16, layers=2, bptt=20, batch_size=16, epochs=2, steps_per_epoch=15,
-                eval_batches=4, learning_rate=1e-2)
+    cfg = small(units=16, layers=1, bptt=10, batch_size=16, epochs=2, steps_per_epoch=12,
+                eval_batches=3, learning_rate=1e-2, jit_compile=False)
     corpus = data.load(lm_corpus, 500)
     _, row = train.fit_one(cfg, corpus, "egru", 0.5, distribute.Placement(), log=lambda s: None)
     assert row["valid_ppl"] < 0.8 * row["initial_valid_ppl"]  # initial: about the vocabulary size
@@ -62,7 +62,7 @@ def test_short_run_lowers_perplexity_of_a_pruned_egru(lm_corpus):
     assert row["effective_macs_per_token"] <= (1 - row["weight_sparsity"]) * row["dense_macs_per_token"] + 1
     # a dense GRU's effective MACs are its non-zero weights (independent count)
     gru = models.build(dataclasses.replace(cfg, layers=1), "gru", len(corpus.vocabulary), 16)
-    split = data.batches(corpus.test, 16, 20).limit(1)
+    split = data.batches(corpus.test, 16, 10).limit(1)
     stats = train.measure(gru, split, "gru")
     rnn = models.recurrent_layers(gru)[0][1]
     nonzero = sum(np.count_nonzero(keras.ops.convert_to_numpy(w))
