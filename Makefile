@@ -52,7 +52,7 @@ $(STAMP_DIR)/py-%:
 # --- tests ------------------------------------------------------------------------------
 # Backend-agnostic tests also run under JAX (cells, surrogates, activity).
 JAX_TESTS := tests/cells tests/test_surrogates.py tests/test_activity.py tests/sparsity \
-             tests/learning
+             tests/learning tests/recipes/lm/test_lm_jax.py
 
 test: install $(TEST_PREREQS) ## the default run: C unit tests, pytest, the JAX half
 	$(NATIVE) test core

@@ -10,11 +10,15 @@
 #                   qemu-system-arm for the board test, skipped without them; no build step
 #                   first: the C front end, the KE ops and firmware are compiled on demand)
 #   test-recipes-slow  also the slow quick-run test with the emulated board (~4 min)
+#   demo-lm         the language-model sweep (EGRU vs GRU x weight sparsity 0/0.5/0.8/0.9)
+#                   on the generated corpus into build/lm (~30 min on 2 shared cores)
 #   clean-recipes
 KWS_OUT ?= build/kws
+LM_OUT ?= build/lm
+LM_ARGS ?=
 KWS_ARGS ?=
 
-.PHONY: kws kws-quick kws-data kws-logmel test-recipes test-recipes-slow clean-recipes
+.PHONY: kws kws-quick kws-data kws-logmel demo-lm test-recipes test-recipes-slow clean-recipes
 
 kws-data: $(KWS_OUT)/data/generator.json ## offline keyword dataset into build/kws/data
 $(KWS_OUT)/data/generator.json:
@@ -30,6 +34,9 @@ kws-quick: ## the recipe's smoke run (--quick)
 kws-logmel: ## log-mel front end: host shared library + Cortex-M4 compile check
 	$(NATIVE) build logmel logmel-m4
 
+demo-lm: ## language model: EGRU vs GRU under weight sparsity (ppl vs effective MACs)
+	nice $(PYTHON) -m recipes.lm --out $(LM_OUT) $(LM_ARGS)
+
 test-recipes: ## tests/recipes
 	$(PYTHON) -m pytest -q tests/recipes
 
@@ -37,4 +44,4 @@ test-recipes-slow: ## tests/recipes including the slow board run
 	$(PYTHON) -m pytest -q -m "slow or not slow" tests/recipes
 
 clean-recipes: ## remove the recipe outputs
-	rm -rf build/recipes build/kws-quick $(KWS_OUT)
+	rm -rf build/recipes build/kws-quick $(KWS_OUT) $(LM_OUT)

@@ -42,11 +42,15 @@ class PruningPlan:
                 first_final_epoch)
 
 
-def best_weights_callback(from_epoch, monitor="val_accuracy"):
+def best_weights_callback(from_epoch, monitor="val_accuracy", mode="max"):
     """Keeps the weights of the best epoch at or after ``from_epoch`` (the first epoch
     with the final pruning masks: an earlier, denser epoch must not win) and restores
-    them when training ends."""
+    them when training ends. ``mode``: ``"max"`` (accuracy) or ``"min"`` (a loss)."""
     import keras
+
+    if mode not in ("max", "min"):
+        raise ValueError(f"Argument `mode` must be 'max' or 'min', got {mode!r}.")
+    sign = 1.0 if mode == "max" else -1.0
 
     class BestWeights(keras.callbacks.Callback):
         def __init__(self):
@@ -55,8 +59,8 @@ def best_weights_callback(from_epoch, monitor="val_accuracy"):
 
         def on_epoch_end(self, epoch, logs=None):
             value = (logs or {}).get(monitor)
-            if epoch >= from_epoch and value is not None and value > self.best:
-                self.best, self.best_epoch = value, epoch
+            if epoch >= from_epoch and value is not None and sign * value > self.best:
+                self.best, self.best_epoch = sign * value, epoch
                 self.weights = self.model.get_weights()
 
         def on_train_end(self, logs=None):
