@@ -8,8 +8,9 @@ averaged over the last ``--score-window`` seconds: for the models that average t
 outputs over time (EGRU, Delta-GRU, eGRU) this is the trained clip classifier applied to
 the window (mean_t Dense(y_t) = Dense(mean_t y_t)); for the GRU, which reads its last
 step, it smooths the per-step logits. A frame is labelled with its top class when that
-class's score reaches ``--detection-threshold``; runs of one label shorter than
-``--min-event`` are dropped, and each remaining run is a detected event.
+class's score reaches ``--detection-threshold``; runs of one label less than
+``--min-event`` apart are merged, runs shorter than ``--min-event`` are then dropped,
+and each remaining run is a detected event.
 
 Event-based metrics with an onset collar (Mesaros, Heittola & Virtanen, "Metrics for
 Polyphonic Sound Event Detection", Applied Sciences 2016, sec. 4.2): a detection is a
@@ -85,13 +86,17 @@ def detect(frame_scores, frame_seconds, threshold, min_seconds):
     """Detected events [(onset s, offset s, label)] from per-frame scores [T, classes]."""
     top, best = frame_scores.argmax(axis=1), frame_scores.max(axis=1)
     labels = np.where(best >= threshold, top, -1)
-    events, start = [], 0
+    runs, start = [], 0
     for t in range(1, len(labels) + 1):
         if t == len(labels) or labels[t] != labels[start]:
-            if labels[start] >= 0 and (t - start) * frame_seconds >= min_seconds:
-                events.append((start * frame_seconds, t * frame_seconds, int(labels[start])))
+            if labels[start] >= 0:
+                if runs and runs[-1][2] == labels[start] and start - runs[-1][1] < min_seconds / frame_seconds:
+                    runs[-1][1] = t  # a short dip inside one event: merge
+                else:
+                    runs.append([start, t, int(labels[start])])
             start = t
-    return events
+    return [(a * frame_seconds, b * frame_seconds, label) for a, b, label in runs
+            if (b - a) * frame_seconds >= min_seconds - 1e-9]
 
 
 def match(detected, reference, tolerance):

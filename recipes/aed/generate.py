@@ -232,7 +232,7 @@ def synthesize(category, rng, sr=SAMPLE_RATE, seconds=CLIP_SECONDS):
     """One clip of ``category``: (float audio in [-1, 1), onset, offset in seconds)."""
     n = int(seconds * sr)
     event, dur = SOUNDS[category](rng, sr, rng.uniform(0.8, 1.25))
-    event = event[:n]
+    event = event[:int((seconds - 0.2) * sr)]  # the event ends inside the clip
     dur = min(dur, len(event) / sr)
     onset = rng.uniform(0.1, max(0.1, seconds - dur - 0.1))
     rms = np.sqrt(np.mean(event ** 2)) + 1e-12
