@@ -10,11 +10,15 @@
 #                   qemu-system-arm for the board test, skipped without them; no build step
 #                   first: the C front end, the KE ops and firmware are compiled on demand)
 #   test-recipes-slow  also the slow quick-run test with the emulated board (~4 min)
+#   demo-aed        the acoustic-event recipe: python -m recipes.aed --out build/aed
+#                   (generated ESC-50 layout, 5 folds, int8 export, emulated M4 and M0)
 #   clean-recipes
 KWS_OUT ?= build/kws
 KWS_ARGS ?=
+AED_OUT ?= build/aed
+AED_ARGS ?=
 
-.PHONY: kws kws-quick kws-data kws-logmel test-recipes test-recipes-slow clean-recipes
+.PHONY: kws kws-quick kws-data kws-logmel demo-aed test-recipes test-recipes-slow clean-recipes
 
 kws-data: $(KWS_OUT)/data/generator.json ## offline keyword dataset into build/kws/data
 $(KWS_OUT)/data/generator.json:
@@ -30,6 +34,9 @@ kws-quick: ## the recipe's smoke run (--quick)
 kws-logmel: ## log-mel front end: host shared library + Cortex-M4 compile check
 	$(NATIVE) build logmel logmel-m4
 
+demo-aed: ## acoustic event detection end to end (ESC-50 layout, 5 folds, M4 + M0)
+	$(PYTHON) -m recipes.aed --out $(AED_OUT) $(AED_ARGS)
+
 test-recipes: ## tests/recipes
 	$(PYTHON) -m pytest -q tests/recipes
 
@@ -37,4 +44,4 @@ test-recipes-slow: ## tests/recipes including the slow board run
 	$(PYTHON) -m pytest -q -m "slow or not slow" tests/recipes
 
 clean-recipes: ## remove the recipe outputs
-	rm -rf build/recipes build/kws-quick $(KWS_OUT)
+	rm -rf build/recipes build/kws-quick $(KWS_OUT) $(AED_OUT)

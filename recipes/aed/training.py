@@ -12,6 +12,9 @@ and report stages; every model's row gets the mean and std of the test accuracy 
 the folds run (``test_accuracy`` is the mean, ``fold_accuracies`` the list).
 """
 
+import dataclasses
+import os
+
 import numpy as np
 
 from recipes.aed import prepare
@@ -74,7 +77,12 @@ def stage_train(cfg, state):
     for fold in folds:
         log(f"fold {fold} ({folds.index(fold) + 1} of {len(folds)})")
         fold_state = prepare.fold_split(cfg, state, fold)
-        fold_state = training.stage_train(cfg, fold_state, fit_one, log=log)
+        # Fold 1's models are <out>/<name>.keras (exported and run); the others' go to
+        # <out>/fold-<k>/.
+        fold_cfg = cfg if first is None else dataclasses.replace(
+            cfg, out=os.path.join(cfg.out, f"fold-{fold}"))
+        os.makedirs(fold_cfg.out, exist_ok=True)
+        fold_state = training.stage_train(fold_cfg, fold_state, fit_one, log=log)
         for name, row in fold_state["results"].items():
             per_fold.setdefault(name, []).append(row["test_accuracy"])
         if first is None:

@@ -76,3 +76,32 @@ def test_cli_errors_name_the_flag():
                          (dict(gap_seconds=(2.0, 1.0)), "--gap-seconds")):
         with pytest.raises(ValueError, match=flag):
             config.Config(**kwargs)
+
+
+def test_folds_mean_std_and_saved_models(tmp_path, monkeypatch):
+    """Two folds with a stub trainer: the row holds the fold mean and std, the state keeps
+    fold 1 (its test clips, its model saved at <out>/gru.keras), fold 2's model goes to
+    <out>/fold-2/."""
+    import keras
+
+    from recipes.aed import prepare, training
+
+    def stub_fit(cfg, state, name, target_sparsity=None):
+        model = keras.Sequential([keras.Input(state["x_training"].shape[1:]), keras.layers.GRU(2),
+                                  keras.layers.Dense(len(state["class_names"]))])
+        return model, {"test_accuracy": 0.5 + 0.25 * (state["test_fold"] - 1), "train_seconds": 0}
+
+    monkeypatch.setattr(training, "fit_one", stub_fit)
+    cfg = config.Config(out=str(tmp_path / "out"), clips_per_class=5, seconds=1.0, folds=2,
+                        augment_copies=1, models=("gru",))
+    (tmp_path / "out").mkdir()
+    state = prepare.stage_features(cfg, prepare.stage_data(cfg, {}))
+    state = training.stage_train(cfg, state)
+    row = state["results"]["gru"]
+    assert row["fold_accuracies"] == [0.5, 0.75]
+    assert row["test_accuracy"] == pytest.approx(0.625) and row["test_accuracy_std"] == pytest.approx(0.125)
+    assert state["folds"] == [1, 2] and state["test_fold"] == 1
+    assert set(state["dataset"].folds[state["index"]["testing"]]) == {1}
+    assert len(state["y_training"]) == 2 * len(state["index"]["training"])  # clean + 1 copy
+    assert (tmp_path / "out" / "gru.keras").is_file()
+    assert (tmp_path / "out" / "fold-2" / "gru.keras").is_file()
