@@ -12,13 +12,17 @@
 #   test-recipes-slow  also the slow quick-run test with the emulated board (~4 min)
 #   demo-lm         the language-model sweep (EGRU vs GRU x weight sparsity 0/0.5/0.8/0.9)
 #                   on the generated corpus into build/lm (~30 min on 2 shared cores)
+#   demo-aed        the acoustic-event recipe: python -m recipes.aed --out build/aed
+#                   (generated ESC-50 layout, 5 folds, int8 export, emulated M4 and M0)
 #   clean-recipes
 KWS_OUT ?= build/kws
 LM_OUT ?= build/lm
 LM_ARGS ?=
 KWS_ARGS ?=
+AED_OUT ?= build/aed
+AED_ARGS ?=
 
-.PHONY: kws kws-quick kws-data kws-logmel demo-lm test-recipes test-recipes-slow clean-recipes
+.PHONY: kws kws-quick kws-data kws-logmel demo-lm demo-aed test-recipes test-recipes-slow clean-recipes
 
 kws-data: $(KWS_OUT)/data/generator.json ## offline keyword dataset into build/kws/data
 $(KWS_OUT)/data/generator.json:
@@ -37,6 +41,9 @@ kws-logmel: ## log-mel front end: host shared library + Cortex-M4 compile check
 demo-lm: ## language model: EGRU vs GRU under weight sparsity (ppl vs effective MACs)
 	nice $(PYTHON) -m recipes.lm --out $(LM_OUT) $(LM_ARGS)
 
+demo-aed: ## acoustic event detection end to end (ESC-50 layout, 5 folds, M4 + M0)
+	$(PYTHON) -m recipes.aed --out $(AED_OUT) $(AED_ARGS)
+
 test-recipes: ## tests/recipes
 	$(PYTHON) -m pytest -q tests/recipes
 
@@ -44,4 +51,4 @@ test-recipes-slow: ## tests/recipes including the slow board run
 	$(PYTHON) -m pytest -q -m "slow or not slow" tests/recipes
 
 clean-recipes: ## remove the recipe outputs
-	rm -rf build/recipes build/kws-quick $(KWS_OUT) $(LM_OUT)
+	rm -rf build/recipes build/kws-quick $(KWS_OUT) $(LM_OUT) $(AED_OUT)
