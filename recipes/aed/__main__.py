@@ -12,13 +12,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from recipes.common import output  # noqa: E402
-
-
-def _floats(flag, text):
-    try:
-        return tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise ValueError(f"{flag} must be a comma list of numbers, got {text!r}.") from None
+from recipes.common.config import comma_floats
 
 
 def parse_args(argv=None):
@@ -71,7 +65,7 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     output.set_verbose(args.verbose)
     try:
-        gaps = _floats("--gap-seconds", args.gap_seconds)
+        gaps = comma_floats("--gap-seconds", args.gap_seconds)
         if len(gaps) != 2:
             raise ValueError(f"--gap-seconds must be two numbers low,high, got {args.gap_seconds!r}.")
         return Config(data_dir=args.data_dir, subset=args.subset, out=args.out,
@@ -89,7 +83,7 @@ def parse_args(argv=None):
                       score_window=args.score_window,
                       detection_threshold=args.detection_threshold, min_event=args.min_event,
                       onset_tolerance=args.onset_tolerance,
-                      rate_sweep=_floats("--rate-sweep", args.rate_sweep), quick=args.quick,
+                      rate_sweep=comma_floats("--rate-sweep", args.rate_sweep), quick=args.quick,
                       board=not args.no_board, plots=not args.no_plots)
     except ValueError as err:
         p.error(str(err))

@@ -5,6 +5,22 @@ recipe does not have are skipped.
 """
 
 
+def comma_floats(flag, text):
+    """``"0.1,0.2"`` -> ``(0.1, 0.2)``; ValueError naming `flag` for a non-number."""
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"{flag} must be a comma list of numbers, got {text!r}.") from None
+
+
+def comma_ints(flag, text):
+    """``"0,1,2"`` -> ``(0, 1, 2)``; ValueError naming `flag` for a non-integer."""
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"{flag} must be a comma list of integers, got {text!r}.") from None
+
+
 def _flag(name):
     return "--" + name.replace("_", "-")
 

@@ -14,20 +14,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from recipes.common import output  # noqa: E402
-
-
-def _floats(flag, text):
-    try:
-        return tuple(float(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise ValueError(f"{flag} must be a comma list of numbers, got {text!r}.") from None
-
-
-def _ints(flag, text):
-    try:
-        return tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise ValueError(f"{flag} must be a comma list of integers, got {text!r}.") from None
+from recipes.common.config import comma_floats, comma_ints
 
 
 def parse_args(argv=None):
@@ -150,7 +137,7 @@ def parse_args(argv=None):
                       delta_hidden_threshold=args.delta_hidden_threshold,
                       delta_epochs=args.delta_epochs,
                       models=tuple(m for m in args.models.split(",") if m), seed=args.seed,
-                      seeds=_ints("--seeds", args.seeds), protocol=args.protocol,
+                      seeds=comma_ints("--seeds", args.seeds), protocol=args.protocol,
                       pool_dir=args.pool_dir,
                       frontend=args.frontend,
                       keywords=tuple(k for k in args.keywords.split(",") if k),
@@ -158,8 +145,8 @@ def parse_args(argv=None):
                       prune_begin=args.prune_begin, prune_end=args.prune_end,
                       calibration_clips=args.calibration_clips,
                       stream_check_clips=args.stream_check_clips,
-                      sweep=_floats("--sweep", args.sweep), board=not args.no_board,
-                      rate_sweep=_floats("--rate-sweep", args.rate_sweep),
+                      sweep=comma_floats("--sweep", args.sweep), board=not args.no_board,
+                      rate_sweep=comma_floats("--rate-sweep", args.rate_sweep),
                       arduino=not args.no_arduino)
     except ValueError as err:
         p.error(str(err))

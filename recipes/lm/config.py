@@ -63,10 +63,6 @@ class Config:
         return 10000 if self.data_dir else GENERATED_VOCAB
 
 
-def _floats(text):
-    return tuple(float(s) for s in text.split(",") if s.strip())
-
-
 def parse_args(argv=None):
     d = Config()
     p = argparse.ArgumentParser(
@@ -94,5 +90,5 @@ def parse_args(argv=None):
     p.add_argument("--no-jit", dest="jit_compile", action="store_false", help="no XLA (TensorFlow)")
     args = vars(p.parse_args(argv))
     args["models"] = tuple(s.strip() for s in args["models"].split(",") if s.strip())
-    args["sweep"] = _floats(args["sweep"])
+    args["sweep"] = common_config.comma_floats("--sweep", args["sweep"])
     return Config(**args)
