@@ -160,7 +160,7 @@ def run_bptt(cell, masks, x, delta, xla):
     grads = [ops.convert_to_numpy(g) for g in fn()]
     elapsed = time.perf_counter() - start
     return {"ms": 1e3 * elapsed / x.shape[0], "grads": grads,
-            "macs": cost.bptt_step_macs(cell.units, x.shape[1])["total"]}
+            "macs": cost.bptt_step_macs(cell.units, x.shape[1], gates=math.gates_count)["total"]}
 
 
 def rel(a, b):

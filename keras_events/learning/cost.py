@@ -87,12 +87,13 @@ def _delta_macs(influence, active):
             "entries": (G + (3 if lstm else 2)) * entries}
 
 
-def bptt_step_macs(units, input_dim, active=None):
+def bptt_step_macs(units, input_dim, active=None, gates=3):
     """Multiply-adds per step of back-propagation through time (dense or, with the
     number of ``active`` units, the sparse backward pass of EGRU): forward, the recurrent
-    backward product and the weight-gradient outer products."""
-    U, I = units, input_dim
+    backward product and the weight-gradient outer products. ``gates``: gate blocks of
+    the kernels (3 for the GRUs, 4 for the Delta-LSTM)."""
+    U, I, G = units, input_dim, gates
     A = U if active is None else int(active)
-    forward = 3 * U * (I + U)
-    backward = 3 * U * A + 3 * U * (I + A + 2)
+    forward = G * U * (I + U)
+    backward = G * U * A + G * U * (I + A + 2)
     return {"forward": forward, "backward": backward, "total": forward + backward}

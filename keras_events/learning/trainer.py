@@ -248,7 +248,8 @@ class OnlineTrainer:
             self.state = self._live
             self._window = []
         if self.track_cost:
-            self.costs.append(cost.bptt_step_macs(self.math.units, self.math.input_dim))
+            self.costs.append(cost.bptt_step_macs(self.math.units, self.math.input_dim,
+                                                     gates=self.math.gates_count))
         return loss_value, prediction
 
     def _window_loss(self):
