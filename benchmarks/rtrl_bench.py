@@ -1,10 +1,11 @@
 """Online-learning cost per step: dense vs sparse RTRL, SnAp-1/2 and BPTT (issue 24).
 
-One cell (32 units, 8 inputs, batch 1, float64), EGRU and Delta-GRU, at activity
+One cell (32 units, 8 inputs, batch 1, float64), EGRU and Delta-GRU (``--cells
+delta_lstm``: Delta-LSTM), at activity
 sparsity 0/50/90 % x weight sparsity 0/50/80 % (random masks on both kernels). Activity
 sparsity is the share of (step, unit) pairs whose row of the influence matrix is not
 propagated: for the EGRU, units with ∂y/∂s = 0 (set by the surrogate's width at a fixed
-threshold); for the Delta-GRU, units not sent (set by the hidden threshold). For each it
+threshold); for the delta cells, units not sent (set by the hidden threshold). For each it
 runs the same input stream through dense RTRL (every row and column), sparse RTRL
 (Subramoney et al. 2023), SnAp-1/2 (Menick et al. 2021) and BPTT and prints counted
 multiply-adds per step (`keras_events.learning.cost`), the median wall time of one
@@ -15,7 +16,7 @@ process CPU time, which machine load disturbs less) and the largest relative gra
 sparse RTRL vs dense RTRL and vs BPTT. Ratios are from this one run; wall times depend
 on the machine and its load.
 
-    python benchmarks/rtrl_bench.py [--cells egru delta_gru] [--units 32] [--inputs 8]
+    python benchmarks/rtrl_bench.py [--cells egru delta_gru delta_lstm] [--units 32] [--inputs 8]
         [--steps 40] [--activity 0 0.5 0.9] [--weights 0 0.5 0.8] [--xla] [--repeats 3]
 """
 
@@ -32,7 +33,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_events import DeltaGRUCell, EGRUCell
+from keras_events import DeltaGRUCell, DeltaLSTMCell, EGRUCell
 from keras_events.learning import CellMath, DeltaInfluence, Influence, cost
 from keras_events.learning._autodiff import value_and_grad
 from keras_events.learning._compile import compile_step
@@ -43,21 +44,22 @@ BACKEND = keras.backend.backend()
 
 
 def make_cell(kind, units, inputs, knob, seed=0):
-    """``knob``: the EGRU's surrogate, or the Delta-GRU's hidden threshold."""
+    """``knob``: the EGRU's surrogate, or the delta cell's hidden threshold."""
     keras.utils.set_random_seed(seed)
     if kind == "egru":
         # zero biases (not U(0, 1)) keep the event rate low enough for 90 % activity sparsity
         cell = EGRUCell(units, surrogate=knob, threshold_init=THRESHOLD, bias_initializer="zeros",
                         dtype="float64")
     else:
-        cell = DeltaGRUCell(units, hidden_threshold=knob, dtype="float64")
+        cls = DeltaGRUCell if kind == "delta_gru" else DeltaLSTMCell
+        cell = cls(units, hidden_threshold=knob, dtype="float64")
     cell.build((None, inputs))
     return cell
 
 
 def influence_for(cell, masks, method="rtrl", sparse=True):
     math = CellMath(cell)
-    kind = DeltaInfluence if math.kind == "delta_gru" else Influence
+    kind = DeltaInfluence if math.delta else Influence
     return kind(math, masks, method=method, sparse=sparse)
 
 
@@ -87,13 +89,14 @@ def egru_width(units, x, masks, activity_sparsity):
     return float(np.quantile(np.abs(v[~events]), wanted / (1.0 - events.mean())))
 
 
-def delta_threshold(units, x, masks, activity_sparsity):
+def delta_threshold(kind, units, x, masks, activity_sparsity):
     """Hidden threshold at which about the wanted share of units is not sent (bisection)."""
     low, high = 0.0, 1.0
     for _ in range(10):
         mid = 0.5 * (low + high)
-        cell = make_cell("delta_gru", units, x.shape[1], mid)
-        sent = np.mean([ops.convert_to_numpy(CellMath(cell).send_gain(c[0], c[2]) != 0)
+        cell = make_cell(kind, units, x.shape[1], mid)
+        at = 3 if kind == "delta_lstm" else 2                        # position of ĥ in the carry
+        sent = np.mean([ops.convert_to_numpy(CellMath(cell).send_gain(c[0], c[at]) != 0)
                         for c in forward_states(cell, x, masks)[:-1]])
         if 1.0 - sent < activity_sparsity:
             low = mid
@@ -157,7 +160,7 @@ def run_bptt(cell, masks, x, delta, xla):
     grads = [ops.convert_to_numpy(g) for g in fn()]
     elapsed = time.perf_counter() - start
     return {"ms": 1e3 * elapsed / x.shape[0], "grads": grads,
-            "macs": cost.bptt_step_macs(cell.units, x.shape[1])["total"]}
+            "macs": cost.bptt_step_macs(cell.units, x.shape[1], gates=math.gates_count)["total"]}
 
 
 def rel(a, b):
@@ -166,7 +169,7 @@ def rel(a, b):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cells", nargs="+", choices=["egru", "delta_gru"], default=["egru", "delta_gru"])
+    parser.add_argument("--cells", nargs="+", choices=["egru", "delta_gru", "delta_lstm"], default=["egru", "delta_gru"])
     parser.add_argument("--units", type=int, default=32)
     parser.add_argument("--inputs", type=int, default=8)
     parser.add_argument("--steps", type=int, default=40)
@@ -189,7 +192,8 @@ def main():
         rng = np.random.default_rng(0)
         x = rng.normal(size=(args.steps, args.inputs))
         delta = ops.convert_to_tensor(rng.normal(size=(1, U)))
-        name = "EGRU" if kind == "egru" else "Delta-GRU"
+        name = {"egru": "EGRU", "delta_gru": "Delta-GRU", "delta_lstm": "Delta-LSTM"}[kind]
+        columns = (4 if kind == "delta_lstm" else 3) * U
         print(f"\n{name} {U} units, {args.inputs} inputs, batch 1, {args.steps} steps; MACs = counted "
               f"multiply-adds per step, ms = median wall time per step ({compiler}), cpu = dense/sparse "
               f"CPU time")
@@ -202,11 +206,11 @@ def main():
         for weight_sparsity in args.weights:
             masks = [None] * (4 if kind == "egru" else 3)
             if weight_sparsity > 0:
-                masks[:2] = [rng.random((args.inputs, 3 * U)) >= weight_sparsity,
-                             rng.random((U, 3 * U)) >= weight_sparsity]
+                masks[:2] = [rng.random((args.inputs, columns)) >= weight_sparsity,
+                             rng.random((U, columns)) >= weight_sparsity]
             for activity_sparsity in args.activity:
-                if kind == "delta_gru":
-                    knob = 0.0 if activity_sparsity == 0 else delta_threshold(U, x, masks, activity_sparsity)
+                if kind != "egru":
+                    knob = 0.0 if activity_sparsity == 0 else delta_threshold(kind, U, x, masks, activity_sparsity)
                 elif activity_sparsity == 0:
                     knob = "ste"        # ψ = 1: every unit backward-active
                 else:

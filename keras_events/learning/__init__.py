@@ -2,7 +2,7 @@
 
 `OnlineTrainer` trains a recurrent model one time step at a time with the influence
 matrix of real-time recurrent learning (memory independent of the sequence length);
-`Influence` is the forward-mode gradient of one cell (`DeltaInfluence` for a Delta-GRU),
+`Influence` is the forward-mode gradient of one cell (`DeltaInfluence` for a Delta-GRU or Delta-LSTM),
 `cost` counts its operations.
 See docs/guides/online-learning.md.
 """

@@ -22,6 +22,12 @@ carries them the same way so that the send masks are bit-identical to the cell's
 under the cell's straight-through gradient (Chen et al. 2023), plus ``|Δ| ψ(|Δ| - θ)``
 when the cell has a surrogate. x̂ depends on the data only, so it needs no influence.
 
+Delta-LSTM (`keras_events.cells.delta_lstm`, gate order [i | f | c | o]): one delta
+memory ``m = x̂ W + ĥ V`` (4U columns), ``p = m + b``, ``c_t = f ⊙ c + i ⊙ g``,
+``h_t = o ⊙ tanh(c_t)``; `lstm_gates` gives the local derivatives of ``c_t`` and ``h_t``
+(Hochreiter & Schmidhuber 1997; the cell carries two states, so its RTRL influence has
+a block for each, see `keras_events.learning.delta`).
+
 `local_step` returns, besides the new state, the partial derivatives of ``s`` that are
 local to a unit: ∂s/∂(pre-activation of gate k) from the input side (``beta_in``) and
 from the recurrent side (``beta_rec``), and ∂s/∂old (``keep``). RTRL
@@ -33,6 +39,7 @@ from keras import ops
 
 from keras_events.cells.delta import delta_encode
 from keras_events.cells.delta_gru import DeltaGRUCell
+from keras_events.cells.delta_lstm import DeltaLSTMCell
 from keras_events.cells.egru import EGRUCell
 
 
@@ -44,7 +51,7 @@ class CellMath:
     """The step of one supported cell, from the cell's (masked) weights.
 
     Args:
-        cell: An `EGRUCell`, a `DeltaGRUCell` or a `keras.layers.GRUCell`
+        cell: An `EGRUCell`, a `DeltaGRUCell`, a `DeltaLSTMCell` or a `keras.layers.GRUCell`
             (``reset_after=True``), with ``tanh``/``sigmoid`` activations, built.
     """
 
@@ -53,6 +60,8 @@ class CellMath:
             self.kind = "egru"
         elif isinstance(cell, DeltaGRUCell):
             self.kind = "delta_gru"
+        elif isinstance(cell, DeltaLSTMCell):
+            self.kind = "delta_lstm"
         elif isinstance(cell, keras.layers.GRUCell):
             self.kind = "gru"
             if not cell.reset_after:
@@ -60,8 +69,8 @@ class CellMath:
                                  "(the Keras default) only; rebuild the layer with reset_after=True.")
         else:
             raise TypeError(
-                f"Online learning (RTRL/SnAp) supports EGRUCell, DeltaGRUCell and "
-                f"keras.layers.GRUCell; got a {type(cell).__name__} (see "
+                f"Online learning (RTRL/SnAp) supports EGRUCell, DeltaGRUCell, DeltaLSTMCell "
+                f"and keras.layers.GRUCell; got a {type(cell).__name__} (see "
                 f"docs/guides/online-learning.md).")
         if not (_is(cell.activation, "tanh") and _is(cell.recurrent_activation, "sigmoid")):
             raise ValueError(f"Online learning needs the default activations (activation='tanh', "
@@ -73,7 +82,9 @@ class CellMath:
         self.input_dim = cell.kernel.shape[0]
         self.use_bias = cell.use_bias
         self.surrogate = getattr(cell, "surrogate", None)
-        if self.kind == "delta_gru":
+        self.delta = self.kind in ("delta_gru", "delta_lstm")
+        self.gates_count = 4 if self.kind == "delta_lstm" else 3    # gate blocks of the kernels
+        if self.delta:
             self.input_threshold = cell.input_threshold
             self.hidden_threshold = cell.hidden_threshold
 
@@ -139,20 +150,51 @@ class CellMath:
         m_h = m_h + ops.matmul(dh, recurrent_kernel)
         return self.gates(m_x, m_h, h, bias), (x_hat, h_hat, m_x, m_h)
 
+    # ----------------------------------------------------------- Delta-LSTM
+    def lstm_gates(self, m, c, bias):
+        """The Delta-LSTM step from its memory ``m`` (no bias) and ``c = c_{t-1}``.
+
+        Returns ``(h, c_t, beta_c, f, dh_dc, dh_do)``: ``beta_c`` (batch, 4U) = ∂c_t/∂p_k
+        per gate block (zero for o), ``f`` = ∂c_t/∂c_{t-1}, ``dh_dc`` = ∂h_t/∂c_t and
+        ``dh_do`` = ∂h_t/∂p_o (the only direct pre-activation path into h)."""
+        p = m + bias if bias is not None else m
+        p_i, p_f, p_c, p_o = ops.split(p, 4, axis=-1)
+        i, f, g, o = ops.sigmoid(p_i), ops.sigmoid(p_f), ops.tanh(p_c), ops.sigmoid(p_o)
+        c_next = f * c + i * g
+        tc = ops.tanh(c_next)
+        h = o * tc
+        beta_c = ops.concatenate([g * i * (1.0 - i), c * f * (1.0 - f), i * (1.0 - g * g),
+                                  ops.zeros_like(o)], axis=-1)
+        return h, c_next, beta_c, f, o * (1.0 - tc * tc), tc * o * (1.0 - o)
+
+    def delta_lstm_step(self, x, h, c, x_hat, h_hat, m, kernel, recurrent_kernel, bias):
+        """One Delta-LSTM step as the cell computes it (same encodings, same accumulation
+        order). Returns `lstm_gates`' tuple and the new ``(x̂, ĥ, m)``."""
+        dx, x_hat, _ = delta_encode(x, x_hat, self.input_threshold, self.surrogate)
+        dh, h_hat, _ = delta_encode(h, h_hat, self.hidden_threshold, self.surrogate)
+        m = m + ops.matmul(dx, kernel) + ops.matmul(dh, recurrent_kernel)
+        return self.lstm_gates(m, c, bias), (x_hat, h_hat, m)
+
     # ----------------------------------------------------------------- BPTT
     def initial_carry(self, batch_size, dtype):
         """The recurrent state `forward` carries (a tuple of tensors)."""
         y, old, _ = self.initial_state(batch_size, dtype)
-        if self.kind != "delta_gru":
+        if not self.delta:
             return (y, old)
         U = self.units
         zeros = lambda n: ops.zeros((batch_size, n), dtype=dtype)
+        if self.kind == "delta_lstm":    # the cell's state order: h, c, x̂, ĥ, m
+            return (y, zeros(U), zeros(self.input_dim), zeros(U), zeros(4 * U))
         return (y, zeros(self.input_dim), zeros(U), zeros(3 * U), zeros(3 * U))
 
     def forward(self, x, carry, weights):
         """Differentiable step (for BPTT through the surrogate / straight-through mask):
         returns (y, new carry)."""
         bias = weights[2] if self.use_bias else None
+        if self.kind == "delta_lstm":
+            (h, c, *_), (x_hat, h_hat, m) = self.delta_lstm_step(
+                x, carry[0], carry[1], carry[2], carry[3], carry[4], weights[0], weights[1], bias)
+            return h, (h, c, x_hat, h_hat, m)
         if self.kind == "delta_gru":
             h = carry[0]
             # the cell's own encoding: straight-through (stop_gradient) or its surrogate

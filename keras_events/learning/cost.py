@@ -20,16 +20,16 @@ def rtrl_step_macs(influence, active=None, delta_active=None):
     Args:
         influence: The `Influence`.
         active: Indices of the units whose ∂y/∂s was non-zero at the previous step
-            (rows propagated through the recurrent kernel); None: all. For a Delta-GRU
+            (rows propagated through the recurrent kernel); None: all. For a delta cell
             (`DeltaInfluence`): the units sent at this step.
         delta_active: The same at the current step (rows of the gradient); None: all.
-            Unused for a Delta-GRU, whose gradient uses every row.
+            Unused for a delta cell, whose gradient uses every row.
 
     Returns:
         dict with ``propagate``, ``gradient``, ``total`` multiply-adds and ``entries``
         (stored influence entries).
     """
-    if influence.math.kind == "delta_gru":
+    if influence.math.delta:
         return _delta_macs(influence, active)
     U = influence.math.units
     P = influence.n_columns
@@ -58,19 +58,22 @@ def _recurrent(influence, rows, vmask, pattern):
     U = influence.math.units
     kept = pattern[rows].astype(np.int64)
     total = 0
-    for k in range(3):
+    for k in range(influence.math.gates_count):
         vk = vmask[rows][:, k * U:(k + 1) * U].astype(np.int64)    # (|A|, U)
         total += int(((vk.T @ kept) * pattern).sum())
     return total
 
 
 def _delta_macs(influence, active):
-    """Delta-GRU (`keras_events.learning.delta`): D on the sent rows, M̂ += D, the memory
-    ``M_mem += V^T D`` over the sent rows, ``M = z ⊙ M + Σ_k β_k ⊙ M_mem_k`` and the
-    gradient over every row (∂y/∂h = 1)."""
-    U, P = influence.math.units, influence.n_columns
+    """Delta cells (`keras_events.learning.delta`): D on the sent rows, M̂ += D, the
+    memory ``M_mem += V^T D`` over the sent rows, then the Delta-GRU's
+    ``M = z ⊙ M + Σ_k β_k ⊙ M_mem_k`` (4 per entry) or the Delta-LSTM's ``M_c = f ⊙ M_c +
+    Σ_k β_k ⊙ M_mem_k`` and ``M = ∂h/∂c ⊙ M_c + ∂h/∂p_o ⊙ M_mem_o`` (5 + 2 per entry, and
+    two immediate terms), and the gradient over every row (∂y/∂h = 1)."""
+    U, P, G = influence.math.units, influence.n_columns, influence.math.gates_count
+    lstm = influence.math.kind == "delta_lstm"
     rows = _rows(active if influence.sparse else None, U)
-    vmask = influence.recurrent_mask() if influence.sparse else np.ones((U, 3 * U), bool)
+    vmask = influence.recurrent_mask() if influence.sparse else np.ones((U, G * U), bool)
     pattern = influence._pattern
     if pattern is None:
         pattern = np.ones((U, P), bool)
@@ -78,17 +81,19 @@ def _delta_macs(influence, active):
     else:
         recurrent = _recurrent(influence, rows, vmask, pattern)
     entries = int(pattern.sum())
-    propagate = 2 * int(pattern[rows].sum()) + recurrent + 4 * entries + influence.n_local
+    combine = (G + 1 + 2) * entries if lstm else (G + 1) * entries
+    propagate = 2 * int(pattern[rows].sum()) + recurrent + combine + (2 if lstm else 1) * influence.n_local
     return {"propagate": propagate, "gradient": entries, "total": propagate + entries,
-            "entries": 5 * entries}
+            "entries": (G + (3 if lstm else 2)) * entries}
 
 
-def bptt_step_macs(units, input_dim, active=None):
+def bptt_step_macs(units, input_dim, active=None, gates=3):
     """Multiply-adds per step of back-propagation through time (dense or, with the
     number of ``active`` units, the sparse backward pass of EGRU): forward, the recurrent
-    backward product and the weight-gradient outer products."""
-    U, I = units, input_dim
+    backward product and the weight-gradient outer products. ``gates``: gate blocks of
+    the kernels (3 for the GRUs, 4 for the Delta-LSTM)."""
+    U, I, G = units, input_dim, gates
     A = U if active is None else int(active)
-    forward = 3 * U * (I + U)
-    backward = 3 * U * A + 3 * U * (I + A + 2)
+    forward = G * U * (I + U)
+    backward = G * U * A + G * U * (I + A + 2)
     return {"forward": forward, "backward": backward, "total": forward + backward}

@@ -80,21 +80,26 @@ class Influence:
     def _layout(self, weights):
         """Tracked columns: kernel, recurrent kernel, biases (local), then thresholds."""
         U, I = self.math.units, self.math.input_dim
+        G = self.math.gates_count
+        names = ["kernel", "recurrent"] + (["bias"] if self.math.use_bias else [])
+        names += ["threshold"] * (len(weights) - len(names))
         unit, coef, src, var, flat = [], [], [], [], []
-        for v_index, (w, mask) in enumerate(zip(weights, self.masks)):
+        for v_index, (w, mask, name) in enumerate(zip(weights, self.masks, names)):
             shape = tuple(w.shape)
             keep = np.ones(shape, bool) if (mask is None or not self.sparse) else mask
             idx = np.flatnonzero(keep.reshape(-1))
-            if len(shape) == 1:          # threshold_param: handled as the last block
+            if name == "threshold":      # threshold_param: handled as the last block
                 continue
-            rows, cols = np.unravel_index(idx, shape)
-            name = ("kernel", "recurrent", "bias")[v_index]
+            if len(shape) == 1:          # a single bias (Delta-LSTM): the input-side coefficient
+                rows, cols = np.zeros_like(idx), idx
+            else:
+                rows, cols = np.unravel_index(idx, shape)
             if name == "kernel":
                 c, s = cols, rows                                 # x_m feeds a-side of column q
             elif name == "recurrent":
-                c, s = 3 * U + cols, I + rows                     # y_prev_j feeds g-side
+                c, s = G * U + cols, I + rows                     # y_prev_j feeds g-side
             else:
-                c, s = rows * 3 * U + cols, np.full_like(rows, I + U)   # bias row 0: a, row 1: g
+                c, s = rows * G * U + cols, np.full_like(rows, I + U)   # bias row 0: a, row 1: g
             unit.append(cols % U)
             coef.append(c)
             src.append(s)
@@ -111,14 +116,15 @@ class Influence:
         self._pattern = None if self.order is None else self.snap_pattern(self.order)
 
     def recurrent_mask(self):
-        """0/1 (U, 3U) mask of the recurrent kernel (ones if unpruned)."""
+        """0/1 (U, gates·U) mask of the recurrent kernel (ones if unpruned)."""
+        U = self.math.units
         m = self.masks[1]
-        return np.ones((self.math.units, 3 * self.math.units), bool) if m is None else m
+        return np.ones((U, self.math.gates_count * U), bool) if m is None else m
 
     def jacobian_pattern(self):
         """Static pattern of J (U x U, [i, j]: s_i depends on s_j): diagonal + recurrent."""
         U = self.math.units
-        rec = self.recurrent_mask().reshape(U, 3, U).any(axis=1).T   # [i, j] = V[j, k*U+i] != 0
+        rec = self.recurrent_mask().reshape(U, self.math.gates_count, U).any(axis=1).T   # [i, j] = V[j, k*U+i] != 0
         return rec | np.eye(U, dtype=bool)
 
     def snap_pattern(self, n):
@@ -272,7 +278,7 @@ class Influence:
         grads = []
         for v_index, var in enumerate(self.math.weights()):
             shape = tuple(var.shape)
-            if len(shape) == 1:
+            if self.has_threshold and v_index == len(self.masks) - 1:
                 g = flat[self.n_local:] + ops.sum(delta * state["y_thr"], axis=0)
             else:
                 sel = np.flatnonzero(self.var_idx == v_index)

@@ -39,14 +39,14 @@ class OnlineTrainer:
     """Online training of a recurrent model: a weight update every step (or every k).
 
     The model is a recurrent layer (`EGRU`, ``RNN(EGRUCell)``, ``RNN(DeltaGRUCell)``,
-    Keras ``GRU`` / ``RNN(GRUCell)``, optionally wrapped by `keras_events.sparsity.prune_low_magnitude`)
+    ``RNN(DeltaLSTMCell)``, Keras ``GRU`` / ``RNN(GRUCell)``, optionally wrapped by `keras_events.sparsity.prune_low_magnitude`)
     followed by per-step layers (e.g. ``Dense``) that map the cell output ``y_t`` to a
     prediction. Each `step` runs the cell one step, takes the loss of that step's
     prediction and updates the weights. Gradients of the cell come from:
 
     - ``"rtrl"``: exact real-time recurrent learning; with ``sparse=True`` (default) rows
       of backward-silent units and columns of pruned weights are skipped
-      (Subramoney et al. 2023) -- for a Delta-GRU, the rows of units not sent -- which
+      (Subramoney et al. 2023) -- for a delta cell, the rows of units not sent -- which
       changes the cost and not the numbers.
     - ``"snap1"``, ``"snap2"`` (any ``"snapN"``): the SnAp-n approximation
       (Menick et al., ICLR 2021).
@@ -109,7 +109,7 @@ class OnlineTrainer:
         self.costs = []
 
         self.masks = self._masks(wrapper)
-        kind = DeltaInfluence if self.math.kind == "delta_gru" else Influence
+        kind = DeltaInfluence if self.math.delta else Influence
         self.influence = None if method == "bptt" else kind(self.math, self.masks, method, sparse)
         self.cell_variables = self.math.weights()
         self.readout_variables = [v for layer in self.readout for v in layer.trainable_variables]
@@ -248,7 +248,8 @@ class OnlineTrainer:
             self.state = self._live
             self._window = []
         if self.track_cost:
-            self.costs.append(cost.bptt_step_macs(self.math.units, self.math.input_dim))
+            self.costs.append(cost.bptt_step_macs(self.math.units, self.math.input_dim,
+                                                     gates=self.math.gates_count))
         return loss_value, prediction
 
     def _window_loss(self):

@@ -5,7 +5,7 @@ import numpy as np
 from backend_utils import value_and_grads
 from keras import ops
 
-from keras_events import DeltaGRUCell, EGRUCell, sparsity
+from keras_events import DeltaGRUCell, DeltaLSTMCell, EGRUCell, sparsity
 
 LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
@@ -14,13 +14,13 @@ def make_model(kind="egru", inputs=3, units=6, classes=3, surrogate="triangle", 
                prune=0.0, seed=0, input_threshold=0.0, hidden_threshold=0.0):
     """Sequential(Input, RNN(cell, return_sequences), Dense); with ``prune`` > 0 every kernel
     is wrapped by prune_low_magnitude and gets a random mask of that sparsity. ``kind``:
-    "egru", "gru" or "delta_gru" (its ``surrogate``: None is the cell's straight-through
+    "egru", "gru", "delta_gru" or "delta_lstm" (their ``surrogate``: None is the cell's straight-through
     default)."""
     keras.utils.set_random_seed(seed)
     if kind == "egru":
         cell = EGRUCell(units, surrogate=surrogate, threshold_init=threshold)
-    elif kind == "delta_gru":
-        cell = DeltaGRUCell(units, input_threshold=input_threshold, hidden_threshold=hidden_threshold,
+    elif kind in ("delta_gru", "delta_lstm"):
+        cell = (DeltaGRUCell if kind == "delta_gru" else DeltaLSTMCell)(units, input_threshold=input_threshold, hidden_threshold=hidden_threshold,
                             surrogate=surrogate, bias_initializer="random_uniform")
     else:
         cell = keras.layers.GRUCell(units)

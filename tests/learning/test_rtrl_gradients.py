@@ -1,5 +1,5 @@
 """Accumulated RTRL gradients equal BPTT (float64), with and without activity sparsity
-and pruning masks, on TensorFlow and JAX, for EGRU, GRU and Delta-GRU."""
+and pruning masks, on TensorFlow and JAX, for EGRU, GRU, Delta-GRU and Delta-LSTM."""
 
 import keras
 import numpy as np
@@ -34,6 +34,13 @@ CASES = {
                                     "hidden_threshold": 0.1, "prune": 0.5},
     # a surrogate on the send step adds |Δ| ψ(|Δ| - θ) to the send gain
     "delta-gru-surrogate": {"kind": "delta_gru", "surrogate": "triangle", "hidden_threshold": 0.1},
+    # Delta-LSTM: two state blocks (h, c), the same send-gain logic over four gate blocks
+    "delta-lstm": {"kind": "delta_lstm", "surrogate": None},
+    "delta-lstm-thresholds": {"kind": "delta_lstm", "surrogate": None, "input_threshold": 0.3,
+                              "hidden_threshold": 0.05},
+    "delta-lstm-thresholds-pruned": {"kind": "delta_lstm", "surrogate": None, "input_threshold": 0.3,
+                                     "hidden_threshold": 0.05, "prune": 0.5},
+    "delta-lstm-surrogate": {"kind": "delta_lstm", "surrogate": "triangle", "hidden_threshold": 0.05},
 }
 
 
@@ -41,7 +48,8 @@ CASES = {
 # jax.jit, TF with XLA) on JAX for one case of each cell, on TF for the Delta-GRU (XLA
 # compiles slowly). Compiled float64 agrees to ~1e-8, not 1e-16: XLA's tanh differs from
 # the eager kernel's in the last bit, and 1 - tanh² near saturation amplifies that.
-COMPILED = (("egru-sparse-activity-pruned", "gru-pruned", "delta-gru-thresholds-pruned")
+COMPILED = (("egru-sparse-activity-pruned", "gru-pruned", "delta-gru-thresholds-pruned",
+             "delta-lstm-thresholds-pruned")
             if keras.backend.backend() == "jax" else ("delta-gru-thresholds-pruned",))
 _tf_only = pytest.mark.tensorflow_only
 PARAMS = [pytest.param(case, mode, marks=() if mode == "compiled" else _tf_only, id=f"{case}-{mode}")
@@ -68,7 +76,8 @@ def test_rtrl_gradient_equals_bptt(case, mode):
 
 
 @_tf_only
-@pytest.mark.parametrize("case", ["egru-sparse-activity-pruned", "delta-gru-thresholds-pruned"])
+@pytest.mark.parametrize("case", ["egru-sparse-activity-pruned", "delta-gru-thresholds-pruned",
+                                  "delta-lstm-thresholds-pruned"])
 def test_activity_sparsity_is_exercised_and_exact(case):
     """The sparse case really skips rows, and skipping does not change the numbers."""
     with float64():
@@ -88,7 +97,8 @@ def test_activity_sparsity_is_exercised_and_exact(case):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("case", ["egru-sparse-activity-pruned", "delta-gru-thresholds-pruned"])
+@pytest.mark.parametrize("case", ["egru-sparse-activity-pruned", "delta-gru-thresholds-pruned",
+                                  "delta-lstm-thresholds-pruned"])
 def test_bptt_method_matches_reference(case):
     with float64():
         model = make_model(**CASES[case])
