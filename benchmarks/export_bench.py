@@ -9,8 +9,8 @@ form crashes the TF 2.21 calibrator).  Prints ratios measured in this run.
 
     python benchmarks/export_bench.py [--repeats 300] [--json out.json] [--save-models DIR]
 
---save-models writes the int8 models, the input and their MAC counts for
-benchmarks/host_callgrind.py (exact instruction counts of the same models).
+--save-models writes the int8 models, the input and their MAC counts (meta.json), e.g. to
+profile the same models under valgrind.
 """
 import argparse
 import json
@@ -120,7 +120,7 @@ def gru_models(x):
 
 
 def save_models(out, models, x, rows, dense_macs):
-    """The int8 models, input and MAC counts, as benchmarks/host_callgrind.py reads them."""
+    """The int8 models (`<name>.tflite`), the input (x.npy) and MAC counts (meta.json)."""
     import pathlib
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -138,7 +138,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=300, help="invokes per model")
     parser.add_argument("--rounds", type=int, default=10, help="interleaved timing rounds")
     parser.add_argument("--json", help="also write the results here")
-    parser.add_argument("--save-models", help="write the int8 models here (host_callgrind.py)")
+    parser.add_argument("--save-models", help="write the int8 models, input and MAC counts here")
     args = parser.parse_args()
     models = {}
 
