@@ -7,7 +7,10 @@ GRU baselines are what the converter makes of `keras.layers.GRU`: float with a
 fixed batch (a WHILE loop) and unrolled; int8 unrolled (int8 PTQ of the WHILE
 form crashes the TF 2.21 calibrator).  Prints ratios measured in this run.
 
-    python benchmarks/export_bench.py [--repeats 300] [--json out.json]
+    python benchmarks/export_bench.py [--repeats 300] [--json out.json] [--save-models DIR]
+
+--save-models writes the int8 models, the input and their MAC counts (meta.json), e.g. to
+profile the same models under valgrind.
 """
 import argparse
 import json
@@ -116,15 +119,33 @@ def gru_models(x):
     return out
 
 
+def save_models(out, models, x, rows, dense_macs):
+    """The int8 models (`<name>.tflite`), the input (x.npy) and MAC counts (meta.json)."""
+    import pathlib
+    out = pathlib.Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, b in models.items():
+        (out / f"{name}.tflite").write_bytes(b)
+    np.save(out / "x.npy", x)
+    meta = {"dense_macs": dense_macs, "rows": [
+        dict(name=f"int8_{r['sparsity']}_{r['target']}", sparsity=r["sparsity"],
+             target=r["target"], activity=r["activity"], macs=r["macs"]) for r in rows]}
+    (out / "meta.json").write_text(json.dumps(meta, indent=1))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=300, help="invokes per model")
     parser.add_argument("--rounds", type=int, default=10, help="interleaved timing rounds")
     parser.add_argument("--json", help="also write the results here")
+    parser.add_argument("--save-models", help="write the int8 models, input and MAC counts here")
     args = parser.parse_args()
+    models = {}
 
     x = np.random.default_rng(1).normal(0, 1, (32, T, I)).astype(np.float32)
-    interpreters = {name: make_interpreter(b, x, ke_ops=False) for name, b in gru_models(x).items()}
+    gru_bytes = gru_models(x)
+    models["gru_unrolled_int8"] = gru_bytes["gru_unrolled_int8"]
+    interpreters = {name: make_interpreter(b, x, ke_ops=False) for name, b in gru_bytes.items()}
     dense_macs = T * (I + U) * 3 * U
     rows = []
     for sparsity in (0.0, 0.8):
@@ -133,9 +154,11 @@ def main():
             activity, macs = set_activity(model, x, target)
             key = f"{sparsity}_{target}"
             interpreters["float_" + key] = make_interpreter(to_tflite(model), x)
-            interpreters["int8_" + key] = make_interpreter(
-                to_tflite(model, quantize="int8", representative_data=x), x)
+            models["int8_" + key] = to_tflite(model, quantize="int8", representative_data=x)
+            interpreters["int8_" + key] = make_interpreter(models["int8_" + key], x)
             rows.append(dict(sparsity=sparsity, target=target, activity=activity, macs=macs))
+    if args.save_models:
+        save_models(args.save_models, models, x, rows, dense_macs)
     seconds = latencies(interpreters, args.repeats, args.rounds)
     gru = {name: seconds[name] for name in ("gru_while", "gru_unrolled", "gru_unrolled_int8")}
     for r in rows:

@@ -227,9 +227,10 @@ static int32_t i8_input_product(const ke_egru_i8_params* p, const int8_t* x, int
   const int8_t* values = p->w_values; /* locals: the accumulator stores could alias p */
   const int16_t* index = p->w_index;
   const int32_t* offsets = p->w_offsets;
+  if (p->w_gather) /* its sums start from the bias packed with it */
+    return ke_sparse_gather_input_product_i8(a, p->w_gather, values, index, offsets, I, G, x, x_zp,
+                                             p->bias);
   ke_copy_i32(a, p->bias, G);
-  if (p->w_gather)
-    return ke_sparse_gather_input_product_i8(a, p->w_gather, values, index, offsets, I, G, x, x_zp);
   return ke_sparse_input_product_i8(a, values, index, offsets, I, G, x, x_zp);
 }
 
@@ -237,30 +238,39 @@ static int32_t i8_input_product(const ke_egru_i8_params* p, const int8_t* x, int
  * unit to the active list (and store chat = c - theta), so the common "no event" case keeps
  * its registers; this pass then requantizes c = chat + theta of each listed unit to y and
  * drops the (rare) units whose y rounds to the zero point.  The requantization is
- * ke_mul_by_multiplier(c, y_multiplier, y_shift) + zp, clamped, computed for 0 < c < 2^15
- * with one 32x32->64 multiply-accumulate: with n = 31 - y_shift (17..62, ke_egru_op.c),
- * round(c m / 2^n) = high word of (c 2^(32-n) m + 2^31) for n <= 32 (c 2^(32-n) < 2^30),
- * and of (c m + 2^(n-1)) shifted right by n - 32 for n > 32: no 64-bit shift, no saturation
- * (c m / 2^n < 2^29).  The list stays ascending. */
+ * ke_mul_by_multiplier(c, y_multiplier, y_shift) + zp, clamped, i.e. round(c m / 2^n) with
+ * n = 31 - y_shift (17..62, ke_egru_op.c), for 0 < c < 2^15, without 64-bit shifts or
+ * saturation (c m / 2^n < 2^29):
+ *   n <= 32: the high word of (c 2^(32-n)) m + 2^31 (c 2^(32-n) < 2^30);
+ *   n > 32:  (floor(c m / 2^32) + 2^(k-1)) >> k, k = n - 32 (nested floors compose:
+ *            floor((floor(X / 2^32) + 2^(k-1)) / 2^k) = floor((X + 2^(n-1)) / 2^n)).
+ * One loop per case, so each keeps its constants in registers.  The list stays ascending. */
+#define KE_FIRE_LOOP(REQUANT)                                                          \
+  for (; q < end; ++q) {                                                               \
+    const int32_t j = *q, c = c_hat[j] + theta[KE_EGRU_UNIT_WORDS * j];                \
+    const int32_t yq = (REQUANT) + zp;                                                 \
+    const int8_t y8 = (int8_t)(yq > 127 ? 127 : yq); /* c m > 0: yq >= zp >= -128 */   \
+    y[j] = y8;                                                                         \
+    if (y8 != zp) *keep++ = (int16_t)j;                                                \
+  }
 static void i8_fire_outputs(const ke_egru_i8_params* p, ke_egru_i8_state* s) {
   const int32_t n = 31 - p->y_shift, m = p->y_multiplier, zp = p->y_zero_point;
-  const int32_t pre = n < 32 ? 32 - n : 0, post = n > 32 ? n - 32 : 0;
-  const int64_t half = (int64_t)1 << ((n > 32 ? n : 32) - 1);
   const int32_t* theta = p->unit_consts + 6;
   const int16_t* c_hat = s->c_hat;
   int8_t* y = s->y;
   int16_t* q = s->active;
   int16_t* const end = s->active + s->n_active;
   int16_t* keep = s->active;
-  for (; q < end; ++q) {
-    const int32_t j = *q, c = c_hat[j] + theta[KE_EGRU_UNIT_WORDS * j];
-    const int32_t yq = ((int32_t)(((int64_t)(c << pre) * m + half) >> 32) >> post) + zp;
-    const int8_t y8 = (int8_t)(yq > 127 ? 127 : yq); /* c m > 0: yq >= zp >= -128 */
-    y[j] = y8;
-    if (y8 != zp) *keep++ = (int16_t)j;
+  if (n > 32) {
+    const int32_t k = n - 32, half = (int32_t)1 << (k - 1);
+    KE_FIRE_LOOP(((int32_t)(((int64_t)c * m) >> 32) + half) >> k)
+  } else {
+    const int32_t pre = 32 - n;
+    KE_FIRE_LOOP((int32_t)(((int64_t)(c << pre) * m + ((int64_t)1 << 31)) >> 32))
   }
   s->n_active = (int32_t)(keep - s->active);
 }
+#undef KE_FIRE_LOOP
 
 #if KE_X86_SIMD
 /* The gate loop of the host path (ke_egru_i8_continue_seq) on x86-64 with AVX2,
@@ -268,19 +278,21 @@ static void i8_fire_outputs(const ke_egru_i8_params* p, ke_egru_i8_state* s) {
  * (the fused requantization is the high word of a 64-bit sum, from two
  * 32x32->64 multiplies per lane pair; table entries come in pairs from one 32-bit
  * gather).  Bit-identical to the scalar loop (tests compare the host path with
- * the per-step MCU path).  Returns the number of units done, a multiple of 8;
- * units that fire are appended to the active list in ascending order. */
+ * the per-step MCU path).  `consts_t`: the unit constants transposed, [KE_EGRU_UNIT_WORDS][U]
+ * (i8_consts_by_word), so that 8 units' constant is one load, not a gather.  Returns the
+ * number of units done, a multiple of 8; units that fire are appended to the active list in
+ * ascending order. */
 static KE_AVX2 int32_t i8_gates_avx2(const ke_egru_i8_params* p, const int32_t* a,
-                                     int32_t a_stride, const int32_t* g, ke_egru_i8_state* s) {
+                                     int32_t a_stride, const int32_t* g, ke_egru_i8_state* s,
+                                     const int32_t* consts_t) {
   const int32_t U = p->units, U8 = U & ~7;
   const __m128i shift = _mm_cvtsi32_si128(p->acc_shift);
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   const __m256i a_idx = _mm256_mullo_epi32(lane, _mm256_set1_epi32(a_stride));
-  const __m256i m_idx = _mm256_mullo_epi32(lane, _mm256_set1_epi32(KE_EGRU_UNIT_WORDS));
   int32_t j;
+#define KE_CONST8(w) _mm256_loadu_si256((const __m256i*)(consts_t + (size_t)(w) * U + j))
   for (j = 0; j < U8; j += 8) {
     const int32_t* aj = a + (size_t)j * a_stride;
-    const int* m = (const int*)(p->unit_consts + (size_t)KE_EGRU_UNIT_WORDS * j);
     const __m256i a_u = _mm256_sll_epi32(_mm256_i32gather_epi32((const int*)aj, a_idx, 4), shift);
     const __m256i a_r = _mm256_sll_epi32(
         _mm256_i32gather_epi32((const int*)(aj + (size_t)U * a_stride), a_idx, 4), shift);
@@ -289,17 +301,15 @@ static KE_AVX2 int32_t i8_gates_avx2(const ke_egru_i8_params* p, const int32_t* 
     const __m256i g_u = _mm256_sll_epi32(_mm256_loadu_si256((const __m256i*)(g + j)), shift);
     const __m256i g_r = _mm256_sll_epi32(_mm256_loadu_si256((const __m256i*)(g + U + j)), shift);
     const __m256i g_z = _mm256_sll_epi32(_mm256_loadu_si256((const __m256i*)(g + 2 * U + j)), shift);
-    const __m256i u = ke_v_lut(0, ke_v_sat16(ke_v_requant2(a_u, _mm256_i32gather_epi32(m, m_idx, 4),
-                                                           g_u, _mm256_i32gather_epi32(m + 1, m_idx, 4))));
-    const __m256i r = ke_v_lut(0, ke_v_sat16(ke_v_requant2(a_r, _mm256_i32gather_epi32(m + 2, m_idx, 4),
-                                                           g_r, _mm256_i32gather_epi32(m + 3, m_idx, 4))));
-    const __m256i az = ke_v_requant1(a_z, _mm256_i32gather_epi32(m + 4, m_idx, 4));
-    const __m256i hz = ke_v_requant1(g_z, _mm256_i32gather_epi32(m + 5, m_idx, 4));
+    const __m256i u = ke_v_lut(0, ke_v_sat16(ke_v_requant2(a_u, KE_CONST8(0), g_u, KE_CONST8(1))));
+    const __m256i r = ke_v_lut(0, ke_v_sat16(ke_v_requant2(a_r, KE_CONST8(2), g_r, KE_CONST8(3))));
+    const __m256i az = ke_v_requant1(a_z, KE_CONST8(4));
+    const __m256i hz = ke_v_requant1(g_z, KE_CONST8(5));
     const __m256i z = ke_v_lut(KE_LUT_TANH_OFFSET, ke_v_sat16(ke_v_mlaw16(_mm256_add_epi32(hz, hz), r, az)));
     const __m256i chat = _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i*)(s->c_hat + j)));
     const __m256i c = _mm256_add_epi32(chat, _mm256_srai_epi32(_mm256_add_epi32(
         _mm256_mullo_epi32(u, _mm256_sub_epi32(z, chat)), _mm256_set1_epi32(1 << 14)), 15));
-    const __m256i theta = _mm256_i32gather_epi32(m + 6, m_idx, 4);
+    const __m256i theta = KE_CONST8(6);
     const __m256i fire = _mm256_cmpgt_epi32(c, theta);
     const __m256i c_new = _mm256_sub_epi32(c, _mm256_and_si256(theta, fire));
     int bits = _mm256_movemask_ps(_mm256_castsi256_ps(fire));
@@ -311,9 +321,19 @@ static KE_AVX2 int32_t i8_gates_avx2(const ke_egru_i8_params* p, const int32_t* 
         if (bits & (1 << b)) s->active[s->n_active++] = (int16_t)(j + b);
     }
   }
+#undef KE_CONST8
   return U8;
 }
 #endif
+
+/* consts_t[w][j] = unit_consts[j][w]: the host gate loop's layout (once per invoke). */
+static void i8_consts_by_word(const ke_egru_i8_params* p, int32_t* consts_t) {
+  const int32_t U = p->units;
+  int32_t j, w;
+  for (j = 0; j < U; ++j)
+    for (w = 0; w < KE_EGRU_UNIT_WORDS; ++w)
+      consts_t[(size_t)w * U + j] = p->unit_consts[(size_t)KE_EGRU_UNIT_WORDS * j + w];
+}
 
 /* Gates, state and events of all units given the accumulators a (input) and g
  * (recurrent); scale = 2^L (|A|, |G| < 2^(31-L)).  Rebuilds the active list. */
@@ -361,10 +381,11 @@ static KE_ALWAYS_INLINE void i8_gates(const ke_egru_i8_params* p, const int32_t*
   s->n_active = (int32_t)(act - s->active);
 }
 
-/* Rest of a step given the input accumulators a[k]; g: 3U int32. */
+/* Rest of a step given the input accumulators a[k]; g: 3U int32.  consts_t: NULL, or (host)
+ * the unit constants by word (i8_consts_by_word) for the SIMD gate loop. */
 static KE_ALWAYS_INLINE int32_t i8_recurrent_step(const ke_egru_i8_params* p, const int32_t* a,
                                                    const int32_t a_stride, ke_egru_i8_state* s,
-                                                   int32_t* g, const int host_simd) {
+                                                   int32_t* g, const int32_t* consts_t) {
   const int32_t G = 3 * p->units, y_zp = p->y_zero_point, n_active = s->n_active;
   const int16_t* active = s->active;
   const int8_t* y = s->y;
@@ -378,9 +399,9 @@ static KE_ALWAYS_INLINE int32_t i8_recurrent_step(const ke_egru_i8_params* p, co
   memset(s->y, y_zp, (size_t)p->units);
   s->n_active = 0;
 #if KE_X86_SIMD
-  if (host_simd && ke_have_avx2()) j0 = i8_gates_avx2(p, a, a_stride, g, s);
+  if (consts_t && ke_have_avx2()) j0 = i8_gates_avx2(p, a, a_stride, g, s, consts_t);
 #else
-  (void)host_simd;
+  (void)consts_t;
 #endif
   /* L = 0 is the common case: a separate copy of the gate loop without the shifts. */
   if (p->acc_shift == 0) i8_gates(p, a, a_stride, g, s, 1, j0);
@@ -403,7 +424,7 @@ void ke_egru_i8_gates(const ke_egru_i8_params* p, const int32_t* a, const int32_
 void ke_egru_i8_step(const ke_egru_i8_params* p, const int8_t* x,
                      ke_egru_i8_state* s, int32_t* scratch, uint64_t* macs) {
   const int32_t count = i8_input_product(p, x, scratch);
-  const int32_t rec = i8_recurrent_step(p, scratch, 1, s, scratch + 3 * p->units, 0);
+  const int32_t rec = i8_recurrent_step(p, scratch, 1, s, scratch + 3 * p->units, NULL);
   if (macs) *macs += (uint64_t)count + (uint64_t)rec;
 }
 
@@ -425,13 +446,15 @@ void ke_egru_i8_continue_seq(const ke_egru_i8_params* p, const int8_t* x, int32_
   const int32_t U = p->units, G = 3 * p->units;
   int32_t* g = scratch;
   int32_t* a_seq = g + G;
-  int16_t* xt = (int16_t*)(a_seq + (size_t)time * G);
+  int32_t* consts_t = a_seq + (size_t)time * G;
+  int16_t* xt = (int16_t*)(consts_t + (size_t)KE_EGRU_UNIT_WORDS * U);
   int64_t count = ke_sparse_input_sequence_i8(p->w_values, p->w_index, p->w_offsets,
                                               p->input_size, G, p->bias, x, time,
                                               p->x_zero_point, xt, a_seq);
   int32_t t;
+  i8_consts_by_word(p, consts_t);
   for (t = 0; t < time; ++t) {
-    count += i8_recurrent_step(p, a_seq + t, time, s, g, 1);
+    count += i8_recurrent_step(p, a_seq + t, time, s, g, consts_t);
     if (return_sequences || t == time - 1)
       memcpy(out + (return_sequences ? (size_t)t * U : 0), s->y, sizeof(int8_t) * (size_t)U);
   }

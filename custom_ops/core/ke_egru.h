@@ -141,8 +141,9 @@ typedef struct {
   const int32_t* unit_consts;
   int32_t acc_shift;           /* L */
   int32_t y_multiplier, y_shift; /* 2^-15 / s_y as m * 2^(shift - 31) */
-  /* Optional (NULL: unused): the gather form of W (ke_sparse_gather_pack, ke_sparse.h),
-   * which the per-step input product then uses; writable (it holds x - zp per step). */
+  /* Optional (NULL: unused): the gather form of W packed with bias row 0
+   * (ke_sparse_gather_pack(..., bias, ...), ke_sparse.h), which the per-step input product
+   * then uses; writable (it holds x - zp per step). */
   void* w_gather;
 } ke_egru_i8_params;
 
@@ -192,8 +193,8 @@ void ke_egru_i8_continue(const ke_egru_i8_params* p, const int8_t* x, int32_t ti
  * pass per stored weight vectorized over time, then the per-step recurrence.  Same
  * outputs and MAC count, bit for bit; needs more scratch (below), so MCUs use
  * ke_egru_i8_continue. */
-#define KE_EGRU_I8_SEQ_SCRATCH_BYTES(units, input_size, time)            \
-  (sizeof(int32_t) * 3 * (size_t)(units) * (1 + (size_t)(time)) +       \
+#define KE_EGRU_I8_SEQ_SCRATCH_BYTES(units, input_size, time)                       \
+  (sizeof(int32_t) * (size_t)(units) * (3 * (1 + (size_t)(time)) + KE_EGRU_UNIT_WORDS) + \
    sizeof(int16_t) * (size_t)(input_size) * (size_t)(time))
 void ke_egru_i8_continue_seq(const ke_egru_i8_params* p, const int8_t* x, int32_t time,
                              int return_sequences, int8_t* out, ke_egru_i8_state* s,

@@ -208,7 +208,7 @@ static int setup(const ke_reporter* r, const int32_t* opt, const ke_tensor* in,
     if (status != KE_OK) return ke_fail(r, "%s.", ke_egru_status_string(status));
     if (m.w_gather)
       ke_sparse_gather_pack(p.input_size, 3 * p.units, p.w_values, p.w_index, p.w_offsets,
-                            m.w_gather);
+                            p.bias, m.w_gather);
   }
   reset(opt, plan, persistent);
   return 1;

@@ -10,6 +10,18 @@ void ke_copy_i32(int32_t* dst, const int32_t* src, int32_t n) {
 #if defined(__ARM_FEATURE_DSP) && __ARM_FEATURE_DSP && defined(__thumb2__) && defined(__GNUC__)
   /* ldm/stm fault on unaligned addresses: a model's tensor may be misaligned */
   if (((uintptr_t)dst | (uintptr_t)src) & 3) n8 = 0;
+  for (; n >= 32 && n8; n -= 32) /* 4 pairs per loop test: 11 instructions per 32 words */
+    __asm__ volatile("ldmia %[s]!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+                     "stmia %[d]!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+                     "ldmia %[s]!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+                     "stmia %[d]!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+                     "ldmia %[s]!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+                     "stmia %[d]!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+                     "ldmia %[s]!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+                     "stmia %[d]!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
+                     : [s] "+r"(src), [d] "+r"(dst)
+                     :
+                     : "r4", "r5", "r6", "r7", "r8", "r9", "r10", "r11", "memory");
   for (; n >= 8 && n8; n -= 8)
     __asm__ volatile("ldmia %[s]!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
                      "stmia %[d]!, {r4, r5, r6, r7, r8, r9, r10, r11}\n\t"
@@ -151,11 +163,13 @@ static gather_layout gather_carve(void* packed, int32_t rows, int32_t cols, int3
 
 size_t ke_sparse_gather_bytes(int32_t rows, int32_t cols, const int16_t* index, int32_t nnz) {
   if (rows > 255 || !ke_sparse_is_block4(index, nnz)) return 0;
-  return align4(2 * (size_t)rows) + align4((size_t)cols / 4 + (size_t)nnz / 4) + (size_t)nnz;
+  return align4(2 * (size_t)rows) + align4((size_t)cols / 4 + (size_t)nnz / 4) +
+         sizeof(int32_t) * (size_t)cols + (size_t)nnz;
 }
 
 void ke_sparse_gather_pack(int32_t rows, int32_t cols, const int8_t* values,
-                           const int16_t* index, const int32_t* offsets, void* packed) {
+                           const int16_t* index, const int32_t* offsets, const int32_t* bias,
+                           void* packed) {
   const gather_layout g = gather_carve(packed, rows, cols, offsets[rows]);
   int16_t* next = g.x; /* per row: blocks already packed (the x area is free until Eval) */
   uint8_t* row = g.stream;
@@ -168,6 +182,12 @@ void ke_sparse_gather_pack(int32_t rows, int32_t cols, const int8_t* values,
     uint8_t* const count = row++;
     uint8_t* const first = row;
     int32_t n;
+    /* the group's 4 bias words start its weights: the product loads them as its sums */
+    for (k = 0; k < 4; ++k) {
+      const int32_t b = bias ? bias[4 * c + k] : 0;
+      memcpy(w + 4 * k, &b, sizeof b);
+    }
+    w += 16;
     for (i = 0; i < rows; ++i) {
       const int32_t at = offsets[i] + 4 * next[i];
       if (at < offsets[i + 1] && index[at] == 4 * c) {
@@ -194,9 +214,11 @@ void ke_sparse_gather_pack(int32_t rows, int32_t cols, const int8_t* values,
 }
 
 #if KE_HAVE_MAC4
-/* acc[4c..4c+3] += the blocks of column group c, for all `groups` groups (r0 acc, r1 stream,
- * r2 w, r3 x, [sp] groups).  A pair costs 14 instructions + 2 of the loop, a group 10 more;
- * the 4 accumulators are r8-r11 (ldm/stm), the pair of inputs one register for smlad.
+/* acc[4c..4c+3] = bias + the blocks of column group c, for all `groups` groups (r0 acc,
+ * r1 stream, r2 w, r3 x, [sp] groups).  A pair costs 14 instructions + 2 of the loop, a group
+ * 7 more; the 4 sums are r8-r11, loaded from the group's bias words in the stream (no bias
+ * copy before the product) and stored once (ldm/stm), the pair of inputs one register for
+ * smlad.
  * Assembly, not inline asm: the loop needs all 14 registers. */
 void ke_sparse_gather_groups_m4(int32_t* acc, const uint8_t* stream, const int8_t* w,
                                 const int16_t* x, int32_t groups);
@@ -215,8 +237,7 @@ __asm__(
     "  add ip, r0, ip, lsl #4\n"         /* end of acc */
     "1:\n"
     "  ldrb r4, [r1], #1\n"              /* n blocks */
-    "  cbz r4, 5f\n"
-    "  ldm r0, {r8, r9, r10, r11}\n"
+    "  ldmia r2!, {r8, r9, r10, r11}\n"  /* the group's bias */
     "  lsrs r4, r4, #1\n"                /* pairs; carry: an odd block; Z: no pair */
     "  bcc 2f\n"
     "  ldrb r5, [r1], #1\n"
@@ -248,9 +269,7 @@ __asm__(
     "  subs r4, r4, #1\n"
     "  bne 3b\n"
     "4:\n"
-    "  stm r0, {r8, r9, r10, r11}\n"
-    "5:\n"
-    "  add r0, r0, #16\n"
+    "  stmia r0!, {r8, r9, r10, r11}\n"
     "  cmp r0, ip\n"
     "  blo 1b\n"
     "  pop {r4, r5, r6, r7, r8, r9, r10, r11, pc}\n"
@@ -262,7 +281,10 @@ static void gather_groups(int32_t* acc, const uint8_t* r, const int8_t* w, const
   int32_t c;
   for (c = 0; c < groups; ++c, acc += 4) {
     uint32_t n = *r++;
-    int32_t a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+    int32_t b[4], a0, a1, a2, a3;
+    memcpy(b, w, sizeof b); /* the group's bias words */
+    w += 16;
+    a0 = b[0], a1 = b[1], a2 = b[2], a3 = b[3];
     if (n & 1) {
       const int32_t xi = x[*r++];
       a0 += xi * w[0], a1 += xi * w[1], a2 += xi * w[2], a3 += xi * w[3];
@@ -282,7 +304,7 @@ static void gather_groups(int32_t* acc, const uint8_t* r, const int8_t* w, const
 int32_t ke_sparse_gather_input_product_i8(int32_t* acc, void* packed, const int8_t* values,
                                           const int16_t* index, const int32_t* offsets,
                                           int32_t rows, int32_t cols, const int8_t* x,
-                                          int32_t zero_point) {
+                                          int32_t zero_point, const int32_t* bias) {
   const gather_layout g = gather_carve(packed, rows, cols, offsets[rows]);
   int32_t skipped = 0, zeros = 0, i;
   for (i = 0; i < rows; ++i) {
@@ -293,8 +315,10 @@ int32_t ke_sparse_gather_input_product_i8(int32_t* acc, void* packed, const int8
       skipped += offsets[i + 1] - offsets[i];
     }
   }
-  if (4 * zeros > rows)
+  if (4 * zeros > rows) {
+    ke_copy_i32(acc, bias, cols);
     return ke_sparse_input_product_i8(acc, values, index, offsets, rows, cols, x, zero_point);
+  }
 #if KE_HAVE_MAC4
   ke_sparse_gather_groups_m4(acc, g.stream, g.w, g.x, cols / 4);
 #else

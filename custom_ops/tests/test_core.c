@@ -394,18 +394,32 @@ static void test_block4_form(float density) {
   q.w_index = wbi; q.v_index = vbi;
   ke_egru_i8_run(&q, xq, 1, B_T, 1, out_b, &sb, scratch, &m_b);
   { /* the gather form of W (1 input in 5 at the zero point: gathered, not skipped) */
-    static int32_t gather[(B_I * B_G * 5 / 4 + 2 * B_I + B_G) / 4 + 4];
+    static int32_t gather[(B_I * B_G * 5 / 4 + 2 * B_I + B_G) / 4 + B_G + 4];
     static int8_t out_g[B_T * B_U];
     uint64_t m_g = 0;
     const size_t bytes = ke_sparse_gather_bytes(B_I, B_G, wbi, nw);
     CHECK(bytes > 0 && bytes <= sizeof gather, "gather bytes %u", (unsigned)bytes);
-    ke_sparse_gather_pack(B_I, B_G, wq, wbi, wo, gather);
+    ke_sparse_gather_pack(B_I, B_G, wq, wbi, wo, bias, gather);
     q.w_gather = gather;
     ke_egru_i8_run(&q, xq, 1, B_T, 1, out_g, &ss, scratch, &m_g);
     q.w_gather = NULL;
     CHECK(memcmp(out_p, out_g, sizeof out_p) == 0 && memcmp(chat_p, chat_s, sizeof chat_p) == 0,
           "gather form differs from plain (density %g)", density);
     CHECK(m_g == m_p, "gather MACs %llu vs %llu", (unsigned long long)m_g, (unsigned long long)m_p);
+    { /* half the inputs at the zero point: the gather form falls back to the row products */
+      static int8_t xz[B_T * B_I], out_z[B_T * B_U], out_zg[B_T * B_U];
+      uint64_t m_z = 0, m_zg = 0;
+      for (k = 0; k < B_T * B_I; ++k) xz[k] = k % 2 ? 3 : xq[k];
+      q.w_gather = NULL;
+      ke_egru_i8_run(&q, xz, 1, B_T, 1, out_z, &sp, scratch, &m_z);
+      q.w_gather = gather;
+      ke_egru_i8_run(&q, xz, 1, B_T, 1, out_zg, &ss, scratch, &m_zg);
+      q.w_gather = NULL;
+      CHECK(memcmp(out_z, out_zg, sizeof out_z) == 0 && m_z == m_zg,
+            "gather form (row-product fallback) differs from plain");
+      ke_egru_i8_run(&q, xq, 1, B_T, 1, out_p, &sp, scratch, &m_z); /* sp, ss as before */
+      ke_egru_i8_run(&q, xq, 1, B_T, 1, out_g, &ss, scratch, &m_z);
+    }
     CHECK(ke_sparse_gather_bytes(B_I, B_G, wpi, nw) == 0, "no gather form for plain rows");
   }
   ke_egru_i8_reset(&ss, B_U, q.y_zero_point);

@@ -100,3 +100,47 @@ def test_block_board_equals_host_and_is_cheaper(tflm_m4, host_lib, models):
     res_plain, _ = qemu.run_model(plain, x, arena_size=ARENA, print_outputs=False, timeout=300)
     # the plain model stores 3/4 of the block model's weights, yet costs more
     assert sum(res.instructions) < sum(res_plain.instructions)
+
+
+@pytest.mark.qemu
+def test_odd_units_board_equals_host_tflite(tflm_m4):
+    """An odd number of units: the Cortex-M4 gate loop (two units per iteration,
+    core/ke_egru_gates_m4.h) enters at its second unit; the host TFLite runs the portable
+    gate loop. Plain weights (block-4 needs 3U % 4 == 0)."""
+    import keras
+    import tensorflow as tf
+
+    from keras_events import EGRU
+    from keras_events.export import Interpreter as TfliteInterpreter
+    from keras_events.export import to_tflite
+    from keras_events.micro import qemu
+    units = 13
+    model = keras.Sequential([keras.Input((T, FEATURES), batch_size=1),
+                              EGRU(units, return_sequences=True)])
+    rng = np.random.default_rng(4)
+    bias = np.zeros((2, 3 * units), np.float32)
+    bias[0, :units] = 1.0
+    bias[0, 2 * units:] = rng.normal(0.3, 0.8, units)
+    model.layers[-1].cell.set_weights([
+        (0.4 * rng.standard_normal((FEATURES, 3 * units))).astype(np.float32),
+        (0.6 * rng.standard_normal((units, 3 * units))).astype(np.float32), bias,
+        np.full((units,), -1.0, np.float32)])
+    rep = rng.normal(0, 1, (16, T, FEATURES)).astype(np.float32)
+    tfl_bytes = to_tflite(model, quantize="int8", representative_data=rep,
+                          inference_input_type=tf.int8, inference_output_type=tf.int8)
+    tfl = TfliteInterpreter(model_content=tfl_bytes)
+    tfl.allocate_tensors()
+    d_in, d_out = tfl.get_input_details()[0], tfl.get_output_details()[0]
+    scale, zp = d_in["quantization"]
+    x = np.clip(np.round(rng.normal(0, 1, (3, T, FEATURES)) / scale) + zp, -128, 127)
+    x = x.astype(np.int8)
+    expected = []
+    for seq in x:
+        tfl.set_tensor(d_in["index"], seq[None])
+        tfl.invoke()
+        expected.append(tfl.get_tensor(d_out["index"])[0])
+    expected = np.stack(expected)
+    y_zp = d_out["quantization"][1]
+    assert 0.05 < (expected != y_zp).mean() < 0.95, "partial activity expected"
+    res, _ = qemu.run_model(tfl_bytes, x, arena_size=ARENA, timeout=300)
+    np.testing.assert_array_equal(np.stack([o[0][0] for o in res.outputs]), expected)
