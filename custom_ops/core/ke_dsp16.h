@@ -7,7 +7,7 @@
  * same bits, so a front end built on these is bit-exact between host and board.
  * Semantics follow the Armv7-M Architecture Reference Manual (SHADD16, SHSUB16,
  * SHASX, SHSAX, QADD16, QSUB16, SMUAD, SMUSD, SMUADX, SMULBB, SMULTT, PKHBT,
- * PKHTB, SSUB16 + SEL, SMLAWB, SMLAWT, SMLALD, LDRD, STRD). */
+ * PKHTB, SSUB16 + SEL, SMLAWB, SMLAWT, SMLALD, LDRD, STRD, LDM, STM). */
 #ifndef KE_DSP16_H_
 #define KE_DSP16_H_
 
@@ -49,9 +49,20 @@ static inline int32_t ke_sat16(int32_t v) {
 #define KE_STORE2(p, k, a, b)                                                  \
   __asm__("strd %1, %2, [%3, %4]" : "=m"(*(uint32_t(*)[2])((p) + (k)))         \
           : "r"(a), "r"(b), "r"(p), "i"(4 * (k)))
+/* The same with the pointer stepped by d words after the access (post-indexed LDRD /
+ * STRD, d = +-2: the next or the previous pair), so a loop over pairs needs no pointer
+ * arithmetic of its own. */
+#define KE_LOAD2_STEP(p, d, a, b)                                              \
+  __asm__("ldrd %0, %1, [%2], %4" : "=r"(a), "=r"(b), "+r"(p)                  \
+          : "m"(*(const uint32_t(*)[2])(p)), "i"(4 * (d)))
+#define KE_STORE2_STEP(p, d, a, b)                                             \
+  __asm__("strd %2, %3, [%1], %4" : "=m"(*(uint32_t(*)[2])(p)), "+r"(p)        \
+          : "r"(a), "r"(b), "i"(4 * (d)))
 #else
 #define KE_LOAD2(p, k, a, b) ((a) = (p)[k], (b) = (p)[(k) + 1])
 #define KE_STORE2(p, k, a, b) ((p)[k] = (a), (p)[(k) + 1] = (b))
+#define KE_LOAD2_STEP(p, d, a, b) ((a) = (p)[0], (b) = (p)[1], (p) += (d))
+#define KE_STORE2_STEP(p, d, a, b) ((p)[0] = (a), (p)[1] = (b), (p) += (d))
 #endif
 
 #ifdef KE_DSP16_NATIVE

@@ -86,7 +86,7 @@ static void build_mel(ke_logmel_q_state* s) {
   const double mel_lo = hz_to_mel(c->fmin_hz), mel_hi = hz_to_mel(c->fmax_hz);
   const double bin_hz = (double)KE_LOGMEL_Q_SAMPLE_RATE / KE_LOGMEL_Q_FFT;
   int32_t b, k;
-  memset(s->spectrum, 0, sizeof(s->spectrum));
+  memset(s->weight, 0, sizeof(s->weight));
   for (b = 0; b <= c->num_mels + 1; ++b) {
     const double f = mel_to_hz(mel_lo + (mel_hi - mel_lo) * b / (c->num_mels + 1));
     k = (int32_t)ceil(f / bin_hz);
@@ -102,9 +102,15 @@ static void build_mel(ke_logmel_q_state* s) {
       /* Q15 with 1.0 as 32767 (SMLAWB/SMLAWT take signed halves): 3e-5 relative. */
       const double f = (k * bin_hz - f0) / (f1 - f0);
       const int32_t rise = q15(f), fall = q15(1.0 - f);
-      s->spectrum[2 * k + 1] = ke_pack16(rise < 0 ? 0 : rise, fall < 0 ? 0 : fall);
+      s->weight[k] = ke_pack16(rise < 0 ? 0 : rise, fall < 0 ? 0 : fall);
     }
   }
+}
+
+/* Periodic Hann (scipy.signal.get_window("hann", 480)) of the pair n, packed Q15. */
+static uint32_t hann_pair(int32_t n) {
+  return ke_pack16(q15(0.5 - 0.5 * cos(2.0 * kPi * (2 * n) / KE_LOGMEL_Q_WINDOW)),
+                   q15(0.5 - 0.5 * cos(2.0 * kPi * (2 * n + 1) / KE_LOGMEL_Q_WINDOW)));
 }
 
 int ke_logmel_q_init(ke_logmel_q_state* state, const ke_logmel_q_config* config) {
@@ -117,11 +123,14 @@ int ke_logmel_q_init(ke_logmel_q_state* state, const ke_logmel_q_config* config)
     state->config = *config;
   }
   if (!check_config(&state->config)) return KE_LOGMEL_Q_ERR_CONFIG;
-  /* Periodic Hann (scipy.signal.get_window("hann", 480)), Q15. */
-  for (n = 0; n < PAIRS; ++n) {
-    state->window[n] = ke_pack16(
-        q15(0.5 - 0.5 * cos(2.0 * kPi * (2 * n) / KE_LOGMEL_Q_WINDOW)),
-        q15(0.5 - 0.5 * cos(2.0 * kPi * (2 * n + 1) / KE_LOGMEL_Q_WINDOW)));
+  for (n = 0; n < 16; ++n) { /* reverse the two base-4 digits of n */
+    state->reverse[n] = (uint8_t)(((n & 3) << 2) | (n >> 2));
+  }
+  /* The window in the first FFT stage's reading order: butterfly g = 4 h + u takes
+   * the pairs 16 u + reverse[h] + 64 q (see fft256). */
+  for (n = 0; n < N; ++n) {
+    const int32_t g = n >> 2, pair = 16 * (g & 3) + state->reverse[g >> 2] + 64 * (n & 3);
+    state->window[n] = pair < PAIRS ? hann_pair(pair) : 0u;
   }
   for (len = 16; len <= N; len *= 4) {
     for (j = 0; j < len / 4; ++j) {
@@ -131,9 +140,6 @@ int ke_logmel_q_init(ke_logmel_q_state* state, const ke_logmel_q_config* config)
   for (n = 0; n <= N / 2; ++n) {
     const double a = 2.0 * kPi * n / KE_LOGMEL_Q_FFT;
     state->split[n] = ke_pack16(q15(-sin(a)), q15(-cos(a)));
-  }
-  for (n = 0; n < 16; ++n) { /* reverse the two base-4 digits of n */
-    state->reverse[n] = (uint8_t)(((n & 3) << 2) | (n >> 2));
   }
   build_mel(state);
   /* The mel sums carry 2^(41 - 2b) and stay below 2^31 (see compute_frame); a large
@@ -194,11 +200,11 @@ static inline uint32_t cmul_half(uint32_t x, uint32_t w) {
     KE_STORE2(p, (k) + 2, ke_shsub16(t0, t2), ke_shasx(t1, t3)); \
   } while (0)
 
-/* The windowed complex input pair n: (x[2n] w[2n], x[2n+1] w[2n+1]) >> shift
- * (n a constant offset from x and w, so the loads need no address arithmetic). */
-static inline uint32_t windowed(const int16_t* x, const uint32_t* w, int32_t n, int shift) {
+/* The windowed complex input pair n: (x[2n] w0, x[2n+1] w1) >> shift for the packed
+ * window pair wn = (w0, w1) (n a constant offset from x: the load needs no address
+ * arithmetic). */
+static inline uint32_t windowed(const int16_t* x, int32_t n, uint32_t wn, int shift) {
   uint32_t v;
-  const uint32_t wn = w[n];
   memcpy(&v, x + 2 * n, sizeof v);
   return ke_pkhbt16((uint32_t)ke_asr32(ke_smulbb(v, wn), shift),
                     (uint32_t)ke_asr32(ke_smultt(v, wn), shift));
@@ -272,17 +278,24 @@ static KE_ALWAYS_INLINE void radix4_stage(uint32_t* z, const uint32_t* tw, const
 static void fft256(uint32_t* z, const uint32_t* tw, const int16_t* x, const uint32_t* w,
                    const uint8_t* reverse, int shift) {
   int32_t h;
-  for (h = 0; h < 16; ++h, z += 16) {
-    const int32_t r = reverse[h];
-    const int16_t* xr = x + 2 * r;
-    const uint32_t* wr = w + r;
+  for (h = 0; h < 16; ++h, z += 16, w += 16) {
+    const int16_t* xr = x + 2 * reverse[h];
 #define KE_FIRST(u, has_d)                                                          \
   do {                                                                            \
-    const uint32_t a = windowed(xr, wr, 16 * (u), shift);                         \
-    const uint32_t b = windowed(xr, wr, 16 * (u) + 64, shift);                    \
-    const uint32_t c = windowed(xr, wr, 16 * (u) + 128, shift);                   \
-    const uint32_t d = (has_d) ? windowed(xr, wr, 16 * (u) + 192, shift) : 0;     \
-    KE_RADIX4(z, 4 * (u), a, b, c, d);                                             \
+    uint32_t w0, w1, w2, w3 = 0;                                                  \
+    KE_LOAD2(w, 4 * (u), w0, w1);                                                 \
+    if (has_d) {                                                                  \
+      KE_LOAD2(w, 4 * (u) + 2, w2, w3);                                           \
+    } else {                                                                      \
+      w2 = w[4 * (u) + 2];                                                        \
+    }                                                                             \
+    {                                                                             \
+      const uint32_t a = windowed(xr, 16 * (u), w0, shift);                       \
+      const uint32_t b = windowed(xr, 16 * (u) + 64, w1, shift);                  \
+      const uint32_t c = windowed(xr, 16 * (u) + 128, w2, shift);                 \
+      const uint32_t d = (has_d) ? windowed(xr, 16 * (u) + 192, w3, shift) : 0;   \
+      KE_RADIX4(z, 4 * (u), a, b, c, d);                                           \
+    }                                                                             \
   } while (0)
     KE_FIRST(0, 1);
     KE_FIRST(1, 1);
@@ -313,7 +326,9 @@ static inline int clz32(uint32_t v) {
 static inline int32_t ln_frac_q20(uint32_t m) {
   const uint32_t i = (m >> 26) & 31, t = (m >> 10) & 0xFFFF;
   const int32_t* const e = kLnTable[i];
-  return e[0] + (int32_t)(((uint32_t)e[1] * t) >> 16);
+  int32_t e0, e1;
+  KE_LOAD2(e, 0, e0, e1);
+  return e0 + (int32_t)(((uint32_t)e1 * t) >> 16);
 }
 
 /* OR of |x| over one hop (two lanes at a time): its bit length bounds the hop.
@@ -346,8 +361,53 @@ static uint32_t magnitude_bits(const int16_t* x, int16_t* copy, int16_t* mirror)
   return (acc | (acc >> 16)) & 0xFFFFu;
 }
 
+#ifdef KE_DSP16_NATIVE
+/* The streaming hop: magnitude_bits with the copies, 8 samples per LDM and per STM (one
+ * instruction per four words; LDM / STM need word-aligned addresses: the caller checks
+ * the hop, the history is aligned).  The registers of the four words are fixed because
+ * an LDM / STM register list is ascending. */
+static KE_ALWAYS_INLINE uint32_t hop_bits_ldm(const int16_t* x, int16_t* copy,
+                                               int16_t* mirror, const int has_mirror) {
+  const uint32_t* src = (const uint32_t*)(const void*)x;
+  const uint32_t* const end = src + KE_LOGMEL_Q_HOP / 2;
+  uint32_t* dst = (uint32_t*)(void*)copy;
+  uint32_t* dst2 = (uint32_t*)(void*)mirror;
+  uint32_t acc = 0;
+  do {
+    register uint32_t v0 __asm__("r4");
+    register uint32_t v1 __asm__("r5");
+    register uint32_t v2 __asm__("r6");
+    register uint32_t v3 __asm__("r8");
+    __asm__("ldmia %4!, {%0, %1, %2, %3}"
+            : "=r"(v0), "=r"(v1), "=r"(v2), "=r"(v3), "+r"(src)
+            : "m"(*(const uint32_t(*)[4])src));
+    __asm__("stmia %0!, {%2, %3, %4, %5}"
+            : "+r"(dst), "=m"(*(uint32_t(*)[4])dst)
+            : "r"(v0), "r"(v1), "r"(v2), "r"(v3));
+    if (has_mirror) {
+      __asm__("stmia %0!, {%2, %3, %4, %5}"
+              : "+r"(dst2), "=m"(*(uint32_t(*)[4])dst2)
+              : "r"(v0), "r"(v1), "r"(v2), "r"(v3));
+    }
+    acc |= ke_abs16x2(v0) | ke_abs16x2(v1) | ke_abs16x2(v2) | ke_abs16x2(v3);
+  } while (src != end);
+  return (acc | (acc >> 16)) & 0xFFFFu;
+}
+#endif
+
+/* The OR of |x| of one streaming hop (see magnitude_bits), copied to `copy` and, if not
+ * NULL, to `mirror` (both word-aligned). */
+static uint32_t hop_bits(const int16_t* x, int16_t* copy, int16_t* mirror) {
+#ifdef KE_DSP16_NATIVE
+  if (((uintptr_t)(const void*)x & 3u) == 0) {
+    return mirror != NULL ? hop_bits_ldm(x, copy, mirror, 1) : hop_bits_ldm(x, copy, NULL, 0);
+  }
+#endif
+  return magnitude_bits(x, copy, mirror);
+}
+
 /* One bin pair of the real split step (see compute_frame): u = Z_k, v = Z_{256-k},
- * w = split[k]; |X_{256-k}|^2 to *pn, then |X_k|^2 to *pk (the same word for k = 128). */
+ * w = split[k]; *pk = |X_k|^2, *pn = |X_{256-k}|^2. */
 static KE_ALWAYS_INLINE void split_bin(uint32_t* pk, uint32_t* pn, uint32_t u, uint32_t v,
                                        uint32_t w) {
   const uint32_t sum = ke_shadd16(u, v), diff = ke_shsub16(u, v);
@@ -358,11 +418,69 @@ static KE_ALWAYS_INLINE void split_bin(uint32_t* pk, uint32_t* pn, uint32_t u, u
   *pk = (uint32_t)ke_smuad(xp, xp);
 }
 
+/* Mel and log of one frame's power spectrum (s->power), block exponent b.
+ *
+ * Band by band, the falling side closes filter m - 1, the rising side opens filter m.
+ * z scaled 2^(29 - b), FFT 2^-8 => |X|^2 carries 2^(42 - 2b) and sums below 2^31 over
+ * all bins (Parseval: |windowed x| < 2^14 over 480 samples), the Q15 weights and the
+ * >> 16 of SMLAWB give sums carrying 2^(41 - 2b), below 2^30.  Each filter's sum gets
+ * (acc >> eps_shift[b]) + eps[b]; with no shift (`shifted` 0, the usual case) eps is
+ * the sum's starting value instead (the same bits modulo 2^32), which saves the shift,
+ * the add and two registers. */
+static KE_ALWAYS_INLINE void mel_log(const ke_logmel_q_state* s, int32_t b, int16_t* out,
+                                     const int shifted) {
+  const int32_t sh = shifted ? s->eps_shift[b] : 0;
+  const uint32_t eps = s->eps[b];
+  const int32_t start = shifted ? 0 : (int32_t)eps;
+  /* out = round(2^10 ln(acc 2^-(41 - 2b))): (31 - z + sh - 41 + 2b) ln 2 in Q20
+   * plus the mantissa's ln, + 2^9 to round; the constant part once per frame. */
+  const int32_t base = (sh - 10 + 2 * b) * LN2_Q20 + 512;
+  const uint16_t* bins = s->band_bins;
+  const int32_t mels = s->config.num_mels;
+  /* bands are contiguous: power and weight step together, two bins per LDRD */
+  const uint32_t* q = s->power + s->band_start[0];
+  const uint32_t* wq = s->weight + s->band_start[0];
+  int32_t lo = 0, hi = start, m;
+  /* Band m: hi += rising side (filter m), lo += falling side (filter m - 1). */
+#define KE_BAND(n_bins)                                   \
+  do {                                                    \
+    const uint32_t n = (n_bins);                          \
+    const uint32_t* const end = q + n;                    \
+    if (n & 1) { /* odd number of bins: one, then pairs */ \
+      const int32_t p0 = (int32_t)*q++;                   \
+      const uint32_t w0 = *wq++;                          \
+      hi = ke_smlawb(p0, w0, hi);                         \
+      lo = ke_smlawt(p0, w0, lo);                         \
+    }                                                     \
+    while (q != end) {                                    \
+      uint32_t p0, p1, w0, w1;                            \
+      KE_LOAD2_STEP(q, 2, p0, p1);                        \
+      KE_LOAD2_STEP(wq, 2, w0, w1);                       \
+      hi = ke_smlawb((int32_t)p0, w0, hi);                \
+      lo = ke_smlawt((int32_t)p0, w0, lo);                \
+      hi = ke_smlawb((int32_t)p1, w1, hi);                \
+      lo = ke_smlawt((int32_t)p1, w1, lo);                \
+    }                                                     \
+  } while (0)
+  KE_BAND(bins[0]); /* band 0 only opens filter 0 */
+  for (m = 1; m <= mels; ++m) {
+    lo = hi;
+    hi = start;
+    KE_BAND(bins[m]);
+    {
+      const uint32_t v = shifted ? ((uint32_t)lo >> sh) + eps : (uint32_t)lo;
+      const int z = clz32(v);
+      const int32_t ln = base - z * LN2_Q20 + ln_frac_q20(v << z);
+      out[m - 1] = (int16_t)ke_ssat16(ln >= 0 ? ln >> 10 : ~(~ln >> 10));
+    }
+  }
+#undef KE_BAND
+}
+
 /* One frame from 480 contiguous samples whose magnitude OR is `bits`. */
 static void compute_frame(ke_logmel_q_state* s, const int16_t* x, uint32_t bits, int16_t* out) {
   uint32_t* z = s->fft;
-  uint32_t* p = s->spectrum;
-  int32_t b = 0, k, m;
+  int32_t b = 0;
   if (bits != 0) b = 32 - clz32(bits); /* 0..16: every |x| < 2^b, so |z| < 2^14 */
   fft256(z, s->twiddle, x, s->window, s->reverse, 1 + b);
   z[N] = z[0]; /* periodic: the split step reads Z_{256 - k} for k = 0 too */
@@ -372,61 +490,34 @@ static void compute_frame(ke_logmel_q_state* s, const int16_t* x, uint32_t bits,
    * O' = ((a - c) / 2, (b + d) / 2), folded into the table: split[k] = -j W^k. */
   {
     /* Bins k, k + 1 per iteration: Z_k, Z_{k+1}, Z_{255-k}, Z_{256-k} and the two
-     * twiddles are three LDRD; bin 128 (its own mirror) after the loop. */
+     * twiddles are three LDRD, the powers of k, k + 1 and 255 - k, 256 - k two STRD
+     * (all post-indexed); bin 128 (its own mirror) after the loop. */
     const uint32_t* zk = z;
     const uint32_t* zn = z + N - 1; /* Z_{255-k}, Z_{256-k}; Z_256 is Z_0 */
     const uint32_t* tw = s->split;
-    uint32_t* pk = p;
-    uint32_t* pn = p + 2 * N;
-    for (k = 0; k < N / 2; k += 2, zk += 2, zn -= 2, tw += 2, pk += 4, pn -= 4) {
-      uint32_t u0, u1, v1, v0, w0, w1;
-      KE_LOAD2(zk, 0, u0, u1);
-      KE_LOAD2(zn, 0, v1, v0);
-      KE_LOAD2(tw, 0, w0, w1);
-      split_bin(pk, pn, u0, v0, w0);
-      split_bin(pk + 2, pn - 2, u1, v1, w1);
+    uint32_t* pk = s->power;
+    uint32_t* pn = s->power + N - 1;
+    uint32_t* const mid = s->power + N / 2;
+    do {
+      uint32_t u0, u1, v1, v0, w0, w1, pk0, pk1, pn0, pn1;
+      KE_LOAD2_STEP(zk, 2, u0, u1);
+      KE_LOAD2_STEP(zn, -2, v1, v0);
+      KE_LOAD2_STEP(tw, 2, w0, w1);
+      split_bin(&pk0, &pn0, u0, v0, w0);
+      split_bin(&pk1, &pn1, u1, v1, w1);
+      KE_STORE2_STEP(pk, 2, pk0, pk1);
+      KE_STORE2_STEP(pn, -2, pn1, pn0);
+    } while (pk != mid);
+    {
+      uint32_t p128, unused;
+      split_bin(&p128, &unused, *zk, *zk, *tw);
+      *pk = p128;
     }
-    split_bin(pk, pn, *zk, *zk, *tw);
   }
-  /* Mel: band by band, the falling side closes filter b - 1, the rising side opens
-   * filter b.  z scaled 2^(29 - b), FFT 2^-8 => |X|^2 carries 2^(42 - 2b) and sums
-   * below 2^31 over all bins (Parseval: |windowed x| < 2^14 over 480 samples), the
-   * Q15 weights and the >> 16 of SMLAWB give sums carrying 2^(41 - 2b), below 2^30. */
-  {
-    const int32_t sh = s->eps_shift[b];
-    const uint32_t eps = s->eps[b];
-    /* out = round(2^10 ln(acc 2^-(41 - 2b))): (31 - z + sh - 41 + 2b) ln 2 in Q20
-     * plus the mantissa's ln, + 2^9 to round; the constant part once per frame. */
-    const int32_t base = (sh - 10 + 2 * b) * LN2_Q20 + 512;
-    const uint16_t* bins = s->band_bins;
-    const uint32_t* q = s->spectrum + 2 * s->band_start[0]; /* bands are contiguous */
-    int32_t lo = 0, hi = 0;
-    for (m = 0; m <= s->config.num_mels; ++m) {
-      const uint32_t n = bins[m];
-      const uint32_t* const end = q + 2 * n;
-      if (n & 1) { /* odd number of bins: one, then pairs */
-        hi = ke_smlawb((int32_t)q[0], q[1], hi);
-        lo = ke_smlawt((int32_t)q[0], q[1], lo);
-        q += 2;
-      }
-      for (; q != end; q += 4) {
-        uint32_t p0, w0, p1, w1;
-        KE_LOAD2(q, 0, p0, w0);
-        KE_LOAD2(q, 2, p1, w1);
-        hi = ke_smlawb((int32_t)p0, w0, hi);
-        lo = ke_smlawt((int32_t)p0, w0, lo);
-        hi = ke_smlawb((int32_t)p1, w1, hi);
-        lo = ke_smlawt((int32_t)p1, w1, lo);
-      }
-      if (m > 0) {
-        const uint32_t v = ((uint32_t)lo >> sh) + eps;
-        const int z = clz32(v);
-        const int32_t ln = base - z * LN2_Q20 + ln_frac_q20(v << z);
-        out[m - 1] = (int16_t)ke_ssat16(ln >= 0 ? ln >> 10 : ~(~ln >> 10));
-      }
-      lo = hi;
-      hi = 0;
-    }
+  if (s->eps_shift[b] == 0) {
+    mel_log(s, b, out, 0);
+  } else {
+    mel_log(s, b, out, 1);
   }
 }
 
@@ -438,7 +529,7 @@ int ke_logmel_q_frame(ke_logmel_q_state* state, const int16_t* hop_samples, int1
   slot = state->slot;
   dest = state->history + slot * KE_LOGMEL_Q_HOP;
   state->hop_bits[slot] =
-      magnitude_bits(hop_samples, dest, slot < 2 ? dest + KE_LOGMEL_Q_WINDOW : NULL);
+      hop_bits(hop_samples, dest, slot < 2 ? dest + KE_LOGMEL_Q_WINDOW : NULL);
   state->slot = slot == 2 ? 0 : slot + 1;
   if (state->history_fill < KE_LOGMEL_Q_WINDOW) state->history_fill += KE_LOGMEL_Q_HOP;
   if (state->history_fill < KE_LOGMEL_Q_WINDOW) return 0;

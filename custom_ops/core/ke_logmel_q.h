@@ -2,7 +2,7 @@
  *
  * The features of ke_logmel.h (same framing, window, 512-point FFT, HTK mel
  * filters and natural log of mel + log_eps), computed with integers only per
- * frame so that an always-on Cortex-M4 pays ~14.4k instructions per 10 ms frame
+ * frame so that an always-on Cortex-M4 pays ~12.0k instructions per 10 ms frame
  * instead of ~57k for the float path:
  *
  *   block floating point: b = bit length of max |sample| over the 480-sample
@@ -20,7 +20,7 @@
  * path (ke_logmel.c, librosa-matched) stays the reference it is tested against.
  * Tables are built once by ke_logmel_q_init (floating point, once).
  *
- * The caller owns the ke_logmel_q_state (~7 KB: tables, streaming history,
+ * The caller owns the ke_logmel_q_state (~7.9 KB: tables, streaming history,
  * scratch); one state must not be used by two threads at once.  Every entry
  * point validates its arguments and returns a negative ke_logmel_q_status on
  * bad input.  Streaming (ke_logmel_q_frame, one 160-sample hop per call) gives
@@ -63,8 +63,11 @@ typedef struct {
 typedef struct {
   uint32_t magic; /* set by ke_logmel_q_init */
   ke_logmel_q_config config;
-  /* Periodic Hann in Q15, packed in pairs (w[2n], w[2n+1]). */
-  uint32_t window[KE_LOGMEL_Q_WINDOW / 2];
+  /* Periodic Hann in Q15, packed in pairs (w[2n], w[2n+1]), in the order the first FFT
+   * stage reads them: its butterfly g = 4 h + u (see reverse) takes the pairs
+   * 16 u + reverse[h] + 64 q, q = 0..3, from window[4 g + q] (two LDRD); the pairs
+   * past the window (240..255, u = q = 3) are 0. */
+  uint32_t window[KE_LOGMEL_Q_FFT / 2];
   /* Radix-4 twiddles (cos, -sin) in Q15 of the stages of length 16, 64, 256:
    * 3 per butterfly column j (W^j, W^2j, W^3j), 3 * (4 + 16 + 64) in all. */
   uint32_t twiddle[3 * 84];
@@ -76,8 +79,8 @@ typedef struct {
   uint8_t reverse[16];
   /* Mel bands: band b holds the bins between edges b and b + 1, i.e. bins
    * [band_start[b], band_start[b + 1]); bin k adds the lo half of its packed
-   * weight (spectrum[2k + 1], Q15) of its power to filter b (rising side) and
-   * the hi half (Q15, the complement) to filter b - 1 (falling side). */
+   * weight (weight[k], Q15) of its power to filter b (rising side) and the hi
+   * half (Q15, the complement) to filter b - 1 (falling side). */
   int16_t band_start[KE_LOGMEL_Q_MAX_MELS + 2];
   uint16_t band_bins[KE_LOGMEL_Q_MAX_MELS + 1]; /* band_start[b + 1] - band_start[b] */
   /* log_eps in the mel accumulator's units for every block exponent b = 0..16,
@@ -86,17 +89,20 @@ typedef struct {
   uint8_t eps_shift[17];
   /* Streaming: three hop slots; slots 0 and 1 are also mirrored after slot 2, so
    * the last 480 samples are always contiguous (history + 160 ((slot + 1) % 3))
-   * without moving old samples; the OR of |x| of each slot (no rescan per frame). */
-  int16_t history[KE_LOGMEL_Q_WINDOW + 2 * KE_LOGMEL_Q_HOP];
+   * without moving old samples; the OR of |x| of each slot (no rescan per frame).
+   * The history follows 32-bit fields: word-aligned, as the hop copy's STM needs. */
   uint32_t hop_bits[3];
   int32_t slot;
   int32_t history_fill;
+  int16_t history[KE_LOGMEL_Q_WINDOW + 2 * KE_LOGMEL_Q_HOP];
   /* Scratch: 256 packed complex values (+ a copy of the first at 256, Z_256 = Z_0,
-   * for the split step), then the power spectrum interleaved with the constant mel
-   * weights: spectrum[2k] = |X_k|^2 (written per frame), spectrum[2k + 1] = the
-   * packed weight of bin k (written once by init), one LDRD per bin in the mel sum. */
+   * for the split step), then the power spectrum power[k] = |X_k|^2, k = 0..256
+   * (bins k, k + 1 and 255 - k, 256 - k are one STRD each in the split step, two
+   * bins one LDRD in the mel sum), then the constant packed mel weights of the bins
+   * (written once by init). */
   uint32_t fft[KE_LOGMEL_Q_FFT / 2 + 1];
-  uint32_t spectrum[2 * KE_LOGMEL_Q_BINS];
+  uint32_t power[KE_LOGMEL_Q_BINS + 1];
+  uint32_t weight[KE_LOGMEL_Q_BINS + 1];
 } ke_logmel_q_state;
 
 const char* ke_logmel_q_status_string(int status);

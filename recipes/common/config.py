@@ -44,6 +44,12 @@ def validate(cfg, known_models=("gru", "egru")):
     if not 0.0 <= cfg.prune_begin < cfg.prune_end < 1.0:
         raise ValueError(f"need 0 <= --prune-begin < --prune-end < 1, got "
                          f"{cfg.prune_begin} and {cfg.prune_end}.")
+    block = getattr(cfg, "prune_block", 1)
+    if int(block) != block or block < 1:
+        raise ValueError(f"--prune-block must be an integer >= 1, got {block}.")
+    if hasattr(cfg, "units") and (3 * cfg.units) % block:
+        raise ValueError(f"--prune-block {block} must divide the 3 x --units = "
+                         f"{3 * cfg.units} output columns of the EGRU's kernels.")
     _at_least_one(cfg, ("calibration_clips", "stream_check_clips"))
     bad = [s for s in getattr(cfg, "sweep", ()) if not 0.0 <= s < 1.0]
     if bad:

@@ -6,6 +6,12 @@ remaining weights adapt. The schedule is the polynomial decay of Zhu & Gupta (20
 "To prune, or not to prune: exploring the efficacy of pruning for model compression",
 eq. 1): sparsity rises from 0 at ``begin`` (a fraction of all training steps) to the
 target at ``end``; the steps after ``end`` fine-tune the pruned network with fixed masks.
+
+``block`` > 1 prunes the event layer's kernels in blocks of 1 x ``block`` adjacent output
+columns (``keras_events.sparsity.prune_low_magnitude(block_size=(1, block))``, blocks ranked
+by their mean |w|): with ``block`` = 4 the exported matrices are stored in block-4 form and
+the Cortex-M4 kernel gathers a whole group per index (custom_ops/README.md). The other
+layers (the classifier head) stay unstructured.
 """
 
 import dataclasses
@@ -21,6 +27,40 @@ class PruningPlan:
     target: float
     begin: float = 0.2
     end: float = 0.7
+    block: int = 1  # 1 x block column blocks in the layers ``wrap`` is told to block
+
+    def __post_init__(self):
+        if int(self.block) != self.block or self.block < 1:
+            raise ValueError(f"--prune-block must be an integer >= 1, got {self.block}.")
+
+    def wrap(self, model, schedule, block_layers=()):
+        """``model`` cloned with pruning wrappers (``keras_events.sparsity``): the layers
+        named in ``block_layers`` pruned in 1 x ``block`` blocks, every other prunable
+        layer element by element; the weights are copied."""
+        import keras
+
+        from keras_events import sparsity
+        from keras_events.sparsity.prunable_layer import can_prune, is_pass_through
+
+        if self.block == 1 or not block_layers:
+            return sparsity.prune_low_magnitude(model, pruning_schedule=schedule)
+        missing = set(block_layers) - {layer.name for layer in model.layers}
+        if missing:
+            raise ValueError(f"--prune-block: no layer named {sorted(missing)} in "
+                             f"{[layer.name for layer in model.layers]}.")
+
+        def wrap(layer):
+            fresh = layer.__class__.from_config(layer.get_config())
+            if is_pass_through(layer) and not can_prune(layer):
+                return fresh
+            block = (1, self.block) if layer.name in block_layers else (1, 1)
+            return sparsity.PruneLowMagnitude(fresh, pruning_schedule=schedule, block_size=block)
+
+        clone = keras.models.clone_model(model, clone_function=wrap)
+        for old, new in zip(model.layers, clone.layers):
+            (new.layer if isinstance(new, sparsity.PruneLowMagnitude) else new).set_weights(
+                old.get_weights())
+        return clone
 
     def schedule(self, steps_per_epoch, epochs):
         """(``sparsity.PolynomialDecay``, first epoch whose end has the final masks)."""

@@ -80,7 +80,7 @@ def accuracy(model, x, y, batch_size=256):
 
 def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, validation,
         test, pruning_plan=None, name="model", log=print, jit_compile=None, wrap=None,
-        callbacks=()):
+        callbacks=(), block_layers=()):
     """Builds (``build()``), trains and evaluates one model; returns (model, results).
 
     With a ``pruning_plan`` whose target is > 0 the model is pruned while it trains
@@ -103,6 +103,8 @@ def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, vali
         around the (pruning-wrapped) model); the trainer is compiled and fitted, and its
         ``.student`` is what is returned.
       callbacks: extra Keras callbacks (e.g. ``keras_events.training.ReviveSilentUnits``).
+      block_layers: names of the layers pruned in 1 x ``pruning_plan.block`` blocks
+        (``pruning.PruningPlan.wrap``); the others element by element.
     """
     from keras_events.training import set_seed
 
@@ -114,7 +116,7 @@ def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, vali
         from keras_events import sparsity
 
         schedule, from_epoch = pruning_plan.schedule(steps_per_epoch, epochs)
-        model = sparsity.prune_low_magnitude(model, pruning_schedule=schedule)
+        model = pruning_plan.wrap(model, schedule, block_layers=block_layers)
         callbacks.append(sparsity.UpdatePruningStep())
     parameters = int(sum(np.prod(w.shape) for w in model.trainable_weights))
     trainer = model if wrap is None else wrap(model)
@@ -148,6 +150,7 @@ def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, vali
         "best_val_accuracy": float(max(history.history["val_accuracy"][from_epoch:])),
         "test_accuracy": accuracy(model, *test),
         "target_sparsity": float(pruning_plan.target) if pruning_plan is not None else 0.0,
+        "prune_block": int(pruning_plan.block) if prune and block_layers else 1,
         "history": {k: [float(v) for v in vals] for k, vals in history.history.items()},
     }
 
@@ -231,7 +234,9 @@ def stage_prune(cfg, state, fit_one, log=print):
         achieved = pruning.weight_sparsity(state["models"][EVENT], EVENT)
         set_status(state, "prune", f"ok: gradual pruning to {cfg.target_sparsity:.2f} "
                                    f"(steps {cfg.prune_begin:.0%}-{cfg.prune_end:.0%} of training), "
-                                   f"{EVENT.upper()} kernels {achieved:.3f} sparse")
+                                   f"{EVENT.upper()} kernels {achieved:.3f} sparse"
+                                   + (f" in 1 x {cfg.prune_block} blocks"
+                                      if getattr(cfg, "prune_block", 1) > 1 else ""))
     for target in cfg.sweep:
         if EVENT not in state["models"]:
             break

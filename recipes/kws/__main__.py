@@ -101,6 +101,10 @@ def parse_args(argv=None):
                    help="pruning starts at this fraction of the EGRU training steps")
     p.add_argument("--prune-end", type=float, default=d.prune_end,
                    help="target sparsity reached at this fraction of the EGRU training steps")
+    p.add_argument("--prune-block", type=int, default=d.prune_block, metavar="N",
+                   help="prune the EGRU's kernels in blocks of 1 x N output columns (1: "
+                        "element by element; 4: block-4 form, the Cortex-M4 kernel's "
+                        f"gather path; default {d.prune_block})")
     p.add_argument("--calibration-clips", type=int, default=d.calibration_clips,
                    help="training clips for int8 calibration")
     p.add_argument("--stream-check-clips", type=int, default=d.stream_check_clips,
@@ -143,6 +147,7 @@ def parse_args(argv=None):
                       keywords=tuple(k for k in args.keywords.split(",") if k),
                       quick=args.quick, plots=not args.no_plots,
                       prune_begin=args.prune_begin, prune_end=args.prune_end,
+                      prune_block=args.prune_block,
                       calibration_clips=args.calibration_clips,
                       stream_check_clips=args.stream_check_clips,
                       sweep=comma_floats("--sweep", args.sweep), board=not args.no_board,

@@ -92,6 +92,9 @@ class Config:
     # Pruning (recipes/common/pruning.py): fractions of all EGRU training steps.
     prune_begin: float = 0.2
     prune_end: float = 0.7
+    # Prune the EGRU's kernels in blocks of 1 x N output columns (1: element by element).
+    # 4: stored in block-4 form, the M4 kernel's gather path (recipes/common/pruning.py).
+    prune_block: int = 1
     # Deployment (recipes/common/export.py, board.py).
     calibration_clips: int = 200  # int8 calibration (representative) clips
     stream_check_clips: int = 8  # test clips for streaming == whole sequence

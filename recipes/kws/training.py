@@ -24,7 +24,8 @@ def fit_model(cfg, state, name, target_sparsity=None):
     copies = state["augment_copies"]
     clips = len(state["y_training"]) // (copies + 1)
     pruned = name in ("egru", "delta_gru") or cfg.prune_gru
-    plan = PruningPlan(target, cfg.prune_begin, cfg.prune_end) if pruned else None
+    plan = PruningPlan(target, cfg.prune_begin, cfg.prune_end,
+                       block=getattr(cfg, "prune_block", 1)) if pruned else None
     wrap = None
     if name == "egru" and cfg.distill is not None:
         from keras_events.training import Distiller
@@ -54,7 +55,7 @@ def fit_model(cfg, state, name, target_sparsity=None):
         learning_rate=cfg.egru_learning_rate if name == "egru" else cfg.learning_rate,
         seed=cfg.seed, validation=(state["x_validation"], state["y_validation"]),
         test=(state["x_testing"], state["y_testing"]), pruning_plan=plan, name=name, log=log,
-        wrap=wrap, callbacks=callbacks)
+        wrap=wrap, callbacks=callbacks, block_layers=("egru",) if name == "egru" else ())
     if name == "delta_gru":  # its results row: delta rates, sparsity, MACs (training too)
         results.update(delta_stats(model, state["x_testing"][:256]))
     return model, results

@@ -131,6 +131,10 @@ def test_bad_config_is_a_clear_error():
         config.Config(models=("transformer",))
     with pytest.raises(ValueError, match="--augment-copies must be >= 0"):
         config.Config(augment_copies=-1)
+    with pytest.raises(ValueError, match="--prune-block 5 must divide"):
+        config.Config(prune_block=5)  # 3 x 128 columns
+    with pytest.raises(ValueError, match="--prune-block must be an integer >= 1"):
+        config.Config(prune_block=0)
 
 
 def test_cli_arguments():
@@ -142,6 +146,8 @@ def test_cli_arguments():
     assert (cfg.target_sparsity, cfg.sweep, cfg.board, cfg.arduino) == (0.0, (0.5, 0.9), False, False)
     assert (cfg.prune_begin, cfg.prune_end) == (0.1, 0.5)
     assert parse_args(["--augment-copies", "2"]).augment_copies == 2
+    assert parse_args(["--prune-block", "4"]).prune_block == 4
+    assert parse_args([]).prune_block == 1
     for bad in (["--units", "-1"], ["--sweep", "0.5,x"], ["--sweep", "1.5"],
                 ["--prune-begin", "0.8", "--prune-end", "0.5"]):
         with pytest.raises(SystemExit):

@@ -17,7 +17,7 @@
 #include "ke_logmel_q.h"
 #include "semihost.h"
 
-static ke_logmel_q_state g_state; /* ~7 KB of RAM, statically allocated */
+static ke_logmel_q_state g_state; /* ~7.9 KB of RAM, statically allocated */
 #define KE_MFCC 10 /* the DS-CNN baseline's MFCCs (recipes/kws/dscnn.py) */
 static int16_t g_dct_basis[KE_MFCC * KE_LOGMEL_Q_MAX_MELS];
 

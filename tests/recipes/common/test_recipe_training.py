@@ -29,7 +29,8 @@ def _event_model(target, units=UNITS):
     ])
 
 
-def _fit(target, epochs=2, steps=10, plan=None, units=UNITS, learning_rate=0.05, seed=0):
+def _fit(target, epochs=2, steps=10, plan=None, units=UNITS, learning_rate=0.05, seed=0,
+         block_layers=()):
     import tensorflow as tf
 
     x, y = _toy_data()
@@ -37,7 +38,8 @@ def _fit(target, epochs=2, steps=10, plan=None, units=UNITS, learning_rate=0.05,
     return training.fit(lambda: _event_model(target, units), data, epochs=epochs,
                         steps_per_epoch=steps, learning_rate=learning_rate, seed=seed,
                         validation=(x, y), test=(x, y), pruning_plan=plan, name="toy",
-                        log=lambda m: None, jit_compile=False)  # XLA: 20 s to compile
+                        log=lambda m: None, jit_compile=False,  # XLA: 20 s to compile
+                        block_layers=block_layers)
 
 
 def _event_rate(model, x):
@@ -94,6 +96,70 @@ def test_fit_prunes_to_the_target_and_reports_what_it_trained():
     probs = model.predict(x, verbose=0)
     assert results["test_accuracy"] == float(np.mean(probs.argmax(-1) == y))
     assert results["parameters"] == model.count_params()
+
+
+def _groups_all_or_nothing(w, block):
+    """Whether every aligned 1 x block group of columns of w is all zero or all non-zero."""
+    nonzero = (np.asarray(w) != 0).reshape(w.shape[0], -1, block)
+    return bool(np.all(nonzero.all(axis=2) | ~nonzero.any(axis=2)))
+
+
+def _ke_egru_input(model_bytes, i, dtype):
+    """Input ``i`` of the KE_EGRU op of a .tflite (2, 3: input-kernel index and row
+    offsets; 5, 6: the recurrent kernel's)."""
+    from keras_events.micro import model_ops
+
+    m = model_ops.schema().ModelT.InitFromPackedBuf(bytearray(model_bytes), 0)
+    codes = [c.customCode for c in m.operatorCodes]
+    graph = m.subgraphs[0]
+    op = next(o for o in graph.operators if codes[o.opcodeIndex] == b"KE_EGRU")
+    return np.frombuffer(bytes(m.buffers[graph.tensors[op.inputs[i]].buffer].data), dtype)
+
+
+@pytest.mark.tensorflow_only
+def test_block_pruning_prunes_the_event_layer_in_1x4_blocks_and_exports_block4(tmp_path):
+    """PruningPlan(block=4) on the layer named in block_layers: its kernels' zeros are
+    whole aligned groups of 4 output columns at the target sparsity, in the saved .keras
+    too; the head (2 columns: no 1 x 4 tiling) stays element-wise; the int8 export stores
+    both matrices in block-4 form (the Cortex-M4 kernel's gather path)."""
+    import keras
+
+    from keras_events.ops import packing
+    from recipes.common import export
+
+    plan = pruning.PruningPlan(0.75, begin=0.2, end=0.5, block=4)
+    model, results = _fit(training.EventRateTarget(), epochs=4, steps=10, plan=plan, units=16,
+                          learning_rate=1e-2, block_layers=("egru",))
+    assert results["prune_block"] == 4
+    path = tmp_path / "egru.keras"
+    model.save(path)
+    cell = keras.saving.load_model(path).get_layer("egru").cell
+    for w in (cell.kernel, cell.recurrent_kernel):
+        w = np.asarray(w)
+        assert np.count_nonzero(w) == round(0.25 * w.size), w.shape
+        assert _groups_all_or_nothing(w, 4), w.shape
+    head = np.asarray(model.layers[-1].kernel)
+    assert np.count_nonzero(head) == round(0.25 * head.size)
+    x, _ = _toy_data(16)
+    tflite = export.export_event(model, x)
+    for index, offsets in ((2, 3), (5, 6)):
+        idx = _ke_egru_input(tflite, index, np.int16)
+        nnz = int(_ke_egru_input(tflite, offsets, np.int32)[-1])
+        assert nnz > 0 and packing.is_block4(idx, nnz), index
+    # Element-wise pruning of the same model (the default): groups are broken up.
+    plain, results = _fit(training.EventRateTarget(), epochs=4, steps=10, units=16,
+                          plan=pruning.PruningPlan(0.75, begin=0.2, end=0.5),
+                          learning_rate=1e-2, block_layers=("egru",))
+    assert results["prune_block"] == 1
+    assert not _groups_all_or_nothing(np.asarray(plain.get_layer("egru").cell.kernel), 4)
+
+
+def test_prune_block_is_checked():
+    with pytest.raises(ValueError, match="--prune-block"):
+        pruning.PruningPlan(0.8, block=0)
+    with pytest.raises(ValueError, match="--prune-block"):
+        pruning.PruningPlan(0.8, block=4).wrap(_event_model(training.EventRateTarget()),
+                                               None, block_layers=("nope",))
 
 
 def test_compile_clips_gradients_and_decays_to_five_percent():
