@@ -18,6 +18,7 @@ cannot be cloned by ``prune_low_magnitude(model)``).
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 from recipes.lm.config import KINDS
@@ -77,15 +78,31 @@ class StateCarry(keras.layers.Wrapper):
 class TiedSoftmax(keras.layers.Layer):
     """Logits ``h Eᵀ + b`` with ``E`` the embedding matrix of ``embedding`` (weight tying).
 
+    ``log_prior``: the bias starts at these log-probabilities of the words (the training
+    split's unigram), so the first step already predicts the unigram distribution and the
+    network learns what the context adds. With a zero bias Adam moves each logit by about
+    the learning rate per step, and a short run spends its steps learning word frequencies
+    (the recipe's first runs ended near, and above, unigram perplexity). Initialising the
+    output bias to the target's log-frequencies is the usual remedy (e.g. Karpathy, "A
+    recipe for training neural networks", 2019: "init well").
+
     It holds a reference to another layer, so a model with it is rebuilt with ``build``
     and its weights restored with ``load_weights`` rather than saved as a ``.keras`` file."""
 
-    def __init__(self, embedding, **kwargs):
+    def __init__(self, embedding, log_prior=None, **kwargs):
         super().__init__(**kwargs)
         self.embedding = embedding
+        self.log_prior = log_prior
 
     def build(self, input_shape):
-        self.bias = self.add_weight(shape=(self.embedding.input_dim,), initializer="zeros", name="bias")
+        initializer = "zeros"
+        if self.log_prior is not None:
+            prior = [float(v) for v in self.log_prior]
+            if len(prior) != self.embedding.input_dim:
+                raise ValueError(f"`log_prior` has {len(prior)} entries; the vocabulary has "
+                                 f"{self.embedding.input_dim} words.")
+            initializer = keras.initializers.Constant(prior)
+        self.bias = self.add_weight(shape=(self.embedding.input_dim,), initializer=initializer, name="bias")
 
     def call(self, hidden):
         return ops.matmul(hidden, ops.transpose(self.embedding.embeddings)) + self.bias
@@ -110,10 +127,11 @@ def recurrent_layer(cfg, kind, index):
     raise ValueError(f"--models {kind!r} unknown; choose from {', '.join(KINDS)}.")
 
 
-def build(cfg, kind, vocabulary, batch_size, pruning_schedule=None):
+def build(cfg, kind, vocabulary, batch_size, pruning_schedule=None, log_prior=None):
     """The language model ``kind`` over ``vocabulary`` words: inputs ``{"tokens": [B, T]
     int32, "reset": [B, 1]}``, output logits [B, T, vocabulary]. ``batch_size``: rows per
-    replica (``StateCarry``); ``pruning_schedule``: prune the recurrent kernels."""
+    replica (``StateCarry``); ``pruning_schedule``: prune the recurrent kernels;
+    ``log_prior``: initial softmax bias (``unigram_log_prior``)."""
     tokens = keras.Input((cfg.bptt,), dtype="int32", name="tokens")
     reset = keras.Input((1,), name="reset")
     embedding = keras.layers.Embedding(vocabulary, cfg.units, name="embedding")
@@ -126,8 +144,14 @@ def build(cfg, kind, vocabulary, batch_size, pruning_schedule=None):
             layer = sparsity.prune_low_magnitude(layer, pruning_schedule=pruning_schedule)
         h = StateCarry(layer, batch_size, name=f"carry_{kind}_{i}")([h, reset])
         h = keras.layers.SpatialDropout1D(cfg.dropout, name=f"dropout_{i}")(h)
-    logits = TiedSoftmax(embedding, name="tied_softmax")(h)
+    logits = TiedSoftmax(embedding, log_prior, name="tied_softmax")(h)
     return keras.Model({"tokens": tokens, "reset": reset}, logits, name=kind)
+
+
+def unigram_log_prior(tokens, vocabulary):
+    """log p(word) over ``tokens`` (ids < ``vocabulary``), add-one smoothed."""
+    counts = np.bincount(np.asarray(tokens).ravel(), minlength=vocabulary)[:vocabulary] + 1.0
+    return np.log(counts / counts.sum()).astype("float32")
 
 
 def recurrent_layers(model):

@@ -86,7 +86,8 @@ def fit_one(cfg, corpus, kind, target_sparsity, placement, log=print):
     # Seeds only: TF's op determinism would switch XLA off (2.5x slower steps here).
     set_seed(cfg.seed, deterministic=False)
     with placement.scope():
-        model = models.build(cfg, kind, len(corpus.vocabulary), placement.state_rows(B), schedule)
+        prior = models.unigram_log_prior(corpus.train, len(corpus.vocabulary))
+        model = models.build(cfg, kind, len(corpus.vocabulary), placement.state_rows(B), schedule, prior)
         compile_model(model, cfg, cfg.epochs * train.steps)
     callbacks = [pruning.best_weights_callback(from_epoch, monitor="val_loss", mode="min")]
     if schedule is not None:
