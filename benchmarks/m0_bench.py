@@ -1,6 +1,7 @@
 """eGRU on the emulated Cortex-M0 (QEMU ``microbit``): instructions per step, weight bytes,
 flash and RAM of three kernels of the same size (``--features`` inputs, ``--units`` units),
-each in its own bare firmware (no TFLM), every step instruction-counted:
+each in its own bare firmware (no TFLM), every step instruction-counted, and of the eGRU
+as a streaming int8 ``.tflite`` through TensorFlow Lite Micro on the same board:
 
   egru_emb_q15    the eGRU Q15 kernel with 4-bit power-of-two shift codes
                   (custom_ops/core/ke_egru_emb.c, its Thumb-1 routines ke_egru_emb_thumb1.c,
@@ -10,6 +11,12 @@ each in its own bare firmware (no TFLM), every step instruction-counted:
   ke_egru_int8    the project's int8 event kernel KE_EGRU built for ARMv6-M, every weight
                   stored, at the event rate its random weights give
                   (benchmarks/micro/egru_i8_m0_main.c)
+  egru_emb_tflm   the eGRU's weights as a Keras EmbeddedGRUCell exported to a streaming
+                  int8 .tflite (KE_EGRU_EMB, one frame per invoke) run by the ARMv6-M TFLM
+                  firmware (keras_events.micro.run(..., board="microbit")): instructions
+                  per Invoke (interpreter + the op's int8 <-> Q15 requantization + the same
+                  kernel), flash of the whole image, RAM = static data + tensor arena used;
+                  needs TensorFlow (--skip-tflm leaves it out)
 
 Weights are random (instruction counts of these kernels do not depend on the values, except
 KE_EGRU's on its event rate, printed). Ratios are from one run. Goal (the paper's): eGRU
@@ -125,13 +132,54 @@ def measure_ke_egru_int8(features, units, steps, rng, out_dir):
                 event_rate=float(np.mean(events) / units), **m0.image_memory(elf))
 
 
-def run(features=40, units=64, steps=8, seed=0):
+def measure_egru_emb_tflm(features, units, steps, rng, out_dir):
+    """The eGRU row's weights (same seed) in a streaming int8 .tflite through TFLM."""
+    import keras
+    import tensorflow as tf
+
+    from keras_events import EmbeddedGRUCell
+    from keras_events.export import to_tflite
+    from keras_events.micro import run as micro_run
+
+    kernel = rng.normal(0, 0.2, (features, 2 * units)).astype(np.float32)
+    recurrent = rng.normal(0, 0.2, (units, 2 * units)).astype(np.float32)
+    bias = rng.normal(0, 0.3, 2 * units).astype(np.float32)
+    x = rng.uniform(-1, 1, (steps, features)).astype(np.float32)
+    model = keras.Sequential([keras.Input(batch_shape=(1, 1, features)),
+                              keras.layers.RNN(EmbeddedGRUCell(units, quantize=True))])
+    model.layers[0].cell.set_weights([kernel, recurrent, bias])
+    rep = np.random.default_rng(1).uniform(-1, 1, (8, steps, features)).astype(np.float32)
+    tflite = to_tflite(model, quantize="int8", representative_data=rep, streaming=True,
+                       inference_input_type=tf.int8, inference_output_type=tf.int8)
+    from keras_events.export import Interpreter
+    interp = Interpreter(model_content=tflite)
+    scale, zp = interp.get_input_details()[0]["quantization"]
+    xq = np.clip(np.round(x / scale) + zp, -128, 127).astype(np.int8).reshape(steps, 1, 1, features)
+    res = micro_run(tflite, xq, board="microbit", timeout=900)
+    mem = res.memory
+    return dict(kernel="egru_emb_tflm", instructions=res.instructions,
+                weight_bytes=(egru_emb.pack_codes(kernel).nbytes
+                              + egru_emb.pack_codes(recurrent).nbytes
+                              + egru_emb.bias_q15(bias).nbytes),
+                model_bytes=len(tflite), flash_bytes=mem["flash_bytes"],
+                static_ram_bytes=mem["static_ram_bytes"] - mem["arena_size"]
+                + mem["arena_used_bytes"], arena_used_bytes=mem["arena_used_bytes"],
+                stack_bytes=mem["stack_bytes"], stack_used_bytes=mem.get("stack_used_bytes"),
+                flash_code_bytes=mem["flash_code_bytes"])
+
+
+def run(features=40, units=64, steps=8, seed=0, tflm=True):
     rows = []
+    measures = [measure_egru_emb, measure_float_gru, measure_ke_egru_int8]
+    if tflm:
+        measures.append(measure_egru_emb_tflm)
     with tempfile.TemporaryDirectory(prefix="ke_m0_bench_") as td:
-        for k, measure in enumerate((measure_egru_emb, measure_float_gru, measure_ke_egru_int8)):
+        for k, measure in enumerate(measures):
             out = pathlib.Path(td) / str(k)
             out.mkdir()
-            row = measure(features, units, steps, np.random.default_rng(seed + k), out)
+            # the TFLM row uses the eGRU row's seed: the same weights and inputs' draw
+            row = measure(features, units, steps,
+                          np.random.default_rng(seed + (0 if k == 3 else k)), out)
             # step 0 starts from h = 0; the mean over the later steps is the steady cost
             row["instructions_per_step"] = float(np.mean(row["instructions"][1:]))
             rows.append(row)
@@ -145,16 +193,29 @@ def report(result):
     lines = [f"Cortex-M0 ({result['board']}), {result['features']} inputs, {result['units']} "
              f"units, {result['steps']} steps (mean of steps 1..{result['steps'] - 1})", "",
              f"{'kernel':14} {'instr/step':>11} {'vs float':>9} {'weights B':>10} {'vs float':>9} "
-             f"{'flash B':>8} {'RAM B':>7}"]
+             f"{'flash B':>8} {'RAM B':>7} {'stack used':>10}"]
     for r in result["rows"]:
+        stack = "" if r.get("stack_used_bytes") is None else \
+            f"{r['stack_used_bytes']} of {r['stack_bytes']}"
         lines.append(
             f"{r['kernel']:14} {r['instructions_per_step']:11.0f} "
             f"{base['instructions_per_step'] / r['instructions_per_step']:8.1f}x "
             f"{r['weight_bytes']:10d} {base['weight_bytes'] / r['weight_bytes']:8.1f}x "
-            f"{r['flash_bytes']:8d} {r['static_ram_bytes']:7d}")
+            f"{r['flash_bytes']:8d} {r['static_ram_bytes']:7d} "
+            f"{stack:>10}")
     if "event_rate" in rows.get("ke_egru_int8", {}):
         lines.append(f"(ke_egru_int8 event rate {rows['ke_egru_int8']['event_rate']:.2f}; RAM = "
-                     f".data + .bss, plus a {base['stack_bytes']} B stack each)")
+                     f".data + .bss (TFLM: with the tensor arena used, not its unused rest); "
+                     f"stack: bytes used of the reserved stack)")
+    if "egru_emb_tflm" in rows:
+        t, q = rows["egru_emb_tflm"], rows["egru_emb_q15"]
+        over = t["instructions_per_step"] - q["instructions_per_step"]
+        lines.append(
+            f"TFLM on the M0: {t['instructions_per_step']:.0f} instructions per invoke, "
+            f"{over:.0f} ({100 * over / q['instructions_per_step']:.1f} %) more than the bare "
+            f"kernel (interpreter + int8 <-> Q15 requantization); flash {t['flash_bytes']} B of "
+            f"256 KiB ({t['model_bytes']} B model), RAM {t['static_ram_bytes']} B static + arena "
+            f"used ({t['arena_used_bytes']} B arena) + {t['stack_used_bytes']} B stack of 16 KiB")
     e = rows["egru_emb_q15"]
     speed = base["instructions_per_step"] / e["instructions_per_step"]
     size = base["weight_bytes"] / e["weight_bytes"]
@@ -171,8 +232,10 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", help="also write the results as JSON")
+    ap.add_argument("--skip-tflm", action="store_true",
+                    help="leave out the TFLM row (it needs TensorFlow for the export)")
     args = ap.parse_args(argv)
-    result = run(args.features, args.units, args.steps, args.seed)
+    result = run(args.features, args.units, args.steps, args.seed, tflm=not args.skip_tflm)
     print(report(result))
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(result, indent=1))

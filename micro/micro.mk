@@ -1,4 +1,5 @@
-# micro/micro.mk — TFLite Micro on emulated Cortex-M4 (QEMU mps2-an386) and on the host.
+# micro/micro.mk — TFLite Micro on emulated Cortex-M4 (QEMU mps2-an386), Cortex-M0 (QEMU
+# microbit) and on the host.
 # Included from the top-level Makefile; builds are thin calls to keras_events/_native
 # (TFLM libraries cached in ~/.cache/keras-events/tflm/<key>/: first run ~10-20 min).
 MICRO_APT = gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm
@@ -17,8 +18,8 @@ micro-toolchain: ## install arm-none-eabi-gcc / qemu-system-arm when missing (ap
 	  $$SUDO apt-get update && $$SUDO apt-get install -y $(MICRO_APT); \
 	fi
 
-micro: micro-toolchain ## TFLM libraries (M4 + host), QEMU plugin, host libke_tflm.so
-	nice $(NATIVE) build -j2 tflm-m4 tflm-host plugin host-lib
+micro: micro-toolchain ## TFLM libraries (M4, M0, host), QEMU plugin, host libke_tflm.so
+	nice $(NATIVE) build -j2 tflm-m4 tflm-m0 tflm-host plugin host-lib
 
 test-micro: micro ## pytest tests/micro
 	$(PYTEST) -q tests/micro
@@ -38,5 +39,5 @@ micro-bench: micro ## benchmarks/micro_bench.py (table + JSON + PNG)
 micro-run: micro ## run MODEL=m.tflite INPUT=x.npy [BOARD=host] on the emulated board
 	$(PYTHON) -m keras_events.micro run $(MODEL) --input $(INPUT) --board $(or $(BOARD),mps2-an386)
 
-m0-bench: micro-toolchain ## benchmarks/m0_bench.py: eGRU Q15 vs soft-float GRU vs int8 KE_EGRU on the Cortex-M0
+m0-bench: micro-toolchain ## benchmarks/m0_bench.py: eGRU Q15 vs soft-float GRU vs int8 KE_EGRU on the Cortex-M0, and the eGRU .tflite through TFLM there
 	$(PYTHON) benchmarks/m0_bench.py

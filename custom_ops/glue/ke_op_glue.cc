@@ -5,7 +5,8 @@
 
 namespace ke_glue {
 
-void ParseOptions(const ke_op_def& def, const char* buffer, size_t length, NodeOptions* out) {
+void ParseOptions(const ke_op_def& def, int32_t version, const char* buffer, size_t length,
+                  NodeOptions* out) {
   const auto* bytes = reinterpret_cast<const uint8_t*>(buffer);
   for (int i = 0; i < def.num_options; ++i) out->values[i] = def.options[i].fallback;
   if (buffer == nullptr || length == 0) {
@@ -23,6 +24,13 @@ void ParseOptions(const ke_op_def& def, const char* buffer, size_t length, NodeO
     return;
   }
   const flexbuffers::Map map = root.AsMap();
+  // The version first: an old model's other options and inputs may not mean what they say.
+  const flexbuffers::Reference written = map["version"];
+  if ((written.IsInt() || written.IsUInt()) && written.AsInt64() != version) {
+    out->model_version = static_cast<int32_t>(written.AsInt64());
+    out->build_version = version;
+    return;
+  }
   for (int i = 0; i < def.num_options; ++i) {
     const ke_option& o = def.options[i];
     const flexbuffers::Reference value = map[o.key];
@@ -49,6 +57,12 @@ void ParseOptions(const ke_op_def& def, const char* buffer, size_t length, NodeO
 }
 
 bool CheckOptions(const ke_reporter& r, const ke_op_def& def, const NodeOptions& options) {
+  if (options.build_version != 0)
+    return ke_fail(&r, "the model was written for version %d of this op; this build runs "
+                   "version %d, whose inputs or options differ. Re-export the model with this "
+                   "keras-events (keras_events.export.to_tflite).",
+                   static_cast<int>(options.model_version),
+                   static_cast<int>(options.build_version)) != 0;
   if (options.error == nullptr) return true;
   if (options.error_option < 0) return ke_fail(&r, "%s.", options.error) != 0;
   const ke_option& o = def.options[options.error_option];

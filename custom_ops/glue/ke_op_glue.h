@@ -23,10 +23,16 @@ struct NodeOptions {
   int32_t values[KE_OP_MAX_OPTIONS] = {};
   const char* error = nullptr;  // printf format: key, min, max
   int error_option = -1;
+  // The op version the exporter wrote (option `version`) when it is not the one this build
+  // runs (the manifest's, custom_ops/ops.def): the model's inputs or options have another
+  // layout, so Prepare refuses it and asks for a re-export. 0: no mismatch.
+  int32_t model_version = 0, build_version = 0;
 };
 
-// Parses the flexbuffer map `buffer` against `def`'s option table.
-void ParseOptions(const ke_op_def& def, const char* buffer, size_t length, NodeOptions* out);
+// Parses the flexbuffer map `buffer` against `def`'s option table; `version` is the op's
+// version in the manifest (a model without a `version` option is taken as this version).
+void ParseOptions(const ke_op_def& def, int32_t version, const char* buffer, size_t length,
+                  NodeOptions* out);
 
 // Reports a parse error (with its option's key and range); false if there is one.
 bool CheckOptions(const ke_reporter& r, const ke_op_def& def, const NodeOptions& options);

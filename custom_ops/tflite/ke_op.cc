@@ -129,29 +129,29 @@ void Free(TfLiteContext*, void* buffer) {
 
 // Init needs to know its op: TFLite passes no registration to it, so one instantiation
 // per manifest line.
-template <const ke_op_def* Def, const char* const* Name>
+template <const ke_op_def* Def, const char* const* Name, int Version>
 void* Init(TfLiteContext*, const char* buffer, size_t length) {
   OpData* d = new (std::nothrow) OpData();
   if (d == nullptr) return nullptr;
   d->def = Def;
   d->name = *Name;
-  ke_glue::ParseOptions(*Def, buffer, length, &d->options);
+  ke_glue::ParseOptions(*Def, Version, buffer, length, &d->options);
   ke_tflite::RegisterStatefulOp(d);
   return d;
 }
 
-template <const ke_op_def* Def, const char* const* Name>
-const TfLiteRegistration* Registration(int version) {
-  static TfLiteRegistration registration = [version] {
+template <const ke_op_def* Def, const char* const* Name, int Version>
+const TfLiteRegistration* Registration() {
+  static TfLiteRegistration registration = [] {
     TfLiteRegistration r;
     std::memset(&r, 0, sizeof(r));
-    r.init = Init<Def, Name>;
+    r.init = Init<Def, Name, Version>;
     r.free = Free;
     r.prepare = Prepare;
     r.invoke = Eval;
     r.builtin_code = 32;  // BuiltinOperator_CUSTOM
     r.custom_name = *Name;
-    r.version = version;
+    r.version = 1;  // the op-code version converters write for custom ops (register.cc)
     return r;
   }();
   return &registration;
@@ -167,7 +167,7 @@ extern "C" {
 #define KE_OP(name, version, ...)                                                        \
   __attribute__((visibility("default"))) const TfLiteRegistration* name##_Registration( \
       void) {                                                                            \
-    return Registration<&ke_op_##name, &kName_##name>(version);                          \
+    return Registration<&ke_op_##name, &kName_##name, version>();                        \
   }
 #include "../ops.def"
 

@@ -25,7 +25,10 @@ extern "C" {
 
 // Registerer for InterpreterWithCustomOps(custom_op_registerers=["KE_RegisterOps"]).
 __attribute__((visibility("default"))) void KE_RegisterOps(tflite::MutableOpResolver* resolver) {
-#define KE_OP(name, version, ...) resolver->AddCustom(#name, name##_Registration(), version);
+// Op-code version 1: what converters write for every custom op. The op's own version (the
+// manifest's) is its `version` option, which the glue checks in Prepare (ke_op_glue.cc), so
+// an old model finds its op and gets a reason instead of "unresolved custom op".
+#define KE_OP(name, version, ...) resolver->AddCustom(#name, name##_Registration(), 1);
 #include "../ops.def"
 }
 

@@ -183,14 +183,14 @@ void Reset(TfLiteContext*, void* buffer) {
 
 // Init needs to know its op: TFLM passes no registration to it, so one instantiation per
 // manifest line.
-template <const ke_op_def* Def, const char* const* Name>
+template <const ke_op_def* Def, const char* const* Name, int Version>
 void* Init(TfLiteContext* context, const char* buffer, size_t length) {
   auto* d = static_cast<OpData*>(context->AllocatePersistentBuffer(context, sizeof(OpData)));
   if (d == nullptr) return nullptr;
   new (d) OpData();  // value-initialized: every field zero or its default
   d->def = Def;
   d->name = *Name;
-  ke_glue::ParseOptions(*Def, buffer, length, &d->options);
+  ke_glue::ParseOptions(*Def, Version, buffer, length, &d->options);
   return d;
 }
 
@@ -203,7 +203,7 @@ void* Init(TfLiteContext* context, const char* buffer, size_t length) {
   const TFLMRegistration* Register_##name() {                                       \
     if (&ke_op_##name == nullptr) return nullptr;                                   \
     static const TFLMRegistration registration = tflite::micro::RegisterOp(         \
-        Init<&ke_op_##name, &kName_##name>, Prepare, Eval, /*free=*/nullptr, Reset); \
+        Init<&ke_op_##name, &kName_##name, version>, Prepare, Eval, /*free=*/nullptr, Reset); \
     return &registration;                                                           \
   }
 #include "../ops.def"

@@ -25,6 +25,7 @@ def _targets(jobs: int) -> dict:
         "logmel-q": ("fixed-point log-mel front end, host shared library",
                      lambda: host.build_front_end_library("logmel_q")),
         "tflm-m4": ("TFLM static library, Cortex-M4F (cached)", lambda: tflm.build_library("m4", jobs=jobs, verbose=True)),
+        "tflm-m0": ("TFLM static library, Cortex-M0 / ARMv6-M (cached)", lambda: tflm.build_library("m0", jobs=jobs, verbose=True)),
         "tflm-host": ("TFLM static library, x86-64 (cached)", lambda: tflm.build_library("host", jobs=jobs, verbose=True)),
         "tflm-host-asan": ("TFLM static library, x86-64 ASan/UBSan (cached)",
                            lambda: tflm.build_library("host-asan", jobs=jobs, verbose=True)),

@@ -11,7 +11,7 @@ import pathlib
 
 from . import manifest, progress, tflm
 from .compile import compile_object, digest, link
-from .flags import M4_ARCH, M4_LINK, M4_OPT
+from .flags import M0_ARCH, M4_ARCH, M4_LINK, M4_OPT
 from .paths import CACHE_ROOT, CORE, MICRO, SOURCE_ROOT, tflm_dir
 
 HARNESS = MICRO / "harness"
@@ -56,11 +56,15 @@ LOGMEL = CORE / "ke_logmel.c"
 
 
 def link_firmware(objs: list, out_dir: pathlib.Path, libraries: list = (),
-                  name: str = "firmware.elf", linker: str | None = None) -> pathlib.Path:
-    """A Cortex-M4F image for QEMU mps2-an386 (micro/harness/an386.ld); ``linker``: the
-    m4 C++ driver by default (TFLM firmware), arm-none-eabi-gcc for plain C images."""
+                  name: str = "firmware.elf", linker: str | None = None,
+                  board: "Board | None" = None, stack: int | None = None) -> pathlib.Path:
+    """An image for ``board`` (default: the Cortex-M4F, QEMU mps2-an386,
+    micro/harness/an386.ld; ``stack``: bytes to reserve, boards with a stack symbol only);
+    ``linker``: the C++ driver by default (TFLM firmware), arm-none-eabi-gcc for plain C
+    images."""
+    link_flags = board.link_flags(stack) if board is not None else [*M4_LINK, f"-T{LINKER_SCRIPT}"]
     return link(out_dir / name, linker or tflm.VARIANTS["m4"].cxx, list(objs),
-                [*libraries, *M4_LINK, f"-T{LINKER_SCRIPT}",
+                [*libraries, *link_flags,
                  f"-Wl,-Map={out_dir / (pathlib.Path(name).stem + '.map')}", "-lm"])
 
 
@@ -108,29 +112,47 @@ def build_logmel_m4_object() -> pathlib.Path:
 
 
 # --- boards -------------------------------------------------------------------------------
-# Each emulated board: its QEMU machine, core flags, memory map and start-up code. The
-# Cortex-M4F board runs TFLM firmware (above); the Cortex-M0 board runs bare-kernel
-# firmware only (portable C cores, no TFLM: see docs/guides/cortex-m0-board.md).
-M0_ARCH = ["-mcpu=cortex-m0", "-mthumb", "-mfloat-abi=soft"]
+# Each emulated board: its QEMU machine, core flags, memory map, start-up code and the TFLM
+# library variant its TFLM firmware links (keras_events.micro.firmware). Both boards run
+# TFLM firmware and bare-kernel firmware (build_bare_firmware: a C core called directly).
 M0_DIR = MICRO / "m0"
+# The Cortex-M0's TFLM firmware reserves this much stack (linker symbol __stack_size; the
+# bare-kernel firmware keeps the linker script's 2 KiB): TFLM's Invoke and the op's
+# message formatting need more than the bare kernels.
+M0_TFLM_STACK = 3 << 10
 
 
 class Board:
     """One emulated board: ``name`` (what ``micro run --board`` takes), QEMU ``machine``,
     compiler ``arch`` flags, ``linker_script``, ``startup`` sources, ``flash`` / ``ram``
-    bytes, and whether TFLM firmware is built for it (``tflm``)."""
+    bytes, ``tflm``: the TFLM library variant (``keras_events._native.tflm.VARIANTS``) of
+    its TFLM firmware, ``tflm_stack``: the stack that firmware reserves (None: the linker
+    script's), ``default_arena``: its tensor arena when none is given (None: all the RAM
+    the image leaves), ``max_arena``: the largest arena accepted before linking (the link
+    itself rejects one that leaves too little RAM)."""
 
-    def __init__(self, name, machine, cpu, arch, linker_script, startup, flash, ram, tflm):
+    def __init__(self, name, machine, cpu, arch, linker_script, startup, flash, ram, tflm,
+                 tflm_stack=None, default_arena=None, max_arena=None):
         self.name, self.machine, self.cpu, self.arch = name, machine, cpu, list(arch)
         self.linker_script, self.startup = linker_script, list(startup)
         self.flash, self.ram, self.tflm = flash, ram, tflm
+        self.tflm_stack, self.default_arena = tflm_stack, default_arena
+        self.max_arena = max_arena or ram
 
     def c_flags(self):
         return [*self.arch, "-std=c99", *M4_OPT, "-Wall", "-Wextra"]
 
-    def link_flags(self):
+    def link_flags(self, stack: int | None = None):
+        """``stack``: bytes of stack to reserve instead of the linker script's."""
         return [*self.arch, "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",
-                "-Wl,--gc-sections", f"-T{self.linker_script}"]
+                "-Wl,--gc-sections", f"-T{self.linker_script}",
+                *([f"-Wl,--defsym=__ke_stack_size={int(stack)}"] if stack else [])]
+
+    def firmware_sources(self) -> list[pathlib.Path]:
+        """The TFLM firmware's board support: start-up, semihosting, counter markers and
+        the TFLM support shared with the host library."""
+        return [*self.startup, HARNESS / "semihost.c", HARNESS / "ke_counters.c",
+                *SUPPORT_SOURCES]
 
     def __repr__(self):
         return f"<Board {self.name} ({self.cpu}, QEMU {self.machine})>"
@@ -138,10 +160,11 @@ class Board:
 
 BOARDS = {
     "mps2-an386": Board("mps2-an386", "mps2-an386", "Cortex-M4F", M4_ARCH, LINKER_SCRIPT,
-                        [HARNESS / "startup.c"], 4 << 20, 4 << 20, tflm=True),
+                        [HARNESS / "startup.c"], 4 << 20, 4 << 20, tflm="m4",
+                        default_arena=64 << 10, max_arena=3 << 20),
     "microbit": Board("microbit", "microbit", "Cortex-M0 (nRF51822)", M0_ARCH,
                       M0_DIR / "nrf51.ld", [M0_DIR / "startup_m0.c"], 256 << 10, 16 << 10,
-                      tflm=False),
+                      tflm="m0", tflm_stack=M0_TFLM_STACK),
 }
 
 

@@ -1,8 +1,9 @@
 """Compiler flags of every native build, defined once.
 
 Cortex-M4F (``M4_ARCH``, ``M4_DEFS``) is used for the TFLM library, the firmware, the
-log-mel front end on the board and the Arduino-library compile test; the host flags for the
-op libraries, the C unit tests and the host TFLM library.
+log-mel front end on the board and the Arduino-library compile test; Cortex-M0
+(``M0_ARCH``, ``M0_DEFS``) for the ARMv6-M TFLM library and the ``microbit`` firmware; the
+host flags for the op libraries, the C unit tests and the host TFLM library.
 """
 from __future__ import annotations
 
@@ -16,7 +17,14 @@ M4_OPT = ["-O2", "-ffunction-sections", "-fdata-sections"]
 M4_LINK = [*M4_ARCH, "-nostartfiles", "--specs=nano.specs", "--specs=nosys.specs",
            "-Wl,--gc-sections"]
 
-# --- TFLM (both targets) ------------------------------------------------------------------
+# --- Cortex-M0 (QEMU microbit: nRF51822, ARMv6-M, no FPU, no DSP) -----------------------
+M0_ARCH = ["-mcpu=cortex-m0", "-mthumb", "-mfloat-abi=soft"]
+# TFLM's reference kernels (the ref/ tree: CMSIS-NN's fast paths need the DSP extension the
+# M0 lacks); the same log sink as the M4 firmware.
+M0_DEFS = ["-DTF_LITE_MCU_DEBUG_LOG", "-funsigned-char"]
+M0_OPT = M4_OPT
+
+# --- TFLM (every target) ------------------------------------------------------------------
 TFLM_DEFS = ["-DTF_LITE_STATIC_MEMORY"]
 TFLM_CXX = ["-std=c++17", "-fno-rtti", "-fno-exceptions", "-fno-threadsafe-statics"]
 TFLM_C = ["-std=c17"]

@@ -1,8 +1,8 @@
 """Build TensorFlow Lite Micro static libraries once and cache them outside the checkout.
 
 The pinned TFLM tree (``$TFLM_DIR``, see its README for the verified flags) is compiled
-for one *variant* (Cortex-M4F from ``cmsis_nn/``, x86-64 host from ``ref/``, host with
-sanitizers) into ``~/.cache/keras-events/tflm/<variant>-<key>/``. The key hashes the tree's
+for one *variant* (Cortex-M4F from ``cmsis_nn/``, Cortex-M0 (ARMv6-M) and x86-64 host from
+``ref/``, host with sanitizers) into ``~/.cache/keras-events/tflm/<variant>-<key>/``. The key hashes the tree's
 file contents and the compiler + flags (``flags.py``), so a changed tree or flag gives a
 new library and an unchanged one is reused instantly.
 
@@ -10,7 +10,7 @@ Only what models need is compiled: the interpreter, the kernels and CMSIS-NN; th
 ``signal/`` library, kissfft and the unit-test helpers are skipped. Objects are compiled
 with ``-ffunction-sections -fdata-sections`` so firmware links with ``--gc-sections``.
 
-Usage: ``python -m keras_events._native build tflm-m4 tflm-host`` (prints each library path).
+Usage: ``python -m keras_events._native build tflm-m4 tflm-m0 tflm-host`` (prints each library path).
 """
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from .flags import (M4_ARCH, M4_DEFS, M4_OPT, SANITIZE, SANITIZE_OPT, TFLM_C, TFLM_CXX,
-                    TFLM_DEFS)
+from .flags import (M0_ARCH, M0_DEFS, M0_OPT, M4_ARCH, M4_DEFS, M4_OPT, SANITIZE, SANITIZE_OPT,
+                    TFLM_C, TFLM_CXX, TFLM_DEFS)
 from . import progress
 from .paths import CACHE_ROOT as _CACHE, tflm_dir as tflm_dir_from_env
 
@@ -77,10 +77,23 @@ HOST_KERNELS = frozenset("""
     kernel_util micro_tensor_utils decompress
     """.split())
 
+# The Cortex-M0 library's op set: what the eGRU models and small heads use (the int8
+# eGRU: KE_EGRU_EMB, QUANTIZE/DEQUANTIZE at float edges; heads: FULLY_CONNECTED, MUL, ADD,
+# LOGISTIC, RELU, RESHAPE, CONCATENATION, GATHER, EXPAND_DIMS). A model needing another op
+# (e.g. MEAN, SOFTMAX) fails to link with a message naming it
+# (keras_events.micro.firmware); add its kernel here (each one adds minutes to the
+# library's first build on the shared machine).
+M0_KERNELS = frozenset("""
+    activations add concatenation dequantize expand_dims fully_connected gather logistic
+    mul quantize reshape kernel_util micro_tensor_utils decompress
+    """.split())
+
 VARIANTS = {
     "m4": Variant("m4", "cmsis_nn", "arm-none-eabi-gcc", "arm-none-eabi-g++", "arm-none-eabi-ar",
                   flags=(*M4_ARCH, *M4_OPT),
                   defs=tuple(M4_DEFS)),
+    "m0": Variant("m0", "ref", "arm-none-eabi-gcc", "arm-none-eabi-g++", "arm-none-eabi-ar",
+                  flags=(*M0_ARCH, *M0_OPT), defs=tuple(M0_DEFS), kernels=M0_KERNELS),
     "host": Variant("host", "ref", "gcc", "g++", "ar",
                     flags=("-O2", "-fPIC", "-ffunction-sections", "-fdata-sections"),
                     defs=("-DTF_LITE_DISABLE_X86_NEON",), kernels=HOST_KERNELS),

@@ -25,6 +25,13 @@ def _run(args) -> int:
         for k, a in enumerate(outs):
             print(f"  output {k} {a.dtype}{list(a.shape)}: {np.array2string(a.ravel(), threshold=64)}")
     print("memory: " + ", ".join(f"{k}={v}" for k, v in result.memory.items()))
+    mem = result.memory
+    if "board_flash_bytes" in mem:
+        ram = mem.get("ram_used_bytes", mem["static_ram_bytes"])
+        print(f"{args.board}: flash {mem['flash_bytes'] / 1024:.1f} of "
+              f"{mem['board_flash_bytes'] / 1024:.0f} KiB, RAM {ram / 1024:.1f} of "
+              f"{mem['board_ram_bytes'] / 1024:.0f} KiB used"
+              + (" (static data + arena used + stack used)" if "ram_used_bytes" in mem else ""))
     if result.instructions is not None:
         print("instructions are guest instructions executed in Invoke (QEMU TCG plugin), not cycles")
     return 0
@@ -38,8 +45,10 @@ def main(argv=None) -> int:
     r.add_argument("--input", action="append", required=True,
                    help=".npy per model input (axis 0 = invoke when several); repeatable")
     r.add_argument("--board", default="mps2-an386", choices=["mps2-an386", "microbit", "host"],
-                   help="microbit (Cortex-M0) runs bare-kernel firmware only: not .tflite models")
-    r.add_argument("--arena-size", type=int, default=64 * 1024)
+                   help="mps2-an386: Cortex-M4F; microbit: Cortex-M0 (256 KiB flash, 16 KiB "
+                        "RAM); host: TFLM on this machine")
+    r.add_argument("--arena-size", type=int, default=None,
+                   help="tensor arena bytes (default: 64 KiB; microbit: all free RAM)")
     r.add_argument("--reset-every", type=int, default=0,
                    help="streaming: reset the model state every N invokes (0: never)")
     r.add_argument("--timeout", type=float, default=120.0)

@@ -1,6 +1,8 @@
-"""Build the Cortex-M4F firmware (micro/harness) for one ``.tflite`` model and its inputs.
+"""Build the TFLM firmware (micro/harness) for one ``.tflite`` model and its inputs, for
+the Cortex-M4F (QEMU ``mps2-an386``) or the Cortex-M0 (QEMU ``microbit``, 256 KiB flash,
+16 KiB RAM: the board's start-up and memory map from micro/m0, the ARMv6-M TFLM library).
 
-``build_firmware(model, inputs)`` generates ``ke_firmware_data.c`` (model and inputs as C
+``build_firmware(model, inputs, board=...)`` generates ``ke_firmware_data.c`` (model and inputs as C
 arrays, run configuration) and an op resolver with exactly the model's ops, compiles them
 with the harness and the model's project ops (sources from the native manifest) and links
 against the cached TFLM library (``keras_events._native``, which also caches harness,
@@ -12,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pathlib
+import re
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -19,12 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from keras_events import tflite_file
-from keras_events._native import board, progress, tflm
+from keras_events._native import board as native_board, progress, tflm
 from keras_events._native.paths import CACHE_ROOT
 from keras_events.micro import model_ops
 
-HARNESS = board.HARNESS
-DEFAULT_ARENA = 64 * 1024
+HARNESS = native_board.HARNESS
+DEFAULT_ARENA = 64 * 1024   # the Cortex-M4F board's; the microbit's default is its free RAM
 
 # numpy dtype -> TfLiteType enum value (tensorflow/lite/core/c/c_api_types.h)
 TFLITE_TYPE = {np.dtype(np.float32): 1, np.dtype(np.int32): 2, np.dtype(np.uint8): 3,
@@ -39,14 +42,19 @@ class Firmware:
     input_bytes: int
     arena_size: int
     ops: list
+    board: str = "mps2-an386"
+
+
+class BoardFitError(ValueError):
+    """The model, its inputs or the arena do not fit the board's flash or RAM."""
 
 
 def compile_object(src: pathlib.Path, variant: tflm.Variant, tflm_dir: pathlib.Path,
                    extra: tuple = (), cache: bool = True, out_dir: pathlib.Path | None = None
                    ) -> pathlib.Path:
     """Compile one project source for ``variant``; cached by content of source, project
-    headers and flags (``keras_events._native.board.compile_for``)."""
-    return board.compile_for(src, variant, tflm_dir, extra=extra, cache=cache, out_dir=out_dir)
+    headers and flags (``keras_events._native.native_board.compile_for``)."""
+    return native_board.compile_for(src, variant, tflm_dir, extra=extra, cache=cache, out_dir=out_dir)
 
 
 def input_bytes(inputs) -> tuple[bytes, list[int]]:
@@ -107,33 +115,45 @@ def generate_ops_source(ops_calls: list[str]) -> str:
 
 
 def build_firmware(model: bytes, inputs, out_dir: pathlib.Path | None = None,
-                   arena_size: int = DEFAULT_ARENA, reset_every: int = 0,
+                   arena_size: int | None = DEFAULT_ARENA, reset_every: int = 0,
                    print_outputs: bool = True, tflm_dir: pathlib.Path | None = None,
-                   ops: list | None = None) -> Firmware:
+                   ops: list | None = None, board: str = "mps2-an386") -> Firmware:
     """Compile and link a firmware ELF that runs ``model`` on ``inputs``.
 
     Args:
       model: ``.tflite`` bytes.
       inputs: numpy array (or list, one per model input) of the model's input dtype.
-      arena_size: TFLM tensor arena bytes (static array in RAM).
+      arena_size: TFLM tensor arena bytes (static array in RAM); None: the board's default
+        (mps2-an386: 64 KiB; microbit: all the RAM the image leaves).
       reset_every: streaming: reset the model state every N invokes (0: never).
       print_outputs: print every output tensor (False for instruction-count benchmarks).
       ops: operator names to register instead of reading them from the model (tests feed
         corrupt models this way; the firmware must reject them itself).
+      board: ``mps2-an386`` (Cortex-M4F) or ``microbit`` (Cortex-M0).
+
+    Raises ``BoardFitError`` when the model, the inputs or the arena do not fit the board.
     """
-    if arena_size <= 0 or arena_size > 3 * 1024 * 1024:
-        raise ValueError(f"arena_size={arena_size}; must be in (0, 3 MiB] (the board has 4 MiB RAM)")
+    spec = board_spec(board)
+    if arena_size is None:
+        arena_size = spec.default_arena
+    if arena_size is not None and (arena_size <= 0 or arena_size > spec.max_arena):
+        raise BoardFitError(
+            f"arena_size={arena_size}; must be in (0, {spec.max_arena}] for board {board!r} "
+            f"({spec.ram // 1024} KiB RAM; leave arena_size unset for the board's default)")
+    data, _ = input_bytes(inputs)
+    if len(model) + len(data) > spec.flash:
+        raise BoardFitError(
+            f"the model ({len(model)} bytes) and inputs ({len(data)} bytes) do not fit the "
+            f"{spec.flash // 1024} KiB flash of board {board!r}; use a smaller model, fewer "
+            f"inputs per run, or a larger board (mps2-an386)")
     tflm_dir = tflm_dir or tflm.tflm_dir_from_env()
-    variant = tflm.VARIANTS["m4"]
+    variant = tflm.VARIANTS[spec.tflm]
     ops = list(ops) if ops is not None else tflite_file.op_names(bytes(model))
     calls = model_ops.resolver_calls(ops, tflm_dir / variant.tree)
-    lib = tflm.build_library("m4", tflm_dir)
+    lib = tflm.build_library(spec.tflm, tflm_dir)
     out_dir = pathlib.Path(out_dir or tempfile.mkdtemp(prefix="ke_fw_"))
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    data_src = out_dir / "ke_firmware_data.c"
-    data_src.write_text(generate_data_source(bytes(model), inputs, reset_every, print_outputs,
-                                             arena_size))
     # The resolver source depends only on the op list: generate it under a content-hashed
     # name in the object cache, so its (slow, template-heavy) compile happens once per list.
     ops_text = generate_ops_source(calls)
@@ -144,14 +164,95 @@ def build_firmware(model: bytes, inputs, out_dir: pathlib.Path | None = None,
         tmp = ops_src.with_suffix(f".tmp{os.getpid()}")
         tmp.write_text(ops_text)
         tmp.replace(ops_src)
-    sources = [*board.FIRMWARE_SOURCES, *board.op_sources(ops), HARNESS / "main.cc", ops_src]
-    data, _ = input_bytes(inputs)
-    with progress.stage(f"firmware built: {len(model) / 1024:.1f} kB model, "
+    sources = [*spec.firmware_sources(), *native_board.op_sources(ops), HARNESS / "main.cc", ops_src]
+    data_src = out_dir / "ke_firmware_data.c"
+    with progress.stage(f"firmware built for {board}: {len(model) / 1024:.1f} kB model, "
                         f"{len(data) / 1024:.1f} kB inputs, ops {' '.join(ops)}"):
         objs = [compile_object(s, variant, tflm_dir) for s in sources]
-        objs.append(compile_object(data_src, variant, tflm_dir, cache=False, out_dir=out_dir))
-        elf = board.link_firmware(objs, out_dir, [lib])
-    return Firmware(elf, len(model), len(data), arena_size, ops)
+
+        def link(arena: int) -> pathlib.Path:
+            data_src.write_text(generate_data_source(bytes(model), inputs, reset_every,
+                                                     print_outputs, arena))
+            data_obj = compile_object(data_src, variant, tflm_dir, cache=False, out_dir=out_dir)
+            try:
+                return native_board.link_firmware([*objs, data_obj], out_dir, [lib], board=spec,
+                                           stack=spec.tflm_stack)
+            except RuntimeError as e:
+                raise _fit_error(str(e), spec, len(model), len(data), arena, ops) from None
+
+        if arena_size is None:  # all the RAM left: link with a token arena, measure, relink
+            elf = link(16)
+            static = section_sizes(elf)
+            used = static.get(".data", 0) + static.get(".bss", 0) - 16
+            arena_size = (spec.ram - used - stack_bytes(elf) - 16) // 16 * 16
+            if arena_size < 256:
+                raise BoardFitError(f"board {board!r} has {arena_size} bytes of RAM left for "
+                                    f"the tensor arena after {used} bytes of static data")
+        elf = link(arena_size)
+    return Firmware(elf, len(model), len(data), arena_size, ops, board)
+
+
+def board_spec(name: str):
+    """The ``keras_events._native.board.Board`` of a board name that runs TFLM firmware."""
+    spec = native_board.get_board(name)
+    if not spec.tflm:
+        raise ValueError(f"board={name!r} runs no TFLM firmware")
+    return spec
+
+
+_OVERFLOW = re.compile(r"region [`'](FLASH|RAM)' overflowed by (\d+) bytes")
+# The microbit script places the stack at the end of RAM: data + bss reaching into it stop
+# the link here rather than at the region check.
+_BACKWARDS = re.compile(r"cannot move location counter backwards \(from ([0-9a-fA-F]+) to "
+                        r"([0-9a-fA-F]+)\)")
+_UNDEFINED_OP = re.compile(r"undefined reference to [`']tflite::Register_(\w+)\(\)")
+
+
+def _fit_error(message: str, spec, model_bytes: int, data_bytes: int, arena: int,
+               ops: list) -> Exception:
+    """A link error as the reason a user can act on (region overflow, missing kernel)."""
+    over = dict((m[0], int(m[1])) for m in _OVERFLOW.findall(message))
+    for start, end in _BACKWARDS.findall(message):
+        over.setdefault("RAM", int(start, 16) - int(end, 16))
+    if "FLASH" in over:
+        return BoardFitError(
+            f"the firmware is {over['FLASH']} bytes too large for the {spec.flash // 1024} KiB "
+            f"flash of board {spec.name!r} (model {model_bytes} bytes, inputs {data_bytes} "
+            f"bytes, plus TFLM, the ops {' '.join(ops)} and the harness); use a smaller model, "
+            f"fewer inputs per run, or board 'mps2-an386'")
+    if "RAM" in over:
+        return BoardFitError(
+            f"arena_size={arena} is {over['RAM']} bytes too large for the "
+            f"{spec.ram // 1024} KiB RAM of board {spec.name!r} (static data and the stack "
+            f"take the rest); use arena_size <= {max(arena - over['RAM'], 0) // 16 * 16}, or "
+            f"leave it unset for all the free RAM")
+    missing = sorted(set(_UNDEFINED_OP.findall(message)))
+    if missing:
+        return ValueError(
+            f"the {spec.name} TFLM library has no kernel for {missing} (its op set: "
+            f"keras_events._native.tflm, variant {spec.tflm!r}); add the kernel there")
+    return RuntimeError(message)
+
+
+def section_sizes(elf: pathlib.Path) -> dict:
+    """Section name -> bytes (``arm-none-eabi-size -A``)."""
+    out = subprocess.run(["arm-none-eabi-size", "-A", str(elf)], capture_output=True,
+                         text=True, check=True).stdout
+    sizes = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
+            sizes[parts[0]] = int(parts[1])
+    return sizes
+
+
+def stack_bytes(elf: pathlib.Path) -> int:
+    """The stack an image reserves (``__stack_top - __stack_limit``; 0 without the
+    symbols: the Cortex-M4F image's stack sits in its 4 MiB RAM)."""
+    try:
+        return symbol_address(elf, "__stack_top") - symbol_address(elf, "__stack_limit")
+    except RuntimeError:
+        return 0
 
 
 def symbol_address(elf: pathlib.Path, name: str) -> int:
@@ -166,16 +267,17 @@ def symbol_address(elf: pathlib.Path, name: str) -> int:
 
 def memory_report(fw: Firmware) -> dict:
     """Flash = text + data (code, read-only data, the model, the embedded inputs); RAM =
-    data + bss (includes the tensor arena) — from ``arm-none-eabi-size``."""
-    out = subprocess.run(["arm-none-eabi-size", "-A", str(fw.elf)], capture_output=True,
-                         text=True, check=True).stdout
-    sizes = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
-            sizes[parts[0]] = int(parts[1])
+    data + bss (includes the tensor arena) — from ``arm-none-eabi-size``; the board's
+    capacity and (microbit) the stack the image reserves."""
+    sizes = section_sizes(fw.elf)
     flash = sum(sizes.get(s, 0) for s in (".text", ".ARM.exidx", ".ARM.extab", ".data"))
     ram = sizes.get(".data", 0) + sizes.get(".bss", 0)
-    return {"flash_bytes": flash, "flash_model_bytes": fw.model_bytes,
-            "flash_code_bytes": flash - fw.model_bytes - fw.input_bytes,
-            "static_ram_bytes": ram, "arena_size": fw.arena_size}
+    spec = native_board.get_board(fw.board)
+    report = {"flash_bytes": flash, "flash_model_bytes": fw.model_bytes,
+              "flash_code_bytes": flash - fw.model_bytes - fw.input_bytes,
+              "static_ram_bytes": ram, "arena_size": fw.arena_size,
+              "board_flash_bytes": spec.flash, "board_ram_bytes": spec.ram}
+    stack = stack_bytes(fw.elf)
+    if stack:
+        report["stack_bytes"] = stack
+    return report

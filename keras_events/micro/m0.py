@@ -1,9 +1,10 @@
 """The Cortex-M0 board (QEMU ``microbit``: nRF51822, 256 KiB flash, 16 KiB RAM): bare-kernel
 firmware of the eGRU Q15 kernel, built from a model's weights and run instruction-counted.
 
-TFLite Micro is not built for ARMv6-M (see docs/guides/cortex-m0-board.md): the firmware
-(micro/m0/egru_emb_main.c) calls the op's C core directly on weights and inputs written
-into a generated header, as the op's TFLite glue would.
+The firmware (micro/m0/egru_emb_main.c) calls the op's C core directly on weights and
+inputs written into a generated header, as the op's glue would: the kernel's own cost,
+without TFLite Micro. ``keras_events.micro.run(model, x, board="microbit")`` runs a whole
+``.tflite`` through TFLM on the same board (docs/guides/cortex-m0-board.md).
 
     >>> run = run_egru_emb(kernel, recurrent_kernel, bias, x_q15)   # doctest: +SKIP
     >>> run["h"].shape, run["instructions"][0], run["memory"]        # doctest: +SKIP
@@ -109,4 +110,6 @@ def run_egru_emb(kernel, recurrent_kernel, bias, x_q15, timeout: float = 300.0,
         memory = image_memory(elf)
         res = qemu.run_firmware(elf, timeout=timeout, machine=BOARD.machine)
     h = parse_rows(res.log, "KE_H").astype(np.int16)
+    if res.stack_used_bytes is not None:
+        memory["stack_used_bytes"] = res.stack_used_bytes
     return {"h": h, "instructions": res.instructions, "memory": memory}

@@ -1,4 +1,5 @@
-"""Run firmware on QEMU ``mps2-an386`` with the instruction-count plugin and parse the result.
+"""Run firmware on QEMU (``mps2-an386``, ``microbit``) with the instruction-count plugin and
+parse the result.
 
 The firmware prints ``KE_*`` lines over semihosting (see micro/harness/main.cc); the plugin
 (micro/qemu_plugin/insn_count.c) writes one ``KE_COUNT <i> <n>`` line per Invoke to a file.
@@ -62,6 +63,7 @@ class RunResult:
     instructions: list = field(default_factory=list)   # per invoke
     classes: list = field(default_factory=list)        # per invoke: instruction_classes() dict
     arena_used_bytes: int | None = None
+    stack_used_bytes: int | None = None                 # microbit: deepest stack use
     errors: list = field(default_factory=list)
     log: list = field(default_factory=list)             # non-KE lines (TFLM messages)
     done: bool = False
@@ -103,6 +105,8 @@ def parse_output(stdout: str, counts_text: str, exit_code: int) -> RunResult:
             res.outputs[i].append(arr)
         elif tag == "KE_ARENA_USED":
             res.arena_used_bytes = int(parts[1])
+        elif tag == "KE_STACK_USED":
+            res.stack_used_bytes = int(parts[1])
         elif tag == "KE_DONE":
             res.done = True
         elif tag == "KE_ERROR":
@@ -155,15 +159,25 @@ def run_firmware(elf: pathlib.Path, timeout: float = 120.0, count: bool = True,
     return res
 
 
-def run_model(model: bytes, inputs, arena_size: int = fw_mod.DEFAULT_ARENA, reset_every: int = 0,
-              print_outputs: bool = True, timeout: float = 120.0, check: bool = True,
-              out_dir=None, ops=None) -> tuple[RunResult, dict]:
-    """Build the firmware for ``model`` + ``inputs``, run it, return (result, memory report)."""
+def run_model(model: bytes, inputs, arena_size: int | None = fw_mod.DEFAULT_ARENA,
+              reset_every: int = 0, print_outputs: bool = True, timeout: float = 120.0,
+              check: bool = True, out_dir=None, ops=None, board: str = MACHINE
+              ) -> tuple[RunResult, dict]:
+    """Build the firmware for ``model`` + ``inputs`` on ``board``, run it, return (result,
+    memory report); ``arena_size`` None: the board's default."""
     with tempfile.TemporaryDirectory(prefix="ke_fw_") as td:
         fw = fw_mod.build_firmware(model, inputs, out_dir=out_dir or td, arena_size=arena_size,
-                                   reset_every=reset_every, print_outputs=print_outputs, ops=ops)
+                                   reset_every=reset_every, print_outputs=print_outputs, ops=ops,
+                                   board=board)
         mem = fw_mod.memory_report(fw)
-        res = run_firmware(fw.elf, timeout=timeout, check=check)
+        res = run_firmware(fw.elf, timeout=timeout, check=check,
+                           machine=fw_mod.board_spec(board).machine)
     if res.arena_used_bytes is not None:
         mem["arena_used_bytes"] = res.arena_used_bytes
+    if res.stack_used_bytes is not None:
+        mem["stack_used_bytes"] = res.stack_used_bytes
+    if res.arena_used_bytes is not None and "stack_bytes" in mem:
+        # what the run needed: static data without the unused arena, plus the deepest stack
+        mem["ram_used_bytes"] = (mem["static_ram_bytes"] - fw.arena_size + res.arena_used_bytes
+                                 + (res.stack_used_bytes or mem["stack_bytes"]))
     return res, mem

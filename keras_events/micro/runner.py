@@ -13,8 +13,8 @@ import numpy as np
 
 from keras_events.micro import firmware, qemu
 
-# Every emulated board (keras_events._native.board.BOARDS) and the host TFLM. Boards without
-# TFLM (the Cortex-M0 "microbit") run bare-kernel firmware only (keras_events.micro.m0).
+# Every emulated board (keras_events._native.board.BOARDS: the Cortex-M4F "mps2-an386", the
+# Cortex-M0 "microbit") and the host TFLM.
 BOARDS = ("mps2-an386", "microbit", "host")
 
 
@@ -40,24 +40,22 @@ class MicroRun:
         return d
 
 
-def run(model: bytes, inputs, board: str = "mps2-an386", arena_size: int = firmware.DEFAULT_ARENA,
+def run(model: bytes, inputs, board: str = "mps2-an386", arena_size: int | None = None,
         reset_every: int = 0, timeout: float = 120.0) -> MicroRun:
-    """Run ``model`` over all invokes in ``inputs`` on ``board``; raises on any error."""
+    """Run ``model`` over all invokes in ``inputs`` on ``board``; raises on any error.
+
+    ``arena_size``: TFLM tensor arena bytes; None: the board's default (mps2-an386 and host
+    64 KiB; microbit all the RAM its image leaves). A model, inputs or arena that do not fit
+    the board raise ``keras_events.micro.firmware.BoardFitError`` (a ValueError) saying by
+    how much; an arena too small for the model, the firmware's "arena too small" error.
+    """
     if board not in BOARDS:
         raise ValueError(f"board={board!r}; choose one of {BOARDS}")
-    if board != "host":
-        from keras_events._native.board import get_board
-
-        if not get_board(board).tflm:
-            raise ValueError(
-                f"board={board!r} ({get_board(board).cpu}) runs bare-kernel firmware only: "
-                f"TFLite Micro is not built for it. Run a kernel there with "
-                f"keras_events.micro.m0 (benchmarks/m0_bench.py), or choose mps2-an386/host.")
     check_inputs(model, inputs)
     if board == "host":
-        return _run_host(model, inputs, arena_size, reset_every)
+        return _run_host(model, inputs, arena_size or firmware.DEFAULT_ARENA, reset_every)
     res, mem = qemu.run_model(model, inputs, arena_size=arena_size, reset_every=reset_every,
-                              timeout=timeout)
+                              timeout=timeout, board=board)
     return MicroRun(board, res.outputs, res.instructions, mem, res.classes)
 
 

@@ -20,7 +20,9 @@ from keras_events.ops.base import EventOp
 from keras_events.ops.registry import register
 
 NAME = "KE_EGRU_EMB"
-VERSION = 1
+# 2: the shift codes are laid out eight columns of a row per 32-bit word (ke_egru_emb.h);
+# version-1 files (two columns a byte) are refused in Prepare: re-export them.
+VERSION = 2
 FLOAT_INPUTS = ("kernel", "recurrent_kernel", "bias")
 INT8_INPUTS = ("w_codes", "u_codes", "bias")
 

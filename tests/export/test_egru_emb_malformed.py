@@ -55,3 +55,33 @@ def test_malformed_inputs_fail_in_prepare_with_the_input_named(models, kind, ind
     with pytest.raises(Exception, match=message):
         interpreter = Interpreter(model_content=bad)
         interpreter.allocate_tensors()
+
+
+def _with_version(tflite_bytes, version):
+    """The model with the op's `version` option rewritten (a file of another op version)."""
+    from flatbuffers import flexbuffers
+
+    model = tflite_file.load(tflite_bytes)
+    for op in model.subgraphs[0].operators:
+        if model.operatorCodes[op.opcodeIndex].customCode == b"KE_EGRU_EMB":
+            options = tflite_file.custom_options(op)
+            options["version"] = version
+            op.customOptions = np.frombuffer(flexbuffers.Dumps(options), np.uint8)
+    return tflite_file.dump(model)
+
+
+@pytest.mark.parametrize("version", [1, 3])
+def test_a_file_of_another_op_version_fails_in_prepare_asking_for_a_re_export(models, version):
+    """Version 2 changed the shift codes' layout: a version-1 file must not run (its codes
+    would be read in the new layout), nor one from a newer keras-events."""
+    from keras_events.ops import egru_emb
+
+    assert egru_emb.VERSION == 2
+    for kind in ("int8", "float"):
+        with pytest.raises(Exception, match=rf"version {version} of this op; this build runs "
+                                            rf"version 2.*Re-export the model"):
+            interpreter = Interpreter(model_content=_with_version(models[kind], version))
+            interpreter.allocate_tensors()
+    interpreter = Interpreter(model_content=_with_version(models["int8"], 2))  # unchanged: runs
+    interpreter.allocate_tensors()
+    interpreter.invoke()

@@ -289,6 +289,63 @@ MODELS.update({f"delta_{kind}_{dtype}": (lambda out, k=kind, q=dtype == "int8":
                                          _delta_family(out, k, q))
                for kind in ("gru", "lstm") for dtype in ("float", "int8")})
 
+
+# The embedded GRU (KE_EGRU_EMB, int8 interface) for host == Cortex-M0 board: a small
+# whole-sequence model (groups of four units and a partial one) and the keyword-sized
+# streaming model (40 inputs, 64 units, one frame per invoke) of the M0 benchmark.
+EGRU_EMB = dict(seq=(10, 6, 7), stream=(8, 40, 64))  # (time, features, units)
+
+
+def egru_emb_weights(features, units, seed):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(0, 0.3, (features, 2 * units)).astype(np.float32),
+            rng.normal(0, 0.3, (units, 2 * units)).astype(np.float32),
+            rng.normal(0, 0.3, 2 * units).astype(np.float32)]
+
+
+def egru_emb_int8(out):
+    import keras
+    import tensorflow as tf
+    from keras_events import EmbeddedGRUCell
+    from keras_events.export import Interpreter, to_tflite
+
+    int8 = dict(quantize="int8", inference_input_type=tf.int8, inference_output_type=tf.int8)
+    time, features, units = EGRU_EMB["seq"]
+    model = keras.Sequential([keras.Input((time, features)), keras.layers.RNN(
+        EmbeddedGRUCell(units, quantize=True), return_sequences=True)])
+    model.layers[0].cell.set_weights(egru_emb_weights(features, units, 0))
+    rep = np.random.default_rng(1).uniform(-1, 1, (32, time, features)).astype(np.float32)
+    seq = to_tflite(model, representative_data=rep, **int8)
+    xs = np.random.default_rng(2).uniform(-1.2, 1.2, (2, time, features)).astype(np.float32)
+    xs, ys = _run_sequences(seq, xs, quantize=True)
+    (out / "seq.tflite").write_bytes(seq)
+    np.save(out / "x_seq.npy", xs)
+    np.save(out / "y_seq.npy", ys)
+
+    time, features, units = EGRU_EMB["stream"]
+    model = keras.Sequential([keras.Input(batch_shape=(1, 1, features)), keras.layers.RNN(
+        EmbeddedGRUCell(units, quantize=True))])
+    model.layers[0].cell.set_weights(egru_emb_weights(features, units, 3))
+    rep = np.random.default_rng(4).uniform(-1, 1, (8, time, features)).astype(np.float32)
+    stream = to_tflite(model, representative_data=rep, streaming=True, **int8)
+    interp = Interpreter(model_content=stream)
+    interp.allocate_tensors()
+    d_in, d_out = interp.get_input_details()[0], interp.get_output_details()[0]
+    scale, zp = d_in["quantization"]
+    x = np.random.default_rng(5).uniform(-1.2, 1.2, (time, 1, 1, features))
+    x = np.clip(np.round(x / scale) + zp, -128, 127).astype(np.int8)
+    ys = []
+    for frame in x:
+        interp.set_tensor(d_in["index"], frame)
+        interp.invoke()
+        ys.append(interp.get_tensor(d_out["index"]))
+    (out / "stream.tflite").write_bytes(stream)
+    np.save(out / "x_stream.npy", x)
+    np.save(out / "y_stream.npy", np.stack(ys))
+
+
+MODELS["egru_emb_int8"] = egru_emb_int8
+
 if __name__ == "__main__":
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     name, out_dir = sys.argv[1], pathlib.Path(sys.argv[2])

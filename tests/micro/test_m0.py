@@ -1,6 +1,7 @@
 """The Cortex-M0 board (QEMU microbit): the eGRU Q15 firmware equals the host C core and
 the NumPy statement bit for bit, fits the board, counts instructions; the eGRU int8
-`.tflite` on host TFLM equals host TFLite; board list and `micro run` entries."""
+`.tflite` on host TFLM equals host TFLite; board list entries. (TFLM firmware on the M0:
+test_m0_tflm.py.)"""
 import numpy as np
 import pytest
 from prereq import require_tools
@@ -42,17 +43,18 @@ def test_m0_firmware_equals_host_core_and_numpy_bit_for_bit(features, units):
     assert mem["static_ram_bytes"] + mem["stack_bytes"] <= 16 * 1024
 
 
-def test_board_list_has_the_m0_without_tflm_and_the_m4_unchanged():
-    from keras_events._native import board
-    from keras_events.micro import BOARDS, run
+def test_board_list_has_the_m0_with_its_tflm_library_and_the_m4_unchanged():
+    from keras_events._native import board, tflm
+    from keras_events.micro import BOARDS
 
-    assert board.BOARDS["microbit"].machine == "microbit"
-    assert "-mcpu=cortex-m0" in board.BOARDS["microbit"].arch
-    assert not board.BOARDS["microbit"].tflm
-    assert board.BOARDS["mps2-an386"].tflm and board.BOARDS["mps2-an386"].arch == board.M4_ARCH
+    m0 = board.BOARDS["microbit"]
+    assert m0.machine == "microbit" and "-mcpu=cortex-m0" in m0.arch
+    assert m0.tflm == "m0" and tflm.VARIANTS["m0"].tree == "ref"
+    assert "-mcpu=cortex-m0" in tflm.VARIANTS["m0"].flags
+    assert "-mfloat-abi=soft" in tflm.VARIANTS["m0"].flags
+    assert (m0.flash, m0.ram) == (256 << 10, 16 << 10) and m0.default_arena is None
+    assert board.BOARDS["mps2-an386"].tflm == "m4" and board.BOARDS["mps2-an386"].arch == board.M4_ARCH
     assert "microbit" in BOARDS
-    with pytest.raises(ValueError, match="bare-kernel firmware only"):
-        run(b"", np.zeros(1), board="microbit")
     with pytest.raises(ValueError, match="choose one of"):
         board.get_board("pico")
 
