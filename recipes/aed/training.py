@@ -9,7 +9,10 @@ pruning while training, Adam with clipping). The event models are pruned to
 Protocol (ESC-50's): for each of the first ``--folds`` folds, train on the other folds
 and test on it. The fold-1 state (its models) goes on to the export, board, detection
 and report stages; every model's row gets the mean and std of the test accuracy over
-the folds run (``test_accuracy`` is the mean, ``fold_accuracies`` the list).
+the folds run (``test_accuracy`` is the mean, ``fold_accuracies`` the list), and the
+training cost of every fold (``fold_train_seconds`` wall, ``fold_cpu_seconds`` CPU of the
+process, ``fold_epochs_run``, ``fold_best_epochs``; ``*_all_folds`` the sums). After each
+fold ``<out>/folds.json`` records the folds done so far.
 """
 
 import dataclasses
@@ -94,7 +97,8 @@ def stage_train(cfg, state):
         for name, row in fold_state["results"].items():
             per_fold.setdefault(name, []).append(row["test_accuracy"])
             seconds.setdefault(name, []).append(
-                (row["train_seconds"], row["cpu_seconds"], row.get("epochs_run", row["epochs"])))
+                (row["train_seconds"], row["cpu_seconds"], row.get("epochs_run", row["epochs"]),
+                 row["best_epoch"]))
         _write_progress(cfg, folds, per_fold, seconds)
         if first is None:
             first = fold_state
@@ -108,6 +112,7 @@ def stage_train(cfg, state):
                    fold_train_seconds=[s[0] for s in seconds[name]],
                    fold_cpu_seconds=[s[1] for s in seconds[name]],
                    fold_epochs_run=[s[2] for s in seconds[name]],
+                   fold_best_epochs=[s[3] for s in seconds[name]],
                    train_seconds_all_folds=round(float(sum(s[0] for s in seconds[name])), 1),
                    cpu_seconds_all_folds=round(float(sum(s[1] for s in seconds[name])), 1))
         log(f"{name}: test accuracy {row['test_accuracy']:.4f} ± {row['test_accuracy_std']:.4f} "
@@ -124,7 +129,8 @@ def _write_progress(cfg, folds, per_fold, seconds):
     done = len(next(iter(per_fold.values()), []))
     rows = {name: {"fold_accuracies": [float(a) for a in accs],
                    "fold_train_seconds": [s[0] for s in seconds[name]],
-                   "fold_cpu_seconds": [s[1] for s in seconds[name]]}
+                   "fold_cpu_seconds": [s[1] for s in seconds[name]],
+                   "fold_best_epochs": [s[3] for s in seconds[name]]}
             for name, accs in per_fold.items()}
     with open(os.path.join(cfg.out, "folds.json"), "w", encoding="utf-8") as f:
         json.dump({"folds_done": folds[:done], "folds_planned": folds, "models": rows}, f, indent=1)
