@@ -47,9 +47,6 @@ def parse_args(argv=None):
     p.add_argument("--target-event-rate", type=float, default=d.target_event_rate)
     p.add_argument("--learning-rate", type=float, default=d.learning_rate)
     p.add_argument("--egru-learning-rate", type=float, default=d.egru_learning_rate)
-    p.add_argument("--distill", type=float, default=None, metavar="ALPHA",
-                   help="distil the EGRU from the fold's GRU; ALPHA: weight of the hard labels")
-    p.add_argument("--distill-temperature", type=float, default=d.distill_temperature)
     p.add_argument("--batch-size", type=int, default=d.batch_size)
     p.add_argument("--augment-copies", type=int, default=d.augment_copies)
     p.add_argument("--seed", type=int, default=d.seed)
@@ -86,8 +83,7 @@ def parse_args(argv=None):
                       target_sparsity=args.target_sparsity, activity_reg=args.activity_reg,
                       target_event_rate=args.target_event_rate,
                       learning_rate=args.learning_rate,
-                      egru_learning_rate=args.egru_learning_rate, distill=args.distill,
-                      distill_temperature=args.distill_temperature, batch_size=args.batch_size,
+                      egru_learning_rate=args.egru_learning_rate, batch_size=args.batch_size,
                       augment_copies=args.augment_copies, seed=args.seed,
                       stream_clips=args.stream_clips, gap_seconds=gaps,
                       score_window=args.score_window,

@@ -45,10 +45,6 @@ class Config:
     learning_rate: float = 3e-3
     egru_learning_rate: float = 8e-3
     threshold_init: float = 0.1
-    # Distil the EGRU from the fold's trained GRU (keras_events.training.Distiller): the
-    # weight of the hard labels (None: off) and the softmax temperature.
-    distill: float = None
-    distill_temperature: float = 2.0
     surrogate_height: float = 0.7
     surrogate_width: float = 1.0
     delta_input_threshold: float = 0.1
@@ -88,14 +84,6 @@ class Config:
         common_config.validate(self, known_models=MODELS)
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"--patience must be >= 1 epoch (or 0 for none), got {self.patience}.")
-        if self.distill is not None:
-            if not 0.0 <= self.distill <= 1.0:
-                raise ValueError(f"--distill (hard-label weight) must be in [0, 1], got {self.distill}.")
-            models = list(self.models)
-            if "egru" not in models or "gru" not in models or models.index("gru") > models.index("egru"):
-                raise ValueError("--distill needs the GRU teacher trained first: --models gru,egru,...")
-        if self.distill_temperature <= 0:
-            raise ValueError(f"--distill-temperature must be > 0, got {self.distill_temperature}.")
         if self.subset not in ("esc50", "esc10"):
             raise ValueError(f"--subset must be esc50 or esc10, got {self.subset!r}.")
         if not 1 <= self.folds <= 5:

@@ -55,13 +55,6 @@ def fit_one(cfg, state, name, target_sparsity=None):
     steps = batches.steps_per_epoch(clips, copies, cfg.batch_size)
     plan = PruningPlan(target, cfg.prune_begin, cfg.prune_end) if name in PRUNED else None
     x = {s: model_input(name, state[f"x_{s}"]) for s in ("training", "validation", "testing")}
-    wrap = None
-    if name == "egru" and cfg.distill is not None:  # Hinton et al. 2015, from the fold's GRU
-        from keras_events.training import Distiller
-
-        teacher = state["models"]["gru"]  # trained first (Config checks --models)
-        wrap = lambda student: Distiller(student, teacher, alpha=cfg.distill,  # noqa: E731
-                                         temperature=cfg.distill_temperature)
     model, results = training.fit(
         lambda: build(cfg, name, frames, features, len(state["class_names"])),
         lambda: batches.cycled_batches(x["training"], state["y_training"], copies,
@@ -70,7 +63,7 @@ def fit_one(cfg, state, name, target_sparsity=None):
         learning_rate=cfg.egru_learning_rate if name == "egru" else cfg.learning_rate,
         seed=cfg.seed, validation=(x["validation"], state["y_validation"]),
         test=(x["testing"], state["y_testing"]), pruning_plan=plan, name=name, log=log,
-        patience=cfg.patience, wrap=wrap)
+        patience=cfg.patience)
     if name == "delta_gru":
         from recipes.kws.models import delta_stats
 

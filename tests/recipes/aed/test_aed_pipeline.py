@@ -74,9 +74,7 @@ def test_cli_errors_name_the_flag():
                          (dict(subset="esc20"), "--subset"), (dict(models=("rnn",)), "--models"),
                          (dict(detection_threshold=1.0), "--detection-threshold"),
                          (dict(gap_seconds=(2.0, 1.0)), "--gap-seconds"),
-                         (dict(patience=0), "--patience"),
-                         (dict(distill=0.5, models=("egru", "gru")), "--distill"),
-                         (dict(distill=1.5, models=("gru", "egru")), "--distill")):
+                         (dict(patience=0), "--patience")):
         with pytest.raises(ValueError, match=flag):
             config.Config(**kwargs)
 
