@@ -38,6 +38,9 @@ def parse_args(argv=None):
     p.add_argument("--egru-epochs", type=int, default=None, help="default 2 x --epochs")
     p.add_argument("--delta-epochs", type=int, default=None, help="default 2 x --epochs")
     p.add_argument("--embedded-epochs", type=int, default=None, help="default 2 x --epochs")
+    p.add_argument("--patience", type=int, default=d.patience or 0,
+                   help="early stopping shared by every model: epochs without a better "
+                        "validation accuracy (after the final pruning masks); 0: off")
     p.add_argument("--units", type=int, default=d.units)
     p.add_argument("--target-sparsity", type=float, default=d.target_sparsity)
     p.add_argument("--activity-reg", type=float, default=d.activity_reg)
@@ -56,6 +59,8 @@ def parse_args(argv=None):
     p.add_argument("--detection-threshold", type=float, default=d.detection_threshold)
     p.add_argument("--min-event", type=float, default=d.min_event, help="seconds")
     p.add_argument("--onset-tolerance", type=float, default=d.onset_tolerance, help="seconds")
+    p.add_argument("--no-gate", action="store_true",
+                   help="no energy gate / score threshold tuned on a validation stream")
     p.add_argument("--rate-sweep", default="",
                    help="comma list of extra EGRU target event rates (fold 1)")
     p.add_argument("--quick", action="store_true", help="smoke test: tiny data, 1 fold, 2 epochs")
@@ -73,7 +78,8 @@ def parse_args(argv=None):
                       frame_ms=args.frame_ms, folds=args.folds,
                       models=tuple(m for m in args.models.split(",") if m), epochs=args.epochs,
                       egru_epochs=args.egru_epochs, delta_epochs=args.delta_epochs,
-                      embedded_epochs=args.embedded_epochs, units=args.units,
+                      embedded_epochs=args.embedded_epochs, patience=args.patience or None,
+                      units=args.units,
                       target_sparsity=args.target_sparsity, activity_reg=args.activity_reg,
                       target_event_rate=args.target_event_rate,
                       learning_rate=args.learning_rate,
@@ -82,7 +88,7 @@ def parse_args(argv=None):
                       stream_clips=args.stream_clips, gap_seconds=gaps,
                       score_window=args.score_window,
                       detection_threshold=args.detection_threshold, min_event=args.min_event,
-                      onset_tolerance=args.onset_tolerance,
+                      onset_tolerance=args.onset_tolerance, gate=not args.no_gate,
                       rate_sweep=comma_floats("--rate-sweep", args.rate_sweep), quick=args.quick,
                       board=not args.no_board, plots=not args.no_plots)
     except ValueError as err:

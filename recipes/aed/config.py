@@ -34,6 +34,10 @@ class Config:
     egru_epochs: int = None  # default 2 x epochs
     delta_epochs: int = None  # default 2 x epochs
     embedded_epochs: int = None  # default 2 x epochs
+    # Early stopping shared by every model (recipes.common.training.fit): stop once the
+    # validation accuracy has not improved for this many epochs after the final pruning
+    # masks; None: every epoch.
+    patience: int = None
     units: int = 64
     target_sparsity: float = 0.8
     activity_reg: float = 2.0
@@ -62,6 +66,7 @@ class Config:
     detection_threshold: float = 0.5  # softmax score an event needs
     min_event: float = 0.2  # seconds: shorter detections are dropped
     onset_tolerance: float = 1.0  # seconds between a detected and a true onset
+    gate: bool = True  # tune an energy gate and score threshold on a validation stream
     board: bool = True  # emulated Cortex-M4 (and M0 for embedded_gru)
     plots: bool = True
     quick: bool = False
@@ -77,6 +82,8 @@ class Config:
             if getattr(self, name) is None:
                 setattr(self, name, 2 * self.epochs)
         common_config.validate(self, known_models=MODELS)
+        if self.patience is not None and self.patience < 1:
+            raise ValueError(f"--patience must be >= 1 epoch (or 0 for none), got {self.patience}.")
         if self.subset not in ("esc50", "esc10"):
             raise ValueError(f"--subset must be esc50 or esc10, got {self.subset!r}.")
         if not 1 <= self.folds <= 5:

@@ -9,7 +9,10 @@ pruning while training, Adam with clipping). The event models are pruned to
 Protocol (ESC-50's): for each of the first ``--folds`` folds, train on the other folds
 and test on it. The fold-1 state (its models) goes on to the export, board, detection
 and report stages; every model's row gets the mean and std of the test accuracy over
-the folds run (``test_accuracy`` is the mean, ``fold_accuracies`` the list).
+the folds run (``test_accuracy`` is the mean, ``fold_accuracies`` the list), and the
+training cost of every fold (``fold_train_seconds`` wall, ``fold_cpu_seconds`` CPU of the
+process, ``fold_epochs_run``, ``fold_best_epochs``; ``*_all_folds`` the sums). After each
+fold ``<out>/folds.json`` records the folds done so far.
 """
 
 import dataclasses
@@ -59,7 +62,8 @@ def fit_one(cfg, state, name, target_sparsity=None):
         epochs=epochs, steps_per_epoch=steps,
         learning_rate=cfg.egru_learning_rate if name == "egru" else cfg.learning_rate,
         seed=cfg.seed, validation=(x["validation"], state["y_validation"]),
-        test=(x["testing"], state["y_testing"]), pruning_plan=plan, name=name, log=log)
+        test=(x["testing"], state["y_testing"]), pruning_plan=plan, name=name, log=log,
+        patience=cfg.patience)
     if name == "delta_gru":
         from recipes.kws.models import delta_stats
 
@@ -73,7 +77,7 @@ def stage_train(cfg, state):
     """Trains ``cfg.models`` on folds 1..``cfg.folds``; returns the fold-1 state with the
     fold means in its rows (see the module docstring)."""
     folds = sorted(set(state["dataset"].folds.tolist()))[:cfg.folds]
-    per_fold, first = {}, None
+    per_fold, first, seconds = {}, None, {}
     for fold in folds:
         log(f"fold {fold} ({folds.index(fold) + 1} of {len(folds)})")
         fold_state = prepare.fold_split(cfg, state, fold)
@@ -85,6 +89,10 @@ def stage_train(cfg, state):
         fold_state = training.stage_train(fold_cfg, fold_state, fit_one, log=log)
         for name, row in fold_state["results"].items():
             per_fold.setdefault(name, []).append(row["test_accuracy"])
+            seconds.setdefault(name, []).append(
+                (row["train_seconds"], row["cpu_seconds"], row.get("epochs_run", row["epochs"]),
+                 row["best_epoch"]))
+        _write_progress(cfg, folds, per_fold, seconds)
         if first is None:
             first = fold_state
         else:  # keep only fold 1's models (export, board, detection)
@@ -93,11 +101,32 @@ def stage_train(cfg, state):
     for name, accs in per_fold.items():
         row = first["results"][name]
         row.update(fold_accuracies=[float(a) for a in accs], test_accuracy=float(np.mean(accs)),
-                   test_accuracy_std=float(np.std(accs)), fold1_test_accuracy=float(accs[0]))
+                   test_accuracy_std=float(np.std(accs)), fold1_test_accuracy=float(accs[0]),
+                   fold_train_seconds=[s[0] for s in seconds[name]],
+                   fold_cpu_seconds=[s[1] for s in seconds[name]],
+                   fold_epochs_run=[s[2] for s in seconds[name]],
+                   fold_best_epochs=[s[3] for s in seconds[name]],
+                   train_seconds_all_folds=round(float(sum(s[0] for s in seconds[name])), 1),
+                   cpu_seconds_all_folds=round(float(sum(s[1] for s in seconds[name])), 1))
         log(f"{name}: test accuracy {row['test_accuracy']:.4f} ± {row['test_accuracy_std']:.4f} "
             f"over {len(accs)} fold(s)")
     state.update(first)
     return state
+
+
+def _write_progress(cfg, folds, per_fold, seconds):
+    """``<out>/folds.json`` after every fold: the test accuracies and training times so far
+    (a long protocol stopped early still leaves the folds it finished)."""
+    import json
+
+    done = len(next(iter(per_fold.values()), []))
+    rows = {name: {"fold_accuracies": [float(a) for a in accs],
+                   "fold_train_seconds": [s[0] for s in seconds[name]],
+                   "fold_cpu_seconds": [s[1] for s in seconds[name]],
+                   "fold_best_epochs": [s[3] for s in seconds[name]]}
+            for name, accs in per_fold.items()}
+    with open(os.path.join(cfg.out, "folds.json"), "w", encoding="utf-8") as f:
+        json.dump({"folds_done": folds[:done], "folds_planned": folds, "models": rows}, f, indent=1)
 
 
 def stage_prune(cfg, state):

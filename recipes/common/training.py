@@ -80,7 +80,7 @@ def accuracy(model, x, y, batch_size=256):
 
 def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, validation,
         test, pruning_plan=None, name="model", log=print, jit_compile=None, wrap=None,
-        callbacks=(), block_layers=()):
+        callbacks=(), block_layers=(), patience=None):
     """Builds (``build()``), trains and evaluates one model; returns (model, results).
 
     With a ``pruning_plan`` whose target is > 0 the model is pruned while it trains
@@ -105,6 +105,10 @@ def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, vali
       callbacks: extra Keras callbacks (e.g. ``keras_events.training.ReviveSilentUnits``).
       block_layers: names of the layers pruned in 1 x ``pruning_plan.block`` blocks
         (``pruning.PruningPlan.wrap``); the others element by element.
+      patience: None (train every epoch) or stop once the validation accuracy has not
+        improved for this many epochs (counted from the first epoch with the final
+        pruning masks); the best epoch's weights are kept either way. ``epochs_run`` in
+        the results says how many epochs ran.
     """
     from keras_events.training import set_seed
 
@@ -122,6 +126,13 @@ def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, vali
     trainer = model if wrap is None else wrap(model)
     compile_model(trainer, learning_rate, decay_steps=epochs * steps_per_epoch, jit_compile=jit_compile)
     best = pruning.best_weights_callback(from_epoch)
+    if patience is not None:
+        if patience < 1:
+            raise ValueError(f"patience (--patience) must be >= 1 epoch or None, got {patience}.")
+        import keras
+
+        callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", mode="max", patience=patience, start_from_epoch=from_epoch))
     log(f"training {name} ({parameters} parameters, {epochs} epochs"
         + (f", pruned to {pruning_plan.target:.0%} from epoch {from_epoch + 1})" if prune else ")"))
     started, started_cpu = time.perf_counter(), time.process_time()
@@ -138,13 +149,15 @@ def fit(build, train_data, *, epochs, steps_per_epoch, learning_rate, seed, vali
 
         model = sparsity.strip_pruning(model)  # not compiled: saves without optimizer state
     val = history.history["val_accuracy"]
+    ran = len(val)
     return model, {
         "parameters": int(model.count_params()),
         "epochs": epochs,
+        "epochs_run": ran,
         "train_seconds": round(seconds, 1),
-        "seconds_per_epoch": round(seconds / epochs, 2),
+        "seconds_per_epoch": round(seconds / ran, 2),
         "cpu_seconds": round(cpu_seconds, 1),
-        "cpu_seconds_per_epoch": round(cpu_seconds / epochs, 2),
+        "cpu_seconds_per_epoch": round(cpu_seconds / ran, 2),
         "epochs_to_final": epochs_to_final(val, from_epoch),
         "best_epoch": None if best.best_epoch is None else best.best_epoch + 1,
         "best_val_accuracy": float(max(history.history["val_accuracy"][from_epoch:])),

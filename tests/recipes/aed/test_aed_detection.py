@@ -1,5 +1,5 @@
 """Streaming detection against hand-computed cases: window scores, events from frame
-labels, onset-collar matching, the stream's reference times."""
+labels, onset-collar matching, the stream's reference times, the energy gate and its tuning."""
 
 import numpy as np
 import pytest
@@ -60,3 +60,34 @@ def test_stream_reference_times():
     for start in (0.5, 2.0, 3.5):  # each clip (all ones) starts after its 0.5 s gap
         i = int(round(start * 16000))
         assert stream[i] == 1.0 and abs(stream[i - 1]) < 0.1
+
+
+def test_energy_gate_removes_detections_in_quiet_frames():
+    s = np.zeros((20, 2))
+    s[:, 0] = 1.0  # class 0 everywhere: one event over the whole stream
+    active = np.zeros(20, bool)
+    active[3:8] = active[12:18] = True  # two loud stretches
+    assert detection.detect(s, 0.1, 0.5, 0.2) == [(0.0, pytest.approx(2.0), 0)]
+    assert detection.detect(s, 0.1, 0.5, 0.2, active) == [
+        (pytest.approx(0.3), pytest.approx(0.8), 0), (pytest.approx(1.2), pytest.approx(1.8), 0)]
+
+
+def test_tune_gate_finds_the_gate_between_events_and_gaps():
+    from types import SimpleNamespace
+
+    cfg = SimpleNamespace(score_window=0.1, detection_threshold=0.5, min_event=0.2,
+                          onset_tolerance=0.25)
+    # 0.1 s frames: gaps (energy -2) of 1 s around two 1 s events (energy +1) of classes
+    # 0 and 1; the logits stay on the last class through the gap after it.
+    energy = np.full(50, -2.0)
+    logits = np.zeros((50, 2))
+    energy[10:20] = energy[30:40] = 1.0
+    logits[:30, 0] = logits[30:, 1] = 5.0
+    reference = [(1.0, 2.0, 0), (3.0, 4.0, 1)]
+    # ungated: one class-0 run from 0 s (onset 1 s early) and one class-1 run from 3 s
+    assert detection.evaluate_stream(logits, reference, 0.1, cfg)[2]["f1"] == pytest.approx(0.5)
+    best = detection.tune_gate(logits, energy, reference, 0.1, cfg)
+    assert best["f1"] == 1.0 and -2.0 < best["gate"] <= 1.0
+    detected = detection.evaluate_stream(logits, reference, 0.1, cfg, energy, best["gate"])[1]
+    assert detected == [(pytest.approx(1.0), pytest.approx(2.0), 0),
+                        (pytest.approx(3.0), pytest.approx(4.0), 1)]

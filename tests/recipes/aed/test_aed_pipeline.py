@@ -42,6 +42,11 @@ def test_tiny_run_on_host(tmp_path):
     det = summary["detection"]
     assert det["references"] == 4 and det["frames"] == state["stream"]["features"].shape[0]
     assert 0 <= egru["detection_f1"] <= 1 and egru["detection_f1"] == det["models"]["egru"]["f1"]
+    # The gate and threshold were tuned on the validation stream; the ungated run is kept.
+    assert egru["detection_threshold"] in (0.5, 0.6, 0.7, 0.8, 0.9)
+    assert egru["detection_f1_ungated"] == det["models"]["egru"]["ungated"]["f1"]
+    assert egru["fold_cpu_seconds"][0] == egru["cpu_seconds"]
+    assert json.loads((out / "folds.json").read_text())["folds_done"] == [1]
     for png in ("confusion_egru.png", "accuracy_vs_event_rate.png", "detection_timeline.png",
                 "event_raster.png"):
         assert png in summary["plots"] and (out / png).is_file()
@@ -73,7 +78,8 @@ def test_cli_errors_name_the_flag():
     for kwargs, flag in ((dict(folds=0), "--folds"), (dict(frame_ms=15), "--frame-ms"),
                          (dict(subset="esc20"), "--subset"), (dict(models=("rnn",)), "--models"),
                          (dict(detection_threshold=1.0), "--detection-threshold"),
-                         (dict(gap_seconds=(2.0, 1.0)), "--gap-seconds")):
+                         (dict(gap_seconds=(2.0, 1.0)), "--gap-seconds"),
+                         (dict(patience=0), "--patience")):
         with pytest.raises(ValueError, match=flag):
             config.Config(**kwargs)
 

@@ -30,7 +30,7 @@ def _event_model(target, units=UNITS):
 
 
 def _fit(target, epochs=2, steps=10, plan=None, units=UNITS, learning_rate=0.05, seed=0,
-         block_layers=()):
+         block_layers=(), **kwargs):
     import tensorflow as tf
 
     x, y = _toy_data()
@@ -39,7 +39,7 @@ def _fit(target, epochs=2, steps=10, plan=None, units=UNITS, learning_rate=0.05,
                         steps_per_epoch=steps, learning_rate=learning_rate, seed=seed,
                         validation=(x, y), test=(x, y), pruning_plan=plan, name="toy",
                         log=lambda m: None, jit_compile=False,  # XLA: 20 s to compile
-                        block_layers=block_layers)
+                        block_layers=block_layers, **kwargs)
 
 
 def _event_rate(model, x):
@@ -160,6 +160,26 @@ def test_prune_block_is_checked():
     with pytest.raises(ValueError, match="--prune-block"):
         pruning.PruningPlan(0.8, block=4).wrap(_event_model(training.EventRateTarget()),
                                                None, block_layers=("nope",))
+
+
+@pytest.mark.tensorflow_only
+def test_patience_stops_when_validation_stops_improving():
+    # Learning rate 0: the validation accuracy never improves after the first epoch, so
+    # patience 2 stops after epoch 3 of 8; without patience all 8 run.
+    _, results = _fit(training.EventRateTarget(), epochs=8, steps=2, learning_rate=0.0,
+                      patience=2)
+    assert results["epochs_run"] == 3 and results["epochs"] == 8
+    assert len(results["history"]["val_accuracy"]) == 3 and results["best_epoch"] == 1
+    _, results = _fit(training.EventRateTarget(), epochs=4, steps=2, learning_rate=0.0)
+    assert results["epochs_run"] == 4
+    # With pruning, patience counts from the first epoch with the final masks.
+    plan = pruning.PruningPlan(0.5, begin=0.1, end=0.5)
+    _, first_final = plan.schedule(2, 8)
+    _, results = _fit(training.EventRateTarget(), epochs=8, steps=2, learning_rate=0.0,
+                      plan=plan, patience=1)
+    assert results["epochs_run"] == first_final + 2
+    with pytest.raises(ValueError, match="--patience"):
+        _fit(training.EventRateTarget(), epochs=2, steps=2, patience=0)
 
 
 def test_compile_clips_gradients_and_decays_to_five_percent():
