@@ -64,17 +64,11 @@ def write_egru_emb_data(path, kernel, recurrent_kernel, bias, x_q15) -> pathlib.
 def image_memory(elf) -> dict:
     """Flash (code + read-only data + .data image), static RAM (.data + .bss) and the
     reserved stack of a bare image, from its section sizes."""
-    out = subprocess.run(["arm-none-eabi-size", "-A", str(elf)], capture_output=True,
-                         text=True, check=True).stdout
-    sizes = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0].startswith(".") and parts[1].isdigit():
-            sizes[parts[0]] = int(parts[1])
-    flash = sum(sizes.get(s, 0) for s in (".text", ".ARM.exidx", ".data"))
-    ram = sum(sizes.get(s, 0) for s in (".data", ".bss"))
     from keras_events.micro import firmware
 
+    sizes = firmware.section_sizes(elf)
+    flash = sum(sizes.get(s, 0) for s in (".text", ".ARM.exidx", ".data"))
+    ram = sum(sizes.get(s, 0) for s in (".data", ".bss"))
     stack = firmware.symbol_address(elf, "__stack_top") - firmware.symbol_address(
         elf, "__stack_limit")
     return {"flash_bytes": flash, "static_ram_bytes": ram, "stack_bytes": stack}
