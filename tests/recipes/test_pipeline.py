@@ -147,7 +147,8 @@ def test_cli_arguments():
     assert (cfg.prune_begin, cfg.prune_end) == (0.1, 0.5)
     assert parse_args(["--augment-copies", "2"]).augment_copies == 2
     assert parse_args(["--prune-block", "4"]).prune_block == 4
-    assert parse_args([]).prune_block == 1
+    assert parse_args([]).prune_block == 4
+    assert parse_args(["--prune-block", "1"]).prune_block == 1
     for bad in (["--units", "-1"], ["--sweep", "0.5,x"], ["--sweep", "1.5"],
                 ["--prune-begin", "0.8", "--prune-end", "0.5"]):
         with pytest.raises(SystemExit):
