@@ -95,7 +95,9 @@ def test_folds_mean_std_and_saved_models(tmp_path, monkeypatch):
     def stub_fit(cfg, state, name, target_sparsity=None):
         model = keras.Sequential([keras.Input(state["x_training"].shape[1:]), keras.layers.GRU(2),
                                   keras.layers.Dense(len(state["class_names"]))])
-        return model, {"test_accuracy": 0.5 + 0.25 * (state["test_fold"] - 1), "train_seconds": 0}
+        # the keys of a real recipes.common.training.fit row that the fold summary reads
+        return model, {"test_accuracy": 0.5 + 0.25 * (state["test_fold"] - 1), "train_seconds": 1.0,
+                       "cpu_seconds": 2.0, "epochs": 3, "best_epoch": 2}
 
     monkeypatch.setattr(training, "fit_one", stub_fit)
     cfg = config.Config(out=str(tmp_path / "out"), clips_per_class=5, seconds=1.0, folds=2,
@@ -111,3 +113,5 @@ def test_folds_mean_std_and_saved_models(tmp_path, monkeypatch):
     assert len(state["y_training"]) == 2 * len(state["index"]["training"])  # clean + 1 copy
     assert (tmp_path / "out" / "gru.keras").is_file()
     assert (tmp_path / "out" / "fold-2" / "gru.keras").is_file()
+    assert row["fold_cpu_seconds"] == [2.0, 2.0] and row["cpu_seconds_all_folds"] == 4.0
+    assert row["fold_epochs_run"] == [3, 3] and row["fold_best_epochs"] == [2, 2]
