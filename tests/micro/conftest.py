@@ -25,15 +25,27 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "sanitize: host-TFLM tests that also run under ASan/UBSan")
 
 
-@pytest.fixture(scope="session")
-def tflm_m4():
-    """Cached Cortex-M4F TFLM library + QEMU plugin (builds them on first use). Without the
-    toolchain: a skip on a developer machine, a failure in CI (tests/prereq.py)."""
+def tflm_library(variant):
+    """The cached TFLM library of ``variant`` ("m4", "m0") + the QEMU plugin (built on first
+    use). Without the toolchain: a skip on a developer machine, a failure in CI
+    (tests/prereq.py)."""
     from keras_events.micro import qemu, tflm_build
     require_tools("arm-none-eabi-gcc", "qemu-system-arm", fix="make micro-toolchain")
-    lib = tflm_build.build_library("m4")
+    lib = tflm_build.build_library(variant)
     qemu.build_plugin()
     return lib
+
+
+@pytest.fixture(scope="session")
+def tflm_m4():
+    """Cached Cortex-M4F TFLM library + QEMU plugin."""
+    return tflm_library("m4")
+
+
+@pytest.fixture(scope="session")
+def tflm_m0():
+    """Cached Cortex-M0 TFLM library + QEMU plugin (a few minutes on first use)."""
+    return tflm_library("m0")
 
 
 @pytest.fixture(scope="session")

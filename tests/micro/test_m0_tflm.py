@@ -6,21 +6,10 @@ The models come from model_factory.py (egru_emb_int8: outputs of the host TFLite
 interpreter with the project's ops, the independent reference)."""
 import numpy as np
 import pytest
-from prereq import require_tools
 
 from micro_fixtures import make_model
 
 pytestmark = [pytest.mark.tflm]
-
-
-@pytest.fixture(scope="session")
-def tflm_m0():
-    """Cached Cortex-M0 TFLM library + QEMU plugin (built on first use, a few minutes)."""
-    from keras_events.micro import qemu, tflm_build
-    require_tools("arm-none-eabi-gcc", "qemu-system-arm", fix="make micro-toolchain")
-    lib = tflm_build.build_library("m0")
-    qemu.build_plugin()
-    return lib
 
 
 @pytest.fixture(scope="module")
