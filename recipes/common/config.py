@@ -4,6 +4,8 @@ A recipe's ``Config`` dataclass calls ``validate(self)`` from ``__post_init__``;
 recipe does not have are skipped.
 """
 
+from recipes.common import pruning
+
 
 def comma_floats(flag, text):
     """``"0.1,0.2"`` -> ``(0.1, 0.2)``; ValueError naming `flag` for a non-number."""
@@ -45,8 +47,7 @@ def validate(cfg, known_models=("gru", "egru")):
         raise ValueError(f"need 0 <= --prune-begin < --prune-end < 1, got "
                          f"{cfg.prune_begin} and {cfg.prune_end}.")
     block = getattr(cfg, "prune_block", 1)
-    if int(block) != block or block < 1:
-        raise ValueError(f"--prune-block must be an integer >= 1, got {block}.")
+    pruning.check_block(block)
     if hasattr(cfg, "units") and (3 * cfg.units) % block:
         raise ValueError(f"--prune-block {block} must divide the 3 x --units = "
                          f"{3 * cfg.units} output columns of the EGRU's kernels.")

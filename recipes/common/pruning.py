@@ -20,6 +20,12 @@ import math
 import numpy as np
 
 
+def check_block(block):
+    """A ValueError naming --prune-block unless ``block`` is an integer >= 1."""
+    if int(block) != block or block < 1:
+        raise ValueError(f"--prune-block must be an integer >= 1, got {block}.")
+
+
 @dataclasses.dataclass(frozen=True)
 class PruningPlan:
     """Target weight sparsity reached between two fractions of all training steps."""
@@ -30,8 +36,7 @@ class PruningPlan:
     block: int = 1  # 1 x block column blocks in the layers ``wrap`` is told to block
 
     def __post_init__(self):
-        if int(self.block) != self.block or self.block < 1:
-            raise ValueError(f"--prune-block must be an integer >= 1, got {self.block}.")
+        check_block(self.block)
 
     def wrap(self, model, schedule, block_layers=()):
         """``model`` cloned with pruning wrappers (``keras_events.sparsity``): the layers
